@@ -1,0 +1,105 @@
+"""Resources of the simulated region, with the properties ARM reports for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from restore import arm
+
+
+@dataclass(slots=True)
+class Resource:
+    id: str
+    location: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    type = ""
+
+    @property
+    def name(self) -> str:
+        return arm.name_of(self.id)
+
+    @property
+    def resource_group(self) -> str:
+        return arm.parse_id(self.id).resource_group
+
+    def properties(self) -> dict[str, Any]:
+        return {}
+
+    def export(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "name": self.name,
+                "resource_group": self.resource_group, "location": self.location,
+                "tags": dict(sorted(self.tags.items())), "properties": self.properties()}
+
+
+@dataclass(slots=True)
+class ResourceGroup(Resource):
+    type = arm.RESOURCE_GROUPS
+
+
+@dataclass(slots=True)
+class Disk(Resource):
+    size_gb: int = 0
+    sku: str = "Premium_LRS"
+    zone: str | None = None
+    managed_by: str | None = None
+    create_option: str = "Empty"
+    source: str | None = None
+
+    type = arm.DISKS
+
+    def properties(self) -> dict[str, Any]:
+        return {"diskSizeGB": self.size_gb, "sku": self.sku, "zone": self.zone,
+                "managedBy": self.managed_by, "createOption": self.create_option,
+                "diskState": "Attached" if self.managed_by else "Unattached"}
+
+
+@dataclass(slots=True)
+class Snapshot(Resource):
+    size_gb: int = 0
+    source: str | None = None
+
+    type = arm.SNAPSHOTS
+
+    def properties(self) -> dict[str, Any]:
+        return {"diskSizeGB": self.size_gb, "sourceResourceId": self.source}
+
+
+@dataclass(slots=True)
+class VirtualNetwork(Resource):
+    subnets: set[str] = field(default_factory=set)
+
+    type = arm.VIRTUAL_NETWORKS
+
+    def properties(self) -> dict[str, Any]:
+        return {"subnets": sorted(self.subnets)}
+
+
+@dataclass(slots=True)
+class NetworkInterface(Resource):
+    subnet: str = ""
+    vm: str | None = None
+
+    type = arm.NETWORK_INTERFACES
+
+    def properties(self) -> dict[str, Any]:
+        return {"subnet": self.subnet, "virtualMachine": self.vm}
+
+
+@dataclass(slots=True)
+class VirtualMachine(Resource):
+    size: str = ""
+    nic: str = ""
+    os_disk: str = ""
+    data_disks: dict[int, str] = field(default_factory=dict)
+    zone: str | None = None
+    power_state: str = "running"
+
+    type = arm.VIRTUAL_MACHINES
+
+    def properties(self) -> dict[str, Any]:
+        return {"vmSize": self.size, "networkInterface": self.nic, "osDisk": self.os_disk,
+                "dataDisks": [{"lun": lun, "id": disk}
+                              for lun, disk in sorted(self.data_disks.items())],
+                "zone": self.zone, "powerState": self.power_state}

@@ -1,0 +1,298 @@
+"""The simulated subscription's state and ARM's rules, with ARM's error codes.
+
+One source of truth for every backend of fakecloud: the SimPy region and the HTTP fake
+both call these methods. Ids compare case-insensitively, as in ARM; they echo the case
+they were created with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from fakecloud.models.resources import (
+    Disk,
+    NetworkInterface,
+    Resource,
+    ResourceGroup,
+    Snapshot,
+    VirtualMachine,
+    VirtualNetwork,
+)
+from restore import arm
+
+R = TypeVar("R", bound=Resource)
+
+
+class ArmError(Exception):
+    """An ARM error response: HTTP status, error code and message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+        super().__init__(f"{status} {code}: {message}")
+
+
+class CloudState:
+    """Resource groups and resources of one subscription, in any location."""
+
+    def __init__(self, subscription: str, max_data_disks: Mapping[str, int]):
+        self.subscription = subscription
+        self.max_data_disks = max_data_disks
+        self._resources: dict[str, Resource] = {}
+
+    # -- queries -----------------------------------------------------------------------
+
+    def find(self, arm_id: str) -> Resource | None:
+        return self._resources.get(arm_id.lower())
+
+    def get(self, arm_id: str, kind: type[R]) -> R:
+        found = self.find(arm_id)
+        if isinstance(found, kind):
+            return found
+        self._group(arm.parse_id(arm_id).resource_group)
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{kind.type}/"
+                       f"{arm.name_of(arm_id)}' under resource group '"
+                       f"{arm.parse_id(arm_id).resource_group}' was not found.")
+
+    def resources(self) -> list[Resource]:
+        return [self._resources[k] for k in sorted(self._resources)]
+
+    def in_group(self, group: str) -> list[Resource]:
+        prefix = arm.resource_group_id(self.subscription, group).lower() + "/"
+        return [r for k, r in sorted(self._resources.items()) if k.startswith(prefix)]
+
+    def export(self) -> list[dict[str, Any]]:
+        return [r.export() for r in self.resources()]
+
+    # -- resource groups ---------------------------------------------------------------
+
+    def create_resource_group(self, group_id: str, location: str,
+                              tags: Mapping[str, str] = {}) -> ResourceGroup:
+        """PUT is create-or-update: an existing group keeps its location, takes the tags."""
+        existing = self.find(group_id)
+        if isinstance(existing, ResourceGroup):
+            if existing.location != location:
+                raise ArmError(409, "InvalidResourceGroupLocation",
+                               f"Resource group '{existing.name}' already exists in location "
+                               f"'{existing.location}'.")
+            existing.tags = dict(tags)
+            return existing
+        return self._add(ResourceGroup(group_id, location, dict(tags)))
+
+    def delete_resource_group(self, group_id: str) -> None:
+        group = self._group(arm.name_of(group_id))
+        for resource in self.in_group(group.name):
+            if isinstance(resource, VirtualMachine):
+                self._release(resource)
+        for resource in self.in_group(group.name):
+            del self._resources[resource.id.lower()]
+        del self._resources[group.id.lower()]
+
+    # -- disks and snapshots -----------------------------------------------------------
+
+    def create_disk(self, disk_id: str, location: str, size_gb: int, sku: str,
+                    zone: str | None = None, source_snapshot: str | None = None,
+                    tags: Mapping[str, str] = {}) -> Disk:
+        self._new_name(disk_id)
+        option = "Empty"
+        if source_snapshot is not None:
+            snapshot = self.get(source_snapshot, Snapshot)
+            if snapshot.location != location:
+                raise ArmError(400, "InvalidParameter",
+                               f"Snapshot '{snapshot.name}' is in '{snapshot.location}', the "
+                               f"disk in '{location}'; copy the snapshot to the region first.")
+            if size_gb < snapshot.size_gb:
+                raise ArmError(400, "InvalidParameter", "A disk cannot be smaller than "
+                               f"its snapshot ({snapshot.size_gb} GB).")
+            option = "Copy"
+        return self._add(Disk(disk_id, location, dict(tags), size_gb=size_gb, sku=sku,
+                              zone=zone, create_option=option, source=source_snapshot))
+
+    def delete_disk(self, disk_id: str) -> None:
+        disk = self.get(disk_id, Disk)
+        if disk.managed_by:
+            raise ArmError(409, "OperationNotAllowed", f"Disk '{disk.name}' is attached to VM "
+                           f"'{disk.managed_by}'.")
+        del self._resources[disk.id.lower()]
+
+    def create_snapshot(self, snapshot_id: str, location: str, source: str,
+                        tags: Mapping[str, str] = {}) -> Snapshot:
+        """A snapshot of a disk, or a copy of a snapshot (possibly to another region)."""
+        self._new_name(snapshot_id)
+        origin = self.find(source)
+        if not isinstance(origin, Disk | Snapshot):
+            raise ArmError(404, "ResourceNotFound", f"Source '{source}' was not found.")
+        return self._add(Snapshot(snapshot_id, location, dict(tags), size_gb=origin.size_gb,
+                                  source=origin.id))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        del self._resources[self.get(snapshot_id, Snapshot).id.lower()]
+
+    # -- network -----------------------------------------------------------------------
+
+    def create_virtual_network(self, vnet_id: str, location: str,
+                               subnets: Iterable[str]) -> VirtualNetwork:
+        self._new_name(vnet_id)
+        return self._add(VirtualNetwork(vnet_id, location, subnets=set(subnets)))
+
+    def create_nic(self, nic_id: str, location: str, subnet: str,
+                   tags: Mapping[str, str] = {}) -> NetworkInterface:
+        self._new_name(nic_id)
+        vnet_id, _, subnet_name = subnet.rpartition("/subnets/")
+        vnet = self.find(vnet_id)
+        if not isinstance(vnet, VirtualNetwork) or subnet_name not in vnet.subnets:
+            raise ArmError(400, "InvalidResourceReference", f"Subnet '{subnet}' was not found.")
+        if vnet.location != location:
+            raise ArmError(400, "InvalidResourceReference", f"Subnet '{subnet}' is in "
+                           f"'{vnet.location}', the network interface in '{location}'.")
+        return self._add(NetworkInterface(nic_id, location, dict(tags), subnet=subnet))
+
+    def delete_nic(self, nic_id: str) -> None:
+        nic = self.get(nic_id, NetworkInterface)
+        if nic.vm:
+            raise ArmError(400, "NicInUse", f"Network interface '{nic.name}' is used by VM "
+                           f"'{nic.vm}'.")
+        del self._resources[nic.id.lower()]
+
+    # -- virtual machines --------------------------------------------------------------
+
+    def create_vm(self, vm_id: str, location: str, size: str, nic: str, os_disk: str,
+                  os_disk_from_image: bool = False, zone: str | None = None,
+                  tags: Mapping[str, str] = {}) -> VirtualMachine:
+        self._new_name(vm_id)
+        if size not in self.max_data_disks:
+            raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not "
+                           f"available in location '{location}'.")
+        interface = self.get(nic, NetworkInterface)
+        if interface.vm:
+            raise ArmError(400, "NicInUse", f"Network interface '{interface.name}' is used by "
+                           f"VM '{interface.vm}'.")
+        self._same_location(interface, location)
+        if os_disk_from_image:
+            disk = self.create_disk(os_disk, location, 30, "Standard_LRS", zone, tags=tags)
+            disk.create_option = "FromImage"
+        else:
+            disk = self._attachable(self.get(os_disk, Disk), location, zone)
+        vm = self._add(VirtualMachine(vm_id, location, dict(tags), size=size, nic=interface.id,
+                                      os_disk=disk.id, zone=zone))
+        disk.managed_by = interface.vm = vm.id
+        return vm
+
+    def attach_disks(self, vm_id: str, disks: Iterable[tuple[int, str]]) -> VirtualMachine:
+        """One VM update attaching several data disks: all of them or none."""
+        vm = self.get(vm_id, VirtualMachine)
+        wanted = [(lun, self._attachable(self.get(d, Disk), vm.location, vm.zone))
+                  for lun, d in disks]
+        luns = [lun for lun, _ in wanted]
+        taken = sorted(set(luns) & set(vm.data_disks)) or sorted({x for x in luns
+                                                                  if luns.count(x) > 1})
+        if taken:
+            raise ArmError(400, "InvalidParameter", f"LUN {taken[0]} is already in use on VM "
+                           f"'{vm.name}'.")
+        limit = self.max_data_disks[vm.size]
+        if len(vm.data_disks) + len(wanted) > limit:
+            raise ArmError(409, "OperationNotAllowed", "The maximum number of data disks "
+                           f"allowed to be attached to a VM of this size is {limit}.")
+        for lun, disk in wanted:
+            vm.data_disks[lun] = disk.id
+            disk.managed_by = vm.id
+        return vm
+
+    def detach_disks(self, vm_id: str, disks: Iterable[str]) -> VirtualMachine:
+        vm = self.get(vm_id, VirtualMachine)
+        attached = {d.lower(): lun for lun, d in vm.data_disks.items()}
+        missing = [d for d in disks if d.lower() not in attached]
+        if missing:
+            raise ArmError(400, "InvalidParameter", f"Disk '{arm.name_of(missing[0])}' is not a "
+                           f"data disk of VM '{vm.name}'.")
+        for disk_id in disks:
+            self.get(disk_id, Disk).managed_by = None
+            del vm.data_disks[attached[disk_id.lower()]]
+        return vm
+
+    def deallocate_vm(self, vm_id: str) -> VirtualMachine:
+        vm = self.get(vm_id, VirtualMachine)
+        vm.power_state = "deallocated"
+        return vm
+
+    def delete_vm(self, vm_id: str) -> None:
+        """Delete the VM; its disks and NIC stay, detached (ARM's default delete options)."""
+        vm = self.get(vm_id, VirtualMachine)
+        self._release(vm)
+        del self._resources[vm.id.lower()]
+
+    # -- moves -------------------------------------------------------------------------
+
+    def move_resources(self, source_group: str, target_group: str,
+                       resource_ids: Iterable[str]) -> list[Resource]:
+        source = self._group(arm.name_of(source_group))
+        target = self._group(arm.name_of(target_group))
+        moving = [self._movable(r, source) for r in resource_ids]
+        for resource in moving:
+            new_id = arm.resource_id(self.subscription, target.name, resource.type, resource.name)
+            if self.find(new_id):
+                raise ArmError(409, "Conflict", f"Resource '{resource.name}' already exists in "
+                               f"resource group '{target.name}'.")
+        for resource in moving:
+            del self._resources[resource.id.lower()]
+            resource.id = arm.resource_id(self.subscription, target.name, resource.type,
+                                          resource.name)
+            self._resources[resource.id.lower()] = resource
+        return moving
+
+    # -- rules -------------------------------------------------------------------------
+
+    def _group(self, name: str) -> ResourceGroup:
+        group = self.find(arm.resource_group_id(self.subscription, name))
+        if not isinstance(group, ResourceGroup):
+            raise ArmError(404, "ResourceGroupNotFound",
+                           f"Resource group '{name}' could not be found.")
+        return group
+
+    def _new_name(self, arm_id: str) -> None:
+        """The group must exist and the name be free in it."""
+        self._group(arm.parse_id(arm_id).resource_group)
+        existing = self.find(arm_id)
+        if existing is not None:
+            raise ArmError(409, "Conflict", f"A resource named '{existing.name}' of type "
+                           f"{existing.type} already exists in resource group "
+                           f"'{existing.resource_group}'.")
+
+    def _add(self, resource: R) -> R:
+        self._resources[resource.id.lower()] = resource
+        return resource
+
+    def _attachable(self, disk: Disk, location: str, zone: str | None) -> Disk:
+        if disk.managed_by:
+            raise ArmError(409, "OperationNotAllowed", f"Disk '{disk.name}' is already attached "
+                           f"to VM '{disk.managed_by}'.")
+        self._same_location(disk, location)
+        if disk.zone != zone:
+            raise ArmError(400, "InvalidParameter", f"Disk '{disk.name}' is in zone "
+                           f"{disk.zone}, the VM in zone {zone}.")
+        return disk
+
+    @staticmethod
+    def _same_location(resource: Resource, location: str) -> None:
+        if resource.location != location:
+            raise ArmError(400, "InvalidParameter", f"'{resource.name}' is in "
+                           f"'{resource.location}', not in '{location}'.")
+
+    def _movable(self, resource_id: str, source: ResourceGroup) -> Resource:
+        resource = self.find(resource_id)
+        if resource is None or resource.resource_group.lower() != source.name.lower():
+            raise ArmError(400, "ResourceNotFound", f"Resource '{resource_id}' is not in "
+                           f"resource group '{source.name}'.")
+        if isinstance(resource, Disk) and resource.managed_by:
+            raise ArmError(409, "OperationNotAllowed", f"Disk '{resource.name}' is attached to "
+                           f"VM '{resource.managed_by}' and cannot be moved.")
+        return resource
+
+    def _release(self, vm: VirtualMachine) -> None:
+        for disk_id in [vm.os_disk, *vm.data_disks.values()]:
+            disk = self.find(disk_id)
+            if isinstance(disk, Disk):
+                disk.managed_by = None
+        nic = self.find(vm.nic)
+        if isinstance(nic, NetworkInterface):
+            nic.vm = None

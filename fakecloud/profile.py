@@ -1,0 +1,160 @@
+"""Region profiles: latency distributions, rehydration, throughput caps, VM sizes (YAML)."""
+
+from __future__ import annotations
+
+import math
+import random
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from restore.errors import ScenarioError
+from restore.plan import Sizing, WorkerRule
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+Z95 = 1.6448536269514722  # standard normal quantile at 0.95
+
+OPERATION_KINDS = (
+    "create_resource_group", "delete_resource_group", "create_disk", "create_disk_from_snapshot",
+    "copy_snapshot", "create_snapshot", "delete_snapshot", "create_nic", "delete_nic", "create_vm",
+    "attach_disks", "detach_disks", "deallocate_vm", "delete_vm", "delete_disk",
+    "move_resources", "start_restore_agent",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Latency(_Strict):
+    """Lognormal fitted to a median and a 95th percentile, or a fixed value; clamped."""
+
+    median: float | None = Field(default=None, gt=0)
+    p95: float | None = Field(default=None, gt=0)
+    fixed: float | None = Field(default=None, ge=0)
+    min: float = Field(default=0.0, ge=0)
+    max: float = math.inf
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Latency:
+        if (self.fixed is None) == (self.median is None or self.p95 is None):
+            raise ValueError("give either fixed, or both median and p95")
+        if self.median is not None and self.p95 is not None and self.p95 < self.median:
+            raise ValueError("p95 must not be below median")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        return math.log(self.p95 / self.median) / Z95 if self.fixed is None else 0.0
+
+    def sample(self, rng: random.Random) -> float:
+        if self.fixed is not None:
+            value = self.fixed
+        else:
+            value = self.median * math.exp(self.sigma * rng.gauss(0.0, 1.0))
+        return min(max(value, self.min), self.max)
+
+
+class HighPriority(Latency):
+    small_gb: float = Field(gt=0)
+    extra_s_per_gb: float = Field(ge=0)
+
+
+class Rehydration(_Strict):
+    standard: Latency
+    high: HighPriority
+
+    def sample(self, priority: str, size_gb: float, rng: random.Random) -> float:
+        """Archive to hot: high priority is fast for small restore points, slower beyond."""
+        if priority == "high":
+            extra = max(0.0, size_gb - self.high.small_gb) * self.high.extra_s_per_gb
+            return self.high.sample(rng) + extra
+        return self.standard.sample(rng)
+
+
+class SizeStep(_Strict):
+    max_gb: int = Field(gt=0)
+    mbps: float = Field(gt=0)
+
+
+class Throughput(_Strict):
+    repository_mbps: float = Field(gt=0)
+    disk_skus: dict[str, list[SizeStep]]
+
+    def disk_mbps(self, sku: str, size_gb: int) -> float:
+        steps = self.disk_skus.get(sku)
+        if not steps:
+            raise KeyError(f"no throughput figures for disk SKU {sku}")
+        for step in steps:
+            if size_gb <= step.max_gb:
+                return step.mbps
+        raise ValueError(f"{sku} disks go up to {steps[-1].max_gb} GB, not {size_gb}")
+
+
+class VmSize(_Strict):
+    vcpus: int = Field(gt=0)
+    max_data_disks: int = Field(ge=0)
+    uncached_mbps: float = Field(gt=0)
+
+
+class WorkerProfileRule(_Strict):
+    size: str
+    under_gb: float | None = Field(default=None, gt=0)
+
+
+class RegionProfile(_Strict):
+    name: str
+    description: str = ""
+    latency: dict[str, Latency]
+    rehydration: Rehydration
+    throughput: Throughput
+    vm_sizes: dict[str, VmSize]
+    worker_profile: list[WorkerProfileRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> RegionProfile:
+        missing = [k for k in OPERATION_KINDS if k not in self.latency]
+        if missing:
+            raise ValueError(f"latency lacks {', '.join(missing)}")
+        if self.worker_profile[-1].under_gb is not None:
+            raise ValueError("the last worker_profile rule must have no under_gb (it takes the rest)")
+        unknown = [r.size for r in self.worker_profile if r.size not in self.vm_sizes]
+        if unknown:
+            raise ValueError(f"worker_profile names sizes missing from vm_sizes: {unknown}")
+        return self
+
+    @property
+    def sizing(self) -> Sizing:
+        return Sizing(
+            tuple(WorkerRule(r.size, r.under_gb) for r in self.worker_profile),
+            {name: size.max_data_disks for name, size in self.vm_sizes.items()},
+        )
+
+
+def load_profile(name_or_path: str) -> RegionProfile:
+    """A shipped profile by name (``default``) or a YAML file by path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILES_DIR / f"{name_or_path}.yaml"
+    return _load(path.resolve(), name_or_path)
+
+
+@cache
+def _load(path: Path, shown_as: str) -> RegionProfile:
+    """Parse and validate a profile; errors name it as the user did (``shown_as``)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        shipped = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise ScenarioError(f"region profile {shown_as!r}", "",
+                            f"no such profile (shipped: {shipped}; or give a .yaml path)") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(shown_as, "", f"not valid YAML: {exc}") from None
+    try:
+        return RegionProfile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(shown_as, field, first["msg"].removeprefix("Value error, ")) from None

@@ -1,0 +1,50 @@
+"""Seed a simulated subscription with what a scenario assumes exists before the restore."""
+
+from __future__ import annotations
+
+from fakecloud.models import CloudState, ResourceGroup, VirtualNetwork
+from restore import arm
+from restore.plan import Plan, snapshot_name, source_disk_names
+from restore.scenario import Scenario
+
+
+def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int]) -> CloudState:
+    """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
+    for a new location, the target group and subnet."""
+    ctx, src = plan.context, scenario.source_vm
+    state = CloudState(scenario.subscription, max_data_disks)
+    state.create_resource_group(ctx.source.group, src.location)
+    _ensure_subnet(state, ctx.source.subnet, src.location)
+    state.create_nic(ctx.source.nic, src.location, ctx.source.subnet)
+    disks = [
+        (lun, state.create_disk(arm.resource_id(scenario.subscription, src.resource_group,
+                                                arm.DISKS, name),
+                                src.location, spec.size_gb, spec.sku, src.zone))
+        for lun, spec, name in source_disk_names(scenario)
+    ]
+    state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic, disks[0][1].id,
+                    zone=src.zone)
+    if disks[1:]:
+        state.attach_disks(ctx.source.vm, [(lun, disk.id) for lun, disk in disks[1:]])
+    if scenario.restore_point.kind == "snapshot":
+        for _, disk in disks:
+            snapshot = arm.resource_id(scenario.subscription, src.resource_group, arm.SNAPSHOTS,
+                                       snapshot_name(disk.name))
+            state.create_snapshot(snapshot, src.location, disk.id)
+    if not scenario.is_original_location:
+        if not isinstance(state.find(ctx.target_group), ResourceGroup):
+            state.create_resource_group(ctx.target_group, ctx.location)
+        _ensure_subnet(state, ctx.vm.subnet, ctx.location)
+    return state
+
+
+def _ensure_subnet(state: CloudState, subnet_id: str, location: str) -> None:
+    vnet_id, _, subnet = subnet_id.rpartition("/subnets/")
+    group = arm.parse_id(vnet_id).resource_group
+    if not isinstance(state.find(arm.resource_group_id(state.subscription, group)), ResourceGroup):
+        state.create_resource_group(arm.resource_group_id(state.subscription, group), location)
+    vnet = state.find(vnet_id)
+    if isinstance(vnet, VirtualNetwork):
+        vnet.subnets.add(subnet)
+    else:
+        state.create_virtual_network(vnet_id, location, [subnet])

@@ -1,0 +1,35 @@
+"""restorelab's restore engine: plans, steps and operations, free of IO.
+
+The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend="sim")``
+returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan(scenario)``.
+"""
+
+from __future__ import annotations
+
+from restore.errors import CloudError, RestoreLabError, ScenarioError
+from restore.report import Report
+from restore.scenario import Scenario, load_scenario, parse_scenario
+
+__all__ = [
+    "CloudError", "Report", "RestoreLabError", "Scenario", "ScenarioError", "load_scenario",
+    "parse_scenario", "plan", "simulate",
+]
+
+BACKENDS = ("sim",)
+
+
+def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim") -> Report:
+    """Restore ``scenario`` on a simulated backend and return the report."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
+    from restore.backends.sim import simulate as simulate_sim
+
+    return simulate_sim(scenario, seed)
+
+
+def plan(scenario: Scenario, seed: int | None = None):
+    """The plan for ``scenario`` in its region profile (steps and every operation)."""
+    from fakecloud.profile import load_profile
+    from restore.plan import build_plan
+
+    return build_plan(scenario, load_profile(scenario.region_profile).sizing, seed)

@@ -1,0 +1,243 @@
+"""Cloud operations the restore steps yield: plain frozen data, executed by a backend.
+
+Every operation names the ARM resource it acts on (``resource``) and has a stable
+snake_case ``kind`` used in reports, region profiles and fault rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+Tags = tuple[tuple[str, str], ...]
+"""Tags as sorted (key, value) pairs, so operations stay hashable and frozen."""
+
+
+def tags_of(mapping: dict[str, str]) -> Tags:
+    return tuple(sorted(mapping.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    kind: ClassVar[str] = "operation"
+
+    @property
+    def resource(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResourceGroup(Operation):
+    kind: ClassVar[str] = "create_resource_group"
+    id: str
+    location: str
+    tags: Tags = ()
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResourceGroup(Operation):
+    kind: ClassVar[str] = "delete_resource_group"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateDisk(Operation):
+    """An empty managed disk, or one copied from a snapshot when ``source_snapshot`` is set."""
+
+    kind: ClassVar[str] = "create_disk"
+    id: str
+    location: str
+    size_gb: int
+    sku: str
+    zone: str | None = None
+    source_snapshot: str | None = None
+    tags: Tags = ()
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteDisk(Operation):
+    kind: ClassVar[str] = "delete_disk"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSnapshot(Operation):
+    """A snapshot of a disk, or a copy of a snapshot into another region."""
+
+    kind: ClassVar[str] = "create_snapshot"
+    id: str
+    location: str
+    source: str
+    tags: Tags = ()
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteSnapshot(Operation):
+    kind: ClassVar[str] = "delete_snapshot"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateNic(Operation):
+    kind: ClassVar[str] = "create_nic"
+    id: str
+    location: str
+    subnet: str
+    tags: Tags = ()
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteNic(Operation):
+    kind: ClassVar[str] = "delete_nic"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVm(Operation):
+    """A booted VM on an existing OS disk, or on a new one from the worker image."""
+
+    kind: ClassVar[str] = "create_vm"
+    id: str
+    location: str
+    size: str
+    nic: str
+    os_disk: str
+    os_disk_from_image: bool = False
+    zone: str | None = None
+    tags: Tags = ()
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class AttachDisks(Operation):
+    """Attach disks at the given LUNs in one VM update."""
+
+    kind: ClassVar[str] = "attach_disks"
+    vm: str
+    disks: tuple[tuple[int, str], ...]
+
+    @property
+    def resource(self) -> str:
+        return self.vm
+
+
+@dataclass(frozen=True, slots=True)
+class DetachDisks(Operation):
+    """Detach data disks in one VM update."""
+
+    kind: ClassVar[str] = "detach_disks"
+    vm: str
+    disks: tuple[str, ...]
+
+    @property
+    def resource(self) -> str:
+        return self.vm
+
+
+@dataclass(frozen=True, slots=True)
+class DeallocateVm(Operation):
+    kind: ClassVar[str] = "deallocate_vm"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteVm(Operation):
+    """Delete a VM; its disks and NICs stay (ARM's default delete options)."""
+
+    kind: ClassVar[str] = "delete_vm"
+    id: str
+
+    @property
+    def resource(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class MoveResources(Operation):
+    kind: ClassVar[str] = "move_resources"
+    source_group: str
+    target_group: str
+    resources: tuple[str, ...]
+
+    @property
+    def resource(self) -> str:
+        return self.source_group
+
+
+@dataclass(frozen=True, slots=True)
+class RehydrateRestorePoint(Operation):
+    """Bring an archived restore point back to the hot tier."""
+
+    kind: ClassVar[str] = "rehydrate_restore_point"
+    restore_point: str
+    priority: str
+    size_gb: float
+
+    @property
+    def resource(self) -> str:
+        return self.restore_point
+
+
+@dataclass(frozen=True, slots=True)
+class DiskWrite:
+    """Restore-point data for one disk: how much of it to write, and to which disk."""
+
+    disk: str
+    sku: str
+    size_gb: int
+    data_gb: float
+
+
+@dataclass(frozen=True, slots=True)
+class WriteDiskData(Operation):
+    """The worker's restore agent writes restore-point data to its attached disks."""
+
+    kind: ClassVar[str] = "write_disk_data"
+    worker: str
+    worker_size: str
+    restore_point: str
+    writes: tuple[DiskWrite, ...] = field(default=())
+    parallel_workers: int = 1  # workers of this restore reading the repository at once
+
+    @property
+    def resource(self) -> str:
+        return self.worker

@@ -1,0 +1,342 @@
+"""Which steps a restore runs, in which order, on which resources.
+
+The plan fixes every name up front (deterministic, tagged with the restore id), so steps
+are idempotent and a dry run lists every operation without touching a cloud.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from restore import arm
+from restore.errors import ScenarioError
+from restore.ops import Tags, tags_of
+from restore.scenario import DiskSpec, Scenario
+
+RESTORE_ID_TAG = "restorelab-restore-id"
+APPLIANCE_TAG = "veeam-backup-appliance-id"
+WORKER_OS_DISK_GB = 30
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRule:
+    """Use ``size`` for restores whose disks total less than ``under_gb`` (None: any)."""
+
+    size: str
+    under_gb: float | None = None
+
+
+VEEAM_WORKER_PROFILE = (
+    WorkerRule("Standard_F2s_v2", 100),
+    WorkerRule("Standard_F4s_v2", 1024),
+    WorkerRule("Standard_F8s_v2"),
+)
+"""Veeam's defaults (VBAzure 8 user guide, "Worker profiles"); regions may override."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sizing:
+    """What the plan needs to know of the region: worker rules and VM size limits."""
+
+    worker_profile: Sequence[WorkerRule]
+    max_data_disks: Mapping[str, int]
+
+    def limit(self, vm_size: str, field: str, source: str) -> int:
+        try:
+            return self.max_data_disks[vm_size]
+        except KeyError:
+            known = ", ".join(sorted(self.max_data_disks))
+            raise ScenarioError(source, field, f"unknown VM size {vm_size!r} (known: {known})")
+
+
+@dataclass(frozen=True, slots=True)
+class DiskPlan:
+    """One source disk and the disk that restores it."""
+
+    lun: int | None  # None for the OS disk
+    source: str
+    size_gb: int
+    data_gb: float
+    sku: str
+    id: str  # where it is created (staging or target group)
+    final_id: str  # where it ends up (after move_disks)
+    snapshot: str | None = None  # the source's cloud-native snapshot
+    snapshot_copy: str | None = None  # its copy in the target region, when that differs
+
+    @property
+    def restore_snapshot(self) -> str | None:
+        """The snapshot the disk is created from (snapshot path only)."""
+        return self.snapshot_copy or self.snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerPlan:
+    vm: str
+    nic: str
+    os_disk: str
+    size: str
+    disks: tuple[DiskPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VmPlan:
+    id: str
+    size: str
+    nic: str
+    create_nic: bool
+    subnet: str
+    zone: str | None
+    tags: Tags
+    power_on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    vm: str
+    disks: tuple[str, ...]
+    nic: str
+    subnet: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePointPlan:
+    id: str
+    kind: str
+    tier: str
+    priority: str
+    data_gb: float
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreContext:
+    """Everything the steps act on; built once per restore."""
+
+    restore_id: str
+    subscription: str
+    location: str
+    zone: str | None
+    tags: Tags
+    staging_group: str | None
+    staging_tags: Tags
+    disk_group: str
+    target_group: str
+    disks: tuple[DiskPlan, ...]
+    workers: tuple[WorkerPlan, ...]
+    source: SourcePlan
+    vm: VmPlan
+    restore_point: RestorePointPlan
+
+    @property
+    def os_disk(self) -> DiskPlan:
+        return self.disks[0]
+
+    @property
+    def data_disks(self) -> tuple[DiskPlan, ...]:
+        return self.disks[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    name: str
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    scenario: str
+    steps: tuple[PlannedStep, ...]
+    context: RestoreContext
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+
+def build_plan(scenario: Scenario, sizing: Sizing, seed: int | None = None,
+               source: str = "<scenario>") -> Plan:
+    """The plan for a scenario; ``source`` names the scenario file in errors."""
+    seed = scenario.seed if seed is None else seed
+    context = _context(scenario, sizing, _restore_id(scenario.name, seed), source)
+    return Plan(scenario.name, _steps(scenario, context), context)
+
+
+def _restore_id(name: str, seed: int) -> str:
+    return hashlib.sha256(f"{name}:{seed}".encode()).hexdigest()[:8]
+
+
+def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
+    original = scenario.is_original_location
+    if scenario.restore_point.kind == "snapshot":
+        copies = any(d.snapshot_copy for d in ctx.disks)
+        chain = [*(["copy_snapshots"] if copies else []), "create_disks_from_snapshots",
+                 *(["remove_source_vm"] if original else []), "create_vm", "attach_disks"]
+        steps = _chained(chain)
+        if copies:
+            steps.append(PlannedStep("remove_snapshot_copies", ("create_disks_from_snapshots",)))
+    else:
+        chain = [
+            *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
+            *(["create_staging_rg"] if original else []),
+            "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
+            "deallocate_worker",
+            *(["remove_source_vm", "move_disks"] if original else []),
+            "create_vm", "attach_disks",
+        ]
+        steps = _chained(chain)
+        steps.append(PlannedStep("remove_worker", ("deallocate_worker",)))
+        if original:
+            steps.append(PlannedStep("remove_staging_rg", ("attach_disks", "remove_worker")))
+    if not ctx.vm.power_on:
+        steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
+    return tuple(steps)
+
+
+def _chained(names: list[str]) -> list[PlannedStep]:
+    return [PlannedStep(n, (names[i - 1],) if i else ()) for i, n in enumerate(names)]
+
+
+def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreContext:
+    src, target, sub = sc.source_vm, sc.target, sc.subscription
+    original = sc.is_original_location
+    snapshot = sc.restore_point.kind == "snapshot"
+    location = src.location if original else (target.region or src.location)
+    zone = src.zone if original else target.zone
+    vm_name = src.name if original else (target.vm_name or f"{src.name}-restored")
+    vm_size = src.size if original else (target.vm_size or src.size)
+    target_rg = src.resource_group if original else (target.resource_group or src.resource_group)
+    tags = {RESTORE_ID_TAG: rid}
+    staging_rg = f"restorelab-staging-{src.name}-{rid}" if original and not snapshot else None
+    disk_rg = staging_rg or target_rg
+
+    disks = tuple(
+        _disk_plan(sc, lun, spec, name, vm_name, rid, disk_rg, target_rg, location)
+        for lun, spec, name in source_disk_names(sc)
+    )
+    sizing.limit(src.size, "source_vm.size", source)
+    size_field = "source_vm.size" if original or not target.vm_size else "target.vm_size"
+    if len(disks) - 1 > sizing.limit(vm_size, size_field, source):
+        raise ScenarioError(source, size_field, f"{vm_size} takes at most "
+                            f"{sizing.max_data_disks[vm_size]} data disks, the VM has {len(disks) - 1}")
+
+    src_vnet = src.network.vnet or f"{src.resource_group}-vnet"
+    src_subnet = arm.subnet_id(sub, src.resource_group, src_vnet, src.network.subnet)
+    src_nic = arm.resource_id(sub, src.resource_group, arm.NETWORK_INTERFACES, f"{src.name}-nic")
+    if original:
+        subnet, nic, create_nic = src_subnet, src_nic, False
+    else:
+        subnet = _target_subnet(sc, sub, target_rg, location, src_subnet)
+        nic = arm.resource_id(sub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
+        create_nic = True
+    vm = VmPlan(
+        id=arm.resource_id(sub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
+        size=vm_size, nic=nic, create_nic=create_nic, subnet=subnet, zone=zone,
+        tags=tags_of({**(target.tags if not original else {}), **tags}),
+        power_on=target.power_on,
+    )
+    return RestoreContext(
+        restore_id=rid, subscription=sub, location=location, zone=zone, tags=tags_of(tags),
+        staging_group=arm.resource_group_id(sub, staging_rg) if staging_rg else None,
+        staging_tags=tags_of({**tags, APPLIANCE_TAG: sc.appliance_id}),
+        disk_group=arm.resource_group_id(sub, disk_rg),
+        target_group=arm.resource_group_id(sub, target_rg),
+        disks=disks,
+        workers=() if snapshot else _workers(disks, sizing, sub, disk_rg, rid, source),
+        source=SourcePlan(
+            vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
+            disks=tuple(d.source for d in disks), nic=src_nic, subnet=src_subnet,
+            group=arm.resource_group_id(sub, src.resource_group),
+        ),
+        vm=vm,
+        restore_point=RestorePointPlan(
+            id=f"restorepoints/{src.name}/{sc.name}", kind=sc.restore_point.kind,
+            tier=sc.restore_point.tier, priority=sc.restore_point.priority,
+            data_gb=sum(d.data_gb for d in disks),
+        ),
+    )
+
+
+def source_disk_names(sc: Scenario) -> list[tuple[int | None, DiskSpec, str]]:
+    """(LUN, spec, name) of the source VM's disks, OS disk first: the names fakecloud seeds."""
+    vm = sc.source_vm
+    disks = [(None, vm.os_disk, vm.os_disk.name or f"{vm.name}-osdisk")]
+    for i, spec in enumerate(vm.data_disks):
+        lun = spec.lun if spec.lun is not None else i
+        disks.append((lun, spec, spec.name or f"{vm.name}-datadisk-{lun}"))
+    return disks
+
+
+
+def snapshot_name(disk_name: str) -> str:
+    return f"{disk_name}-snapshot"
+
+
+def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name: str,
+               rid: str, disk_rg: str, target_rg: str, location: str) -> DiskPlan:
+    sub, src = sc.subscription, sc.source_vm
+    from_snapshot = sc.restore_point.kind == "snapshot"
+    if sc.is_original_location:
+        new_name = f"{name}-{rid}" if from_snapshot else name
+    else:
+        new_name = f"{vm_name}-osdisk" if lun is None else f"{vm_name}-datadisk-{lun}"
+    copy_needed = from_snapshot and location != src.location
+    return DiskPlan(
+        lun=lun,
+        source=arm.resource_id(sub, src.resource_group, arm.DISKS, name),
+        size_gb=spec.size_gb,
+        data_gb=spec.used_gb if spec.used_gb is not None else float(spec.size_gb),
+        sku=str(_disk_sku(sc, lun, spec)),
+        id=arm.resource_id(sub, disk_rg, arm.DISKS, new_name),
+        final_id=arm.resource_id(sub, target_rg, arm.DISKS, new_name),
+        snapshot=arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS, snapshot_name(name))
+        if from_snapshot else None,
+        snapshot_copy=arm.resource_id(sub, target_rg, arm.SNAPSHOTS,
+                                      f"{snapshot_name(name)}-{rid}") if copy_needed else None,
+    )
+
+
+def _disk_sku(sc: Scenario, lun: int | None, spec: DiskSpec) -> str:
+    choice = sc.target.disk_sku
+    if choice is None:
+        return spec.sku
+    if isinstance(choice, dict):
+        return choice.get("os" if lun is None else lun, spec.sku)
+    return choice
+
+
+def _target_subnet(sc: Scenario, sub: str, target_rg: str, location: str, src_subnet: str) -> str:
+    subnet = sc.target.subnet
+    if subnet is None:
+        if location == sc.source_vm.location:
+            return src_subnet
+        return arm.subnet_id(sub, target_rg, f"{target_rg}-vnet", "default")
+    if subnet.startswith("/"):
+        return subnet
+    vnet, _, name = subnet.partition("/")
+    return arm.subnet_id(sub, target_rg, vnet, name or "default")
+
+
+def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, rid: str,
+             source: str) -> tuple[WorkerPlan, ...]:
+    """Enough workers of the profile's size that none gets more disks than its size takes."""
+    total_gb = sum(d.size_gb for d in disks)
+    size = next(r.size for r in sizing.worker_profile if r.under_gb is None or total_gb < r.under_gb)
+    per_worker = sizing.limit(size, "region_profile.worker_profile", source)
+    count = math.ceil(len(disks) / per_worker)
+    loads: list[list[DiskPlan]] = [[] for _ in range(count)]
+    for disk in sorted(disks, key=lambda d: -d.size_gb):
+        open_ = [w for w in loads if len(w) < per_worker]
+        min(open_, key=lambda w: sum(d.size_gb for d in w)).append(disk)
+    workers = []
+    for i, load in enumerate(loads):
+        name = f"restorelab-worker-{rid}-{i}"
+        workers.append(WorkerPlan(
+            vm=arm.resource_id(sub, group, arm.VIRTUAL_MACHINES, name),
+            nic=arm.resource_id(sub, group, arm.NETWORK_INTERFACES, f"{name}-nic"),
+            os_disk=arm.resource_id(sub, group, arm.DISKS, f"{name}-osdisk"),
+            size=size, disks=tuple(load),
+        ))
+    return tuple(workers)

@@ -1,0 +1,196 @@
+"""The scenario file: what to restore, from which restore point, to where (pydantic)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from restore.errors import ScenarioError
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+class DiskSku(StrEnum):
+    PREMIUM_LRS = "Premium_LRS"
+    PREMIUM_ZRS = "Premium_ZRS"
+    PREMIUM_V2_LRS = "PremiumV2_LRS"
+    STANDARD_SSD_LRS = "StandardSSD_LRS"
+    STANDARD_SSD_ZRS = "StandardSSD_ZRS"
+    STANDARD_LRS = "Standard_LRS"
+    ULTRA_SSD_LRS = "UltraSSD_LRS"
+
+
+class FaultKind(StrEnum):
+    TRANSIENT = "transient"
+    THROTTLE = "throttle"
+    ALLOCATION_FAILED = "allocation_failed"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    CRASH = "crash"
+
+
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+"""An Azure resource name as restorelab accepts it (letters, digits, '.', '_', '-')."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiskSpec(Strict):
+    size_gb: int = Field(gt=0, le=65536)
+    sku: DiskSku = DiskSku.PREMIUM_LRS
+    name: Name | None = None
+    lun: int | None = Field(default=None, ge=0, le=63)
+    used_gb: float | None = Field(default=None, ge=0, description="data in the restore point")
+
+    @model_validator(mode="after")
+    def _used_within_size(self) -> DiskSpec:
+        if self.used_gb is not None and self.used_gb > self.size_gb:
+            raise ValueError(f"used_gb ({self.used_gb}) exceeds size_gb ({self.size_gb})")
+        return self
+
+
+class Network(Strict):
+    vnet: Name | None = None
+    subnet: Name = "default"
+
+
+class SourceVm(Strict):
+    name: Name
+    resource_group: Name
+    location: Name
+    size: str
+    zone: str | None = None
+    os_disk: DiskSpec
+    data_disks: list[DiskSpec] = []
+    network: Network = Network()
+
+    @field_validator("data_disks")
+    @classmethod
+    def _distinct_luns(cls, disks: list[DiskSpec]) -> list[DiskSpec]:
+        luns = [d.lun if d.lun is not None else i for i, d in enumerate(disks)]
+        if len(set(luns)) != len(luns):
+            raise ValueError(f"two data disks share a LUN: {luns}")
+        return disks
+
+
+class RestorePoint(Strict):
+    kind: Literal["backup", "snapshot"] = "backup"
+    tier: Literal["hot", "archive"] = "hot"
+    rehydrate_priority: Literal["standard", "high"] | None = None
+
+    @model_validator(mode="after")
+    def _tier_fits_kind(self) -> RestorePoint:
+        if self.kind == "snapshot" and self.tier == "archive":
+            raise ValueError("a cloud-native snapshot has no archive tier (use kind: backup)")
+        if self.rehydrate_priority is not None and self.tier != "archive":
+            raise ValueError("rehydrate_priority applies only to tier: archive")
+        return self
+
+    @property
+    def priority(self) -> str:
+        return self.rehydrate_priority or "standard"
+
+
+DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
+
+
+class Target(Strict):
+    location: Literal["original", "new"] = "original"
+    resource_group: Name | None = None
+    region: Name | None = None
+    vm_name: Name | None = None
+    vm_size: str | None = None
+    subnet: str | None = Field(default=None, description="'vnet/subnet' or a subnet ARM id")
+    disk_sku: DiskSkuChoice | None = None
+    zone: str | None = None
+    tags: dict[str, str] = {}
+    power_on: bool = True
+
+    @model_validator(mode="after")
+    def _new_location_settings(self) -> Target:
+        if self.location == "original":
+            given = [f for f in NEW_LOCATION_FIELDS if getattr(self, f) not in (None, {})]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: settable only with location: new"
+                    " (an original-location restore keeps the source's settings)"
+                )
+        return self
+
+
+NEW_LOCATION_FIELDS = (
+    "resource_group", "region", "vm_name", "vm_size", "subnet", "disk_sku", "zone", "tags",
+)
+
+
+class Fault(Strict):
+    at: str = Field(min_length=1)
+    kind: FaultKind
+    times: int = Field(default=1, ge=1)
+    probability: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class DataBlock(Strict):
+    mode: Literal["bytes", "model"] = "model"
+    size_mb: int = Field(default=64, gt=0)
+
+
+class Scenario(Strict):
+    name: Name
+    seed: int = 0
+    region_profile: str = "default"
+    subscription: str = DEFAULT_SUBSCRIPTION
+    appliance_id: str = Field(min_length=1)
+    source_vm: SourceVm
+    restore_point: RestorePoint = RestorePoint()
+    target: Target = Target()
+    data: DataBlock | None = None
+    faults: list[Fault] = []
+
+    @property
+    def is_original_location(self) -> bool:
+        return self.target.location == "original"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a bad file raises ScenarioError naming the field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read the file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(str(path), "", f"not valid YAML: {_yaml_problem(exc)}") from None
+    return parse_scenario(raw, source=str(path))
+
+
+def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:
+    """Validate an already-parsed scenario mapping."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, "", "a scenario must be a YAML mapping of fields")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ScenarioError(source, field, _pydantic_problem(first)) from None
+
+
+def _pydantic_problem(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required field is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{message} (got {error['input']!r})" if error["type"] != "value_error" else message
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem

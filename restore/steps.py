@@ -1,0 +1,146 @@
+"""One generator per restore step, in the seed's words.
+
+A step yields an operation (and receives its result) or a list of operations that run
+concurrently (and receives their results in order). It never does IO itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from restore.ops import (
+    AttachDisks,
+    CreateDisk,
+    CreateNic,
+    CreateResourceGroup,
+    CreateSnapshot,
+    CreateVm,
+    DeallocateVm,
+    DeleteDisk,
+    DeleteNic,
+    DeleteResourceGroup,
+    DeleteSnapshot,
+    DeleteVm,
+    DetachDisks,
+    DiskWrite,
+    MoveResources,
+    Operation,
+    RehydrateRestorePoint,
+    WriteDiskData,
+)
+from restore.plan import RestoreContext
+
+StepGen = Generator[Operation | list[Operation], Any, None]
+
+
+def retrieve_archived_data(ctx: RestoreContext) -> StepGen:
+    """1. Retrieve data from the archived restore point (rehydrate it to the hot tier)."""
+    rp = ctx.restore_point
+    yield RehydrateRestorePoint(rp.id, rp.priority, rp.data_gb)
+
+
+def create_staging_rg(ctx: RestoreContext) -> StepGen:
+    """2. Create the staging resource group, tagged with the backup appliance id."""
+    yield CreateResourceGroup(ctx.staging_group, ctx.location, ctx.staging_tags)
+
+
+def create_empty_disks(ctx: RestoreContext) -> StepGen:
+    """3. Create one empty disk per source disk, all at once."""
+    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.tags)
+           for d in ctx.disks]
+
+
+def copy_snapshots(ctx: RestoreContext) -> StepGen:
+    """Snapshot path to another region: copy each snapshot there first, all at once."""
+    yield [CreateSnapshot(d.snapshot_copy, ctx.location, d.snapshot, ctx.tags) for d in ctx.disks]
+
+
+def create_disks_from_snapshots(ctx: RestoreContext) -> StepGen:
+    """Snapshot path: create every disk from its cloud-native snapshot, all at once."""
+    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, d.restore_snapshot,
+                      ctx.tags) for d in ctx.disks]
+
+
+def remove_snapshot_copies(ctx: RestoreContext) -> StepGen:
+    """Delete the snapshot copies made in the target region: they were temporary."""
+    yield [DeleteSnapshot(d.snapshot_copy) for d in ctx.disks]
+
+
+def launch_worker(ctx: RestoreContext) -> StepGen:
+    """4. Launch the workers in the target region and attach the empty disks to them."""
+    yield [CreateNic(w.nic, ctx.location, ctx.vm.subnet, ctx.tags) for w in ctx.workers]
+    yield [CreateVm(w.vm, ctx.location, w.size, w.nic, w.os_disk, os_disk_from_image=True,
+                    zone=ctx.zone, tags=ctx.tags) for w in ctx.workers]
+    yield [AttachDisks(w.vm, tuple(enumerate(d.id for d in w.disks))) for w in ctx.workers]
+
+
+def restore_data(ctx: RestoreContext) -> StepGen:
+    """5. Restore the backed-up data to the empty disks on the workers."""
+    yield [WriteDiskData(w.vm, w.size, ctx.restore_point.id,
+                         tuple(DiskWrite(d.id, d.sku, d.size_gb, d.data_gb) for d in w.disks),
+                         len(ctx.workers))
+           for w in ctx.workers]
+
+
+def detach_disks(ctx: RestoreContext) -> StepGen:
+    """6. Detach the restored disks from the workers."""
+    yield [DetachDisks(w.vm, tuple(d.id for d in w.disks)) for w in ctx.workers]
+
+
+def deallocate_worker(ctx: RestoreContext) -> StepGen:
+    """7. Deallocate the workers."""
+    yield [DeallocateVm(w.vm) for w in ctx.workers]
+
+
+def remove_source_vm(ctx: RestoreContext) -> StepGen:
+    """8. Remove the source VM, then its disks (its NIC stays for the restored VM)."""
+    yield DeleteVm(ctx.source.vm)
+    yield [DeleteDisk(d) for d in ctx.source.disks]
+
+
+def move_disks(ctx: RestoreContext) -> StepGen:
+    """9. Move the restored disks from the staging group to the source's group."""
+    yield MoveResources(ctx.staging_group, ctx.target_group, tuple(d.id for d in ctx.disks))
+
+
+def create_vm(ctx: RestoreContext) -> StepGen:
+    """10. Create the VM on the restored OS disk in the target location."""
+    vm = ctx.vm
+    if vm.create_nic:
+        yield CreateNic(vm.nic, ctx.location, vm.subnet, ctx.tags)
+    yield CreateVm(vm.id, ctx.location, vm.size, vm.nic, ctx.os_disk.final_id, zone=vm.zone,
+                   tags=vm.tags)
+
+
+def attach_disks(ctx: RestoreContext) -> StepGen:
+    """11. Attach the restored data disks to the VM in one update."""
+    if ctx.data_disks:
+        yield AttachDisks(ctx.vm.id, tuple((d.lun, d.final_id) for d in ctx.data_disks))
+
+
+def remove_staging_rg(ctx: RestoreContext) -> StepGen:
+    """12. Remove the staging resource group."""
+    yield DeleteResourceGroup(ctx.staging_group)
+
+
+def remove_worker(ctx: RestoreContext) -> StepGen:
+    """Remove the workers with their NICs and OS disks: nothing temporary stays."""
+    yield [DeleteVm(w.vm) for w in ctx.workers]
+    yield [*(DeleteNic(w.nic) for w in ctx.workers), *(DeleteDisk(w.os_disk) for w in ctx.workers)]
+
+
+def stop_restored_vm(ctx: RestoreContext) -> StepGen:
+    """Leave the restored VM deallocated when the target asks not to power it on."""
+    yield DeallocateVm(ctx.vm.id)
+
+
+STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
+    f.__name__: f
+    for f in (
+        retrieve_archived_data, create_staging_rg, create_empty_disks, copy_snapshots,
+        create_disks_from_snapshots, remove_snapshot_copies, launch_worker, restore_data, detach_disks,
+        deallocate_worker, remove_source_vm, move_disks, create_vm, attach_disks,
+        remove_staging_rg, remove_worker, stop_restored_vm,
+    )
+}
