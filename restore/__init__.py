@@ -16,6 +16,7 @@ __all__ = [
 ]
 
 BACKENDS = ("sim",)
+"""Backends `simulate` runs on."""
 
 
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim") -> Report:

@@ -1,0 +1,207 @@
+"""`restorelab`: plan and simulate entire-VM restores (typer + rich)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import restore
+from restore.engine import dry_run
+from restore.errors import RestoreLabError, ScenarioError
+from restore.report import Report
+from restore.scenario import DEFAULT_SCENARIO, find_scenario, shipped_scenarios
+
+app = typer.Typer(
+    name="restorelab",
+    help="Restore an entire Azure VM the way Veeam Backup for Microsoft Azure does, against "
+    "a simulated Azure region.\n\nStart with `restorelab simulate` (a shipped scenario), "
+    "`restorelab scenarios` (the others), `restorelab plan NAME` (what a restore would do).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
+STEP_COLUMNS_WIDTH = 62  # step name, start, duration, ops and the table's borders
+EXIT_BAD_INPUT = 2
+
+ScenarioArg = Annotated[str, typer.Argument(
+    help="Scenario YAML file, or the name of a shipped scenario (list them with "
+    "`restorelab scenarios`).",
+)]
+SeedOpt = Annotated[int | None, typer.Option(
+    "--seed", help="Random seed; overrides the scenario's seed. Same seed, same report.",
+)]
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print only the JSON report on stdout (for scripts and CI).",
+)]
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a command body; bad input exits 2 with one clear line, never a traceback."""
+    try:
+        return action()
+    except ScenarioError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except RestoreLabError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def simulate(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    seed: SeedOpt = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Where operations run: 'sim' (fakecloud's SimPy region).",
+    )] = "sim",
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate the restore in SCENARIO and show its timeline and summary.
+
+    Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input, 3 interrupted.
+    """
+    if backend not in restore.BACKENDS:
+        err.print(f"[bold red]error:[/] --backend: unknown backend {backend!r} "
+                  f"(available: {', '.join(restore.BACKENDS)})")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    report = _guarded(lambda: _simulate(scenario, seed, backend))
+    if as_json:
+        print(report.to_json())
+    else:
+        _show_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _simulate(scenario: str, seed: int | None, backend: str) -> Report:
+    path = find_scenario(scenario)
+    loaded = restore.load_scenario(path)
+    try:
+        return restore.simulate(loaded, seed=seed, backend=backend)
+    except ScenarioError as exc:
+        raise ScenarioError(scenario, exc.field, exc.message) from None
+
+
+@app.command()
+def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, seed: SeedOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """Show the steps and every operation the restore in SCENARIO would run; runs nothing."""
+    summary = _guarded(lambda: _plan(scenario, seed))
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _show_plan(summary)
+
+
+def _plan(scenario: str, seed: int | None) -> dict[str, Any]:
+    loaded = restore.load_scenario(find_scenario(scenario))
+    try:
+        the_plan = restore.plan(loaded, seed)
+    except ScenarioError as exc:
+        raise ScenarioError(scenario, exc.field, exc.message) from None
+    ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}
+    for ticket in dry_run(the_plan):
+        ops[ticket.step].append({"op": ticket.op.kind, "resource": ticket.op.resource})
+    return {
+        "scenario": the_plan.scenario,
+        "restore_id": the_plan.context.restore_id,
+        "steps": [{"name": s.name, "after": list(s.after), "operations": ops[s.name]}
+                  for s in the_plan.steps],
+    }
+
+
+@app.command()
+def scenarios() -> None:
+    """List the shipped example scenarios (pass a name to simulate or plan)."""
+    table = Table("name", "restore point", "target", "disks", title="Shipped scenarios",
+                  title_justify="left")
+    for name, path in shipped_scenarios().items():
+        sc = restore.load_scenario(path)
+        rp = sc.restore_point
+        point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
+            f", {rp.priority} priority)" if rp.tier == "archive" else ")")
+        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)))
+    out.print(table)
+
+
+def _show_plan(summary: dict[str, Any]) -> None:
+    out.print(f"[bold]Plan for {summary['scenario']}[/] (restore id {summary['restore_id']})")
+    for number, step in enumerate(summary["steps"], 1):
+        after = f" [dim](after {', '.join(step['after'])})[/]" if step["after"] else ""
+        out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
+        for op in step["operations"]:
+            out.print(f"      {op['op']:<24} {_short(op['resource'])}", soft_wrap=True)
+
+
+def _show_report(report: Report) -> None:
+    total = max(report.duration_s, 1e-9)
+    bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
+    table = Table(title=f"{report.scenario}: simulated timeline", title_justify="left")
+    table.add_column("step", no_wrap=True, min_width=26)
+    table.add_column("start", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("ops", justify="right", no_wrap=True)
+    table.add_column(f"0 → {_clock(report.duration_s)}", no_wrap=True, width=bar_width)
+    op_counts: dict[str, int] = {}
+    for op in report.operations:
+        op_counts[op["step"]] = op_counts.get(op["step"], 0) + 1
+    for step in report.steps:
+        start, end = step["start_s"], step["end_s"]
+        table.add_row(step["name"], _clock(start), _clock(end - start),
+                      str(op_counts.get(step["name"], 0)),
+                      _bar(start / total, end / total, step["status"], bar_width))
+    out.print(table)
+    out.print(_summary(report))
+
+
+def _bar(start: float, end: float, status: str, bar_width: int) -> Text:
+    left = min(round(start * bar_width), bar_width - 1)
+    width = max(1, round(end * bar_width) - left)
+    color = {"succeeded": "green", "failed": "red"}.get(status, "yellow")
+    return Text(" " * left) + Text("█" * width, style=color)
+
+
+def _summary(report: Report) -> Text:
+    color = "green" if report.status == "succeeded" else "red"
+    lines = Text()
+    lines.append("status        ", style="bold").append(report.status, style=f"bold {color}")
+    lines.append(f"\nduration      {_clock(report.duration_s)} ({report.duration_s:,.0f} s "
+                 f"simulated; critical path {report.critical_path_s:,.0f} s)")
+    if report.error:
+        e = report.error
+        lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
+                     f"{e['message']}", style="red")
+    vm = report.restored_vm
+    if vm:
+        lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
+                     f"{vm['size']}, {len(vm['disks'])} disks, {vm['power_state']})")
+    lines.append(f"\nsource intact {'yes' if report.source_intact else 'no'}")
+    leaked = ", ".join(_short(r) for r in report.leaked) or "nothing"
+    lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
+    return lines
+
+
+def _clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _short(arm_id: str) -> str:
+    """'rg/type/name' instead of the whole ARM id, for humans."""
+    parts = arm_id.split("/")
+    if len(parts) >= 9 and parts[3:4] and parts[5:6] == ["providers"]:
+        return f"{parts[4]}/{parts[7]}/{parts[8]}"
+    return arm_id
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
