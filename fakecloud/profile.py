@@ -119,7 +119,8 @@ class RegionProfile(_Strict):
         if missing:
             raise ValueError(f"latency lacks {', '.join(missing)}")
         if self.worker_profile[-1].under_gb is not None:
-            raise ValueError("the last worker_profile rule must have no under_gb (it takes the rest)")
+            raise ValueError("the last worker_profile rule must have no under_gb "
+                             "(it takes the rest)")
         unknown = [r.size for r in self.worker_profile if r.size not in self.vm_sizes]
         if unknown:
             raise ValueError(f"worker_profile names sizes missing from vm_sizes: {unknown}")

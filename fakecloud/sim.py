@@ -129,5 +129,6 @@ class SimRegion:
         repository_mbps = self.profile.throughput.repository_mbps / op.parallel_workers
         rate = min(sum(caps), worker_mbps, repository_mbps)
         total_mb = sum(w.data_gb for w in op.writes) * MB_PER_GB
-        slowest = max((w.data_gb * MB_PER_GB / cap for w, cap in zip(op.writes, caps)), default=0)
+        slowest = max((w.data_gb * MB_PER_GB / cap
+                       for w, cap in zip(op.writes, caps, strict=True)), default=0)
         return max(total_mb / rate, slowest) if total_mb else 0.0

@@ -35,7 +35,8 @@ class ParsedId:
 def parse_id(arm_id: str) -> ParsedId:
     """Split an ARM resource id; raises ValueError naming the id when it is not one."""
     parts = arm_id.strip("/").split("/")
-    if len(parts) < 4 or parts[0].lower() != "subscriptions" or parts[2].lower() != "resourcegroups":
+    if (len(parts) < 4 or parts[0].lower() != "subscriptions"
+            or parts[2].lower() != "resourcegroups"):
         raise ValueError(f"not an Azure resource id: {arm_id!r}")
     if len(parts) == 4:
         return ParsedId(parts[1], parts[3], RESOURCE_GROUPS, parts[3])

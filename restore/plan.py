@@ -49,7 +49,8 @@ class Sizing:
             return self.max_data_disks[vm_size]
         except KeyError:
             known = ", ".join(sorted(self.max_data_disks))
-            raise ScenarioError(source, field, f"unknown VM size {vm_size!r} (known: {known})")
+            raise ScenarioError(source, field,
+                                f"unknown VM size {vm_size!r} (known: {known})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +219,10 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
     )
     sizing.limit(src.size, "source_vm.size", source)
     size_field = "source_vm.size" if original or not target.vm_size else "target.vm_size"
-    if len(disks) - 1 > sizing.limit(vm_size, size_field, source):
-        raise ScenarioError(source, size_field, f"{vm_size} takes at most "
-                            f"{sizing.max_data_disks[vm_size]} data disks, the VM has {len(disks) - 1}")
+    slots = sizing.limit(vm_size, size_field, source)
+    if len(disks) - 1 > slots:
+        raise ScenarioError(source, size_field, f"{vm_size} takes at most {slots} data disks, "
+                            f"the VM has {len(disks) - 1}")
 
     src_vnet = src.network.vnet or f"{src.resource_group}-vnet"
     src_subnet = arm.subnet_id(sub, src.resource_group, src_vnet, src.network.subnet)
@@ -323,7 +325,8 @@ def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, 
              source: str) -> tuple[WorkerPlan, ...]:
     """Enough workers of the profile's size that none gets more disks than its size takes."""
     total_gb = sum(d.size_gb for d in disks)
-    size = next(r.size for r in sizing.worker_profile if r.under_gb is None or total_gb < r.under_gb)
+    size = next(r.size for r in sizing.worker_profile
+                if r.under_gb is None or total_gb < r.under_gb)
     per_worker = sizing.limit(size, "region_profile.worker_profile", source)
     count = math.ceil(len(disks) / per_worker)
     loads: list[list[DiskPlan]] = [[] for _ in range(count)]

@@ -49,7 +49,8 @@ class Report:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Report.timeline() needs pandas: pip install 'restorelab[analysis]'")
+            raise ImportError("Report.timeline() needs pandas: "
+                              "pip install 'restorelab[analysis]'") from None
         rows = [{"level": "step", "name": s["name"], "step": s["name"], "resource": None,
                  **_span(s), "status": s["status"], "attempts": s["attempts"]}
                 for s in self.steps]

@@ -139,7 +139,8 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
     f.__name__: f
     for f in (
         retrieve_archived_data, create_staging_rg, create_empty_disks, copy_snapshots,
-        create_disks_from_snapshots, remove_snapshot_copies, launch_worker, restore_data, detach_disks,
+        create_disks_from_snapshots, remove_snapshot_copies, launch_worker, restore_data,
+        detach_disks,
         deallocate_worker, remove_source_vm, move_disks, create_vm, attach_disks,
         remove_staging_rg, remove_worker, stop_restored_vm,
     )
