@@ -37,6 +37,7 @@ from restore import Scenario, parse_scenario
 from restore.backends.sim import simulate
 from restore.plan import build_plan
 
+Samplers = dict[str, Callable[[random.Random], float]]
 TARGET_RATIO = 0.5
 MB_PER_GB = 1024  # as fakecloud.sim
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -130,14 +131,13 @@ def transfer_s(profile: RegionProfile, worker: Worker, parallel_workers: int) ->
     return max(total_mb / rate, slowest) if total_mb else 0.0
 
 
-def bare_process(env: simpy.Environment, profile: RegionProfile, rng: random.Random,
-                 shape: Shape) -> Generator[simpy.Event, Any, None]:
+def bare_process(env: simpy.Environment, profile: RegionProfile, samplers: Samplers,
+                 rng: random.Random, shape: Shape) -> Generator[simpy.Event, Any, None]:
     """The original-location hot-backup restore, step by step, as plain SimPy timeouts."""
-    latency = profile.latency
     workers = shape.workers
 
     def wait(kind: str) -> simpy.Timeout:
-        return env.timeout(latency[kind].sample(rng))
+        return env.timeout(samplers[kind](rng))
 
     def each(kind: str, count: int) -> simpy.AllOf:
         return env.all_of([wait(kind) for _ in range(count)])
@@ -171,10 +171,10 @@ def bare_process(env: simpy.Environment, profile: RegionProfile, rng: random.Ran
     yield wait("delete_resource_group")  # remove_staging_rg
 
 
-def bare_restore(shape: Shape, seed: int, profile: RegionProfile) -> float:
+def bare_restore(shape: Shape, seed: int, profile: RegionProfile, samplers: Samplers) -> float:
     """One restore through the bare model; its simulated duration."""
     env = simpy.Environment()
-    env.process(bare_process(env, profile, random.Random(seed), shape))
+    env.process(bare_process(env, profile, samplers, random.Random(seed), shape))
     env.run()
     return env.now
 
@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario = build_scenario()
     shape = shape_of(scenario, profile)
     engine = Side("engine", lambda seed: engine_restore(scenario, seed, profile))
-    bare = Side("bare", lambda seed: bare_restore(shape, seed, profile))
+    samplers = profile.samplers()
+    bare = Side("bare", lambda seed: bare_restore(shape, seed, profile, samplers))
 
     if args.profile:
         return profile_engine(scenario, profile, args.runs)

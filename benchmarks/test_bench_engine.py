@@ -35,7 +35,7 @@ def test_engine_restores(benchmark, scenario, profile):
 def test_bare_restores(benchmark, scenario, profile):
     shape = shape_of(scenario, profile)
     durations = benchmark.pedantic(
-        lambda: [bare_restore(shape, seed, profile) for seed in SEEDS],
+        lambda: [bare_restore(shape, seed, profile, profile.samplers()) for seed in SEEDS],
         rounds=15, warmup_rounds=1,
     )
     assert all(d > 0 for d in durations)
@@ -45,5 +45,5 @@ def test_bare_model_matches_engine(scenario, profile):
     """Same seed, same samples in the same order: the bare model does the engine's timeouts."""
     shape = shape_of(scenario, profile)
     for seed in range(5):
-        assert round(bare_restore(shape, seed, profile), 3) == engine_restore(scenario, seed,
+        assert round(bare_restore(shape, seed, profile, profile.samplers()), 3) == engine_restore(scenario, seed,
                                                                              profile)

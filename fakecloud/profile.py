@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,10 @@ OPERATION_KINDS = (
     "attach_disks", "detach_disks", "deallocate_vm", "delete_vm", "delete_disk",
     "move_resources", "start_restore_agent",
 )
+
+
+Samplers = dict[str, Callable[[random.Random], float]]
+"""Operation kind -> a function drawing its latency from a random source."""
 
 
 class _Strict(BaseModel):
@@ -47,14 +52,20 @@ class Latency(_Strict):
 
     @property
     def sigma(self) -> float:
-        return math.log(self.p95 / self.median) / Z95 if self.fixed is None else 0.0
+        """The lognormal's shape: ln(p95 / median) / z(0.95); 0 for a fixed latency."""
+        return 0.0 if self.fixed is not None else math.log(self.p95 / self.median) / Z95
+
+    def sampler(self) -> Callable[[random.Random], float]:
+        """A fast function drawing one latency: the distribution's numbers taken once."""
+        low, high = self.min, self.max
+        if self.fixed is not None:
+            value = min(max(self.fixed, low), high)
+            return lambda rng: value
+        median, sigma = self.median, self.sigma
+        return lambda rng: min(max(median * math.exp(sigma * rng.gauss(0.0, 1.0)), low), high)
 
     def sample(self, rng: random.Random) -> float:
-        if self.fixed is not None:
-            value = self.fixed
-        else:
-            value = self.median * math.exp(self.sigma * rng.gauss(0.0, 1.0))
-        return min(max(value, self.min), self.max)
+        return self.sampler()(rng)
 
 
 class HighPriority(Latency):
@@ -125,6 +136,10 @@ class RegionProfile(_Strict):
         if unknown:
             raise ValueError(f"worker_profile names sizes missing from vm_sizes: {unknown}")
         return self
+
+    def samplers(self) -> Samplers:
+        """One fast latency sampler per operation kind."""
+        return {kind: latency.sampler() for kind, latency in self.latency.items()}
 
     @property
     def sizing(self) -> Sizing:

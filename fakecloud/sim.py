@@ -1,16 +1,14 @@
-"""The simulated region in SimPy: each operation takes its profile's time, then applies
-ARM's rules to the region state."""
+"""The simulated region in SimPy terms: each operation applies ARM's rules to the region
+state at once, as ARM validates and accepts a request, then takes its profile's time."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
-import simpy
-
 from fakecloud.models import CloudState, Snapshot
-from fakecloud.profile import RegionProfile
+from fakecloud.profile import RegionProfile, Samplers
 from restore import ops
 from restore.ops import Operation
 
@@ -18,12 +16,13 @@ MB_PER_GB = 1024
 
 
 class SimRegion:
-    """Executes restore operations on a CloudState inside a SimPy environment."""
+    """Applies restore operations to a CloudState and says how long each one takes."""
 
-    def __init__(self, env: simpy.Environment, state: CloudState, profile: RegionProfile,
-                 rng: random.Random):
-        self.env, self.state, self.profile, self.rng = env, state, profile, rng
-        self._handlers: dict[type, Callable[[Any], Generator]] = {
+    def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
+                 samplers: Samplers | None = None):
+        self.state, self.profile, self.rng = state, profile, rng
+        self._samplers = samplers or profile.samplers()
+        self._handlers: dict[type, Callable[[Any], float]] = {
             ops.CreateResourceGroup: self._create_resource_group,
             ops.DeleteResourceGroup: self._delete_resource_group,
             ops.CreateDisk: self._create_disk,
@@ -42,84 +41,80 @@ class SimRegion:
             ops.WriteDiskData: self._write_disk_data,
         }
 
-    def execute(self, op: Operation) -> Generator[simpy.Event, Any, str]:
-        """SimPy process body: the operation's ARM effect, then its latency.
+    def apply(self, op: Operation) -> float:
+        """Apply ``op`` to the state (raising ArmError as ARM would) and return how many
+        simulated seconds the operation takes to complete."""
+        return self._handlers[type(op)](op)
 
-        ARM validates and accepts a request at once (errors come back immediately), then
-        the long-running operation takes its time; returns the resource id.
-        """
-        yield from self._handlers[type(op)](op)
-        return op.resource
+    def _latency(self, kind: str) -> float:
+        return self._samplers[kind](self.rng)
 
-    def _wait(self, kind: str) -> simpy.Timeout:
-        return self.env.timeout(self.profile.latency[kind].sample(self.rng))
-
-    def _create_resource_group(self, op: ops.CreateResourceGroup) -> Generator:
+    def _create_resource_group(self, op: ops.CreateResourceGroup) -> float:
         self.state.create_resource_group(op.id, op.location, dict(op.tags))
-        yield self._wait("create_resource_group")
+        return self._latency("create_resource_group")
 
-    def _delete_resource_group(self, op: ops.DeleteResourceGroup) -> Generator:
+    def _delete_resource_group(self, op: ops.DeleteResourceGroup) -> float:
         self.state.delete_resource_group(op.id)
-        yield self._wait("delete_resource_group")
+        return self._latency("delete_resource_group")
 
-    def _create_disk(self, op: ops.CreateDisk) -> Generator:
+    def _create_disk(self, op: ops.CreateDisk) -> float:
         self.state.create_disk(op.id, op.location, op.size_gb, op.sku, op.zone,
                                op.source_snapshot, dict(op.tags))
-        yield self._wait("create_disk_from_snapshot" if op.source_snapshot else "create_disk")
+        return self._latency("create_disk_from_snapshot" if op.source_snapshot else "create_disk")
 
-    def _delete_disk(self, op: ops.DeleteDisk) -> Generator:
+    def _delete_disk(self, op: ops.DeleteDisk) -> float:
         self.state.delete_disk(op.id)
-        yield self._wait("delete_disk")
+        return self._latency("delete_disk")
 
-    def _create_snapshot(self, op: ops.CreateSnapshot) -> Generator:
+    def _create_snapshot(self, op: ops.CreateSnapshot) -> float:
         origin = self.state.find(op.source)
         snapshot = self.state.create_snapshot(op.id, op.location, op.source, dict(op.tags))
         copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
-        yield self._wait("copy_snapshot" if copy else "create_snapshot")
+        return self._latency("copy_snapshot" if copy else "create_snapshot")
 
-    def _delete_snapshot(self, op: ops.DeleteSnapshot) -> Generator:
+    def _delete_snapshot(self, op: ops.DeleteSnapshot) -> float:
         self.state.delete_snapshot(op.id)
-        yield self._wait("delete_snapshot")
+        return self._latency("delete_snapshot")
 
-    def _create_nic(self, op: ops.CreateNic) -> Generator:
+    def _create_nic(self, op: ops.CreateNic) -> float:
         self.state.create_nic(op.id, op.location, op.subnet, dict(op.tags))
-        yield self._wait("create_nic")
+        return self._latency("create_nic")
 
-    def _delete_nic(self, op: ops.DeleteNic) -> Generator:
+    def _delete_nic(self, op: ops.DeleteNic) -> float:
         self.state.delete_nic(op.id)
-        yield self._wait("delete_nic")
+        return self._latency("delete_nic")
 
-    def _create_vm(self, op: ops.CreateVm) -> Generator:
+    def _create_vm(self, op: ops.CreateVm) -> float:
         self.state.create_vm(op.id, op.location, op.size, op.nic, op.os_disk,
                              op.os_disk_from_image, op.zone, dict(op.tags))
-        yield self._wait("create_vm")
+        return self._latency("create_vm")
 
-    def _attach_disks(self, op: ops.AttachDisks) -> Generator:
+    def _attach_disks(self, op: ops.AttachDisks) -> float:
         self.state.attach_disks(op.vm, op.disks)
-        yield self._wait("attach_disks")
+        return self._latency("attach_disks")
 
-    def _detach_disks(self, op: ops.DetachDisks) -> Generator:
+    def _detach_disks(self, op: ops.DetachDisks) -> float:
         self.state.detach_disks(op.vm, op.disks)
-        yield self._wait("detach_disks")
+        return self._latency("detach_disks")
 
-    def _deallocate_vm(self, op: ops.DeallocateVm) -> Generator:
+    def _deallocate_vm(self, op: ops.DeallocateVm) -> float:
         self.state.deallocate_vm(op.id)
-        yield self._wait("deallocate_vm")
+        return self._latency("deallocate_vm")
 
-    def _delete_vm(self, op: ops.DeleteVm) -> Generator:
+    def _delete_vm(self, op: ops.DeleteVm) -> float:
         self.state.delete_vm(op.id)
-        yield self._wait("delete_vm")
+        return self._latency("delete_vm")
 
-    def _move_resources(self, op: ops.MoveResources) -> Generator:
+    def _move_resources(self, op: ops.MoveResources) -> float:
         self.state.move_resources(op.source_group, op.target_group, op.resources)
-        yield self._wait("move_resources")
+        return self._latency("move_resources")
 
-    def _rehydrate(self, op: ops.RehydrateRestorePoint) -> Generator:
-        yield self.env.timeout(self.profile.rehydration.sample(op.priority, op.size_gb, self.rng))
+    def _rehydrate(self, op: ops.RehydrateRestorePoint) -> float:
+        return self.profile.rehydration.sample(op.priority, op.size_gb, self.rng)
 
-    def _write_disk_data(self, op: ops.WriteDiskData) -> Generator:
-        yield self._wait("start_restore_agent")
-        yield self.env.timeout(self.transfer_s(op))
+    def _write_disk_data(self, op: ops.WriteDiskData) -> float:
+        """The worker's agent starts, then the data flows."""
+        return self._latency("start_restore_agent") + self.transfer_s(op)
 
     def transfer_s(self, op: ops.WriteDiskData) -> float:
         """Data time at min(disk SKU caps, worker uncached cap, this worker's share of the

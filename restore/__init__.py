@@ -28,9 +28,9 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim") 
     return simulate_sim(scenario, seed)
 
 
-def plan(scenario: Scenario, seed: int | None = None):
+def plan(scenario: Scenario):
     """The plan for ``scenario`` in its region profile (steps and every operation)."""
     from fakecloud.profile import load_profile
     from restore.plan import build_plan
 
-    return build_plan(scenario, load_profile(scenario.region_profile).sizing, seed)
+    return build_plan(scenario, load_profile(scenario.region_profile).sizing)

@@ -48,3 +48,8 @@ def parse_id(arm_id: str) -> ParsedId:
 
 def name_of(arm_id: str) -> str:
     return arm_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def group_of(arm_id: str) -> str:
+    """The resource group segment of a resource or resource group id (no validation)."""
+    return arm_id.split("/", 5)[4]

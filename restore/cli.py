@@ -92,20 +92,19 @@ def _simulate(scenario: str, seed: int | None, backend: str) -> Report:
 
 
 @app.command()
-def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, seed: SeedOpt = None,
-         as_json: JsonOpt = False) -> None:
+def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, as_json: JsonOpt = False) -> None:
     """Show the steps and every operation the restore in SCENARIO would run; runs nothing."""
-    summary = _guarded(lambda: _plan(scenario, seed))
+    summary = _guarded(lambda: _plan(scenario))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         _show_plan(summary)
 
 
-def _plan(scenario: str, seed: int | None) -> dict[str, Any]:
+def _plan(scenario: str) -> dict[str, Any]:
     loaded = restore.load_scenario(find_scenario(scenario))
     try:
-        the_plan = restore.plan(loaded, seed)
+        the_plan = restore.plan(loaded)
     except ScenarioError as exc:
         raise ScenarioError(scenario, exc.field, exc.message) from None
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}

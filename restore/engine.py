@@ -1,14 +1,13 @@
 """Drives a plan's step generators; the caller executes the operations (sans-IO).
 
 The caller asks ``start(now)`` for the first operations to execute, runs them however it
-likes (SimPy processes, a thread pool, nothing at all for a dry run) and reports each
-outcome with ``complete(ticket, outcome, now)``, which returns the operations that became
-ready. ``now`` is the caller's clock in seconds: the engine never reads a clock itself.
+likes (SimPy events, a thread pool, nothing at all for a dry run) and reports each outcome
+with ``complete(ticket, outcome, now)``, which returns the operations that became ready.
+``now`` is the caller's clock in seconds: the engine never reads a clock itself.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +18,6 @@ from restore.plan import Plan
 from restore.steps import STEPS
 
 
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    """An operation the caller must execute, then report with ``Engine.complete``."""
-
-    id: int
-    step: str
-    op: Operation
-
-
 @dataclass(slots=True)
 class StepRecord:
     name: str
@@ -35,18 +25,6 @@ class StepRecord:
     end_s: float | None = None
     status: str = "running"
     attempts: int = 1
-
-
-@dataclass(slots=True)
-class OpRecord:
-    op: str
-    resource: str
-    step: str
-    start_s: float
-    end_s: float | None = None
-    status: str = "running"
-    attempts: int = 1
-    error_code: str | None = None
 
 
 @dataclass(slots=True)
@@ -60,6 +38,23 @@ class _StepRun:
     busy_s: float = 0.0
 
 
+@dataclass(slots=True, eq=False)
+class Ticket:
+    """An operation the caller must execute, then report with ``Engine.complete``; once
+    issued, also the engine's record of it."""
+
+    id: int
+    step: str
+    op: Operation
+    start_s: float
+    _run: _StepRun = field(repr=False)
+    _index: int = field(repr=False)
+    end_s: float | None = None
+    status: str = "running"
+    attempts: int = 1
+    error_code: str | None = None
+
+
 class Engine:
     """One restore in progress: which steps run, which operations are in flight."""
 
@@ -68,30 +63,34 @@ class Engine:
         self.status = "running"
         self.error: dict[str, Any] | None = None
         self.steps: list[StepRecord] = []
-        self.operations: list[OpRecord] = []
-        self._waiting_on = {s.name: set(s.after) for s in plan.steps}
-        self._runs: dict[str, _StepRun] = {}
-        self._done: dict[str, _StepRun] = {}
-        self._tickets: dict[int, tuple[_StepRun, int, OpRecord]] = {}
-        self._ids = itertools.count()
+        self.operations: list[Ticket] = []
+        self._waiting_on = {s.name: len(s.after) for s in plan.steps}
+        self._dependents: dict[str, list[str]] = {s.name: [] for s in plan.steps}
+        for step in plan.steps:
+            for before in step.after:
+                self._dependents[before].append(step.name)
+        self._running = 0
+        self._busy: dict[str, float] = {}
+        self._next_id = 0
 
     @property
     def finished(self) -> bool:
         """No step runs or waits: after a failure, once the steps already running end."""
-        return not self._runs and not self._waiting_on
+        return not self._running and not self._waiting_on
 
     def start(self, now: float) -> list[Ticket]:
-        return self._start_ready(now)
+        ready = [name for name, deps in self._waiting_on.items() if not deps]
+        return self._start(ready, now)
 
-    def complete(self, ticket: int, outcome: Any, now: float) -> list[Ticket]:
+    def complete(self, ticket: Ticket, outcome: Any, now: float) -> list[Ticket]:
         """Record an operation's result (or the CloudError it raised); returns new work."""
-        run, index, record = self._tickets.pop(ticket)
-        record.end_s = now
+        run = ticket._run
+        ticket.end_s = now
         if isinstance(outcome, CloudError):
-            record.status, record.error_code = "failed", outcome.code
+            ticket.status, ticket.error_code = "failed", outcome.code
         else:
-            record.status = "succeeded"
-        run.results[index] = outcome
+            ticket.status = "succeeded"
+        run.results[ticket._index] = outcome
         run.waiting -= 1
         if run.waiting:
             return []
@@ -102,23 +101,21 @@ class Engine:
         """Longest chain of dependent steps, each as long as its operations kept it busy."""
         finish: dict[str, float] = {}
         for step in self.plan.steps:
-            run = self._done.get(step.name)
-            own = run.busy_s if run else 0.0
-            finish[step.name] = own + max((finish.get(a, 0.0) for a in step.after), default=0.0)
+            start = max((finish[a] for a in step.after), default=0.0)
+            finish[step.name] = start + self._busy.get(step.name, 0.0)
         return max(finish.values(), default=0.0)
 
-    def _start_ready(self, now: float) -> list[Ticket]:
+    def _start(self, names: list[str], now: float) -> list[Ticket]:
         if self.status != "running":
             return []
-        ready = [name for name, deps in self._waiting_on.items() if not deps]
         tickets: list[Ticket] = []
-        for name in ready:
+        context = self.plan.context
+        for name in names:
             del self._waiting_on[name]
             record = StepRecord(name, now)
             self.steps.append(record)
-            run = _StepRun(record, STEPS[name](self.plan.context))
-            self._runs[name] = run
-            tickets += self._advance(run, now)
+            self._running += 1
+            tickets += self._advance(_StepRun(record, STEPS[name](context)), now)
         return tickets
 
     def _advance(self, run: _StepRun, now: float) -> list[Ticket]:
@@ -136,7 +133,7 @@ class Engine:
                 self._fail_step(run, exc, now)
                 return []
             run.single = isinstance(batch, Operation)
-            ops = [batch] if run.single else list(batch)
+            ops = [batch] if run.single else batch
             if ops:
                 return self._issue(run, ops, now)
             run.results = []
@@ -145,39 +142,41 @@ class Engine:
         run.results = [None] * len(ops)
         run.waiting = len(ops)
         run.batch_start = now
-        tickets = []
-        for index, op in enumerate(ops):
-            record = OpRecord(op.kind, op.resource, run.record.name, now)
-            self.operations.append(record)
-            ticket = Ticket(next(self._ids), run.record.name, op)
-            self._tickets[ticket.id] = (run, index, record)
-            tickets.append(ticket)
+        step, first = run.record.name, self._next_id
+        tickets = [Ticket(first + index, step, op, now, run, index)
+                   for index, op in enumerate(ops)]
+        self._next_id += len(tickets)
+        self.operations += tickets
         return tickets
 
     def _finish_step(self, run: _StepRun, now: float) -> list[Ticket]:
-        name = run.record.name
-        run.record.end_s, run.record.status = now, "succeeded"
-        self._retire(name)
-        for deps in self._waiting_on.values():
-            deps.discard(name)
-        if not self._runs and not self._waiting_on and self.status == "running":
+        name = self._retire(run, "succeeded", now)
+        ready = []
+        for dependent in self._dependents[name]:
+            if dependent in self._waiting_on:
+                self._waiting_on[dependent] -= 1
+                if not self._waiting_on[dependent]:
+                    ready.append(dependent)
+        if not self._running and not self._waiting_on and self.status == "running":
             self.status = "succeeded"
-        return self._start_ready(now)
+        return self._start(ready, now)
 
     def _fail_step(self, run: _StepRun, exc: CloudError, now: float) -> None:
-        run.record.end_s, run.record.status = now, "failed"
-        self._retire(run.record.name)
+        name = self._retire(run, "failed", now)
         if self.status == "running":
             failed_op = next((o for o in reversed(self.operations)
-                              if o.step == run.record.name and o.status == "failed"), None)
+                              if o.step == name and o.status == "failed"), None)
             self.status = "failed"
-            self.error = {"step": run.record.name,
-                          "operation": failed_op.op if failed_op else None,
+            self.error = {"step": name,
+                          "operation": failed_op.op.kind if failed_op else None,
                           "code": exc.code, "message": exc.message}
         self._waiting_on.clear()
 
-    def _retire(self, name: str) -> None:
-        self._done[name] = self._runs.pop(name)
+    def _retire(self, run: _StepRun, status: str, now: float) -> str:
+        run.record.end_s, run.record.status = now, status
+        self._running -= 1
+        self._busy[run.record.name] = run.busy_s
+        return run.record.name
 
 
 def dry_run(plan: Plan) -> list[Ticket]:
@@ -188,5 +187,5 @@ def dry_run(plan: Plan) -> list[Ticket]:
     while pending:
         ticket = pending.pop(0)
         issued.append(ticket)
-        pending += engine.complete(ticket.id, None, 0.0)
+        pending += engine.complete(ticket, None, 0.0)
     return issued

@@ -157,16 +157,22 @@ class Plan:
         return tuple(s.name for s in self.steps)
 
 
-def build_plan(scenario: Scenario, sizing: Sizing, seed: int | None = None,
+def build_plan(scenario: Scenario, sizing: Sizing, restore_id: str | None = None,
                source: str = "<scenario>") -> Plan:
-    """The plan for a scenario; ``source`` names the scenario file in errors."""
-    seed = scenario.seed if seed is None else seed
-    context = _context(scenario, sizing, _restore_id(scenario.name, seed), source)
+    """The plan for a scenario; ``source`` names the scenario file in errors.
+
+    The plan does not depend on the seed: only the region's timing does. ``restore_id``
+    defaults to one derived from the scenario's content, so simulations are reproducible;
+    a real restore passes a fresh one.
+    """
+    rid = restore_id or scenario_restore_id(scenario)
+    context = _context(scenario, sizing, rid, source)
     return Plan(scenario.name, _steps(scenario, context), context)
 
 
-def _restore_id(name: str, seed: int) -> str:
-    return hashlib.sha256(f"{name}:{seed}".encode()).hexdigest()[:8]
+def scenario_restore_id(scenario: Scenario) -> str:
+    """A restore id derived from the scenario's content (8 hex digits)."""
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()[:8]
 
 
 def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:

@@ -1,41 +1,83 @@
 """The restore report: the JSON contract of ARCHITECTURE.md, built from the engine's records
-and the backend's inventory of resources before and after."""
+and the backend's inventory of resources.
+
+The summary (status, duration, restored VM, leaked, source intact, ...) is computed at
+once; the per-step and per-operation records and the final state are turned into dicts
+when first read, so a sweep of many restores pays only for what it reads.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
-from restore.engine import Engine
+from restore.engine import Engine, StepRecord, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Resources = list[dict[str, Any]]
+Resource = dict[str, Any]
+"""A resource as the report shows it: type, id, name, resource_group, location, tags,
+properties."""
+
+FIELDS = (
+    "scenario", "backend", "seed", "restore_id", "status", "error", "duration_s", "steps",
+    "operations", "final_state", "restored_vm", "leaked", "source_intact", "data_verified",
+    "critical_path_s",
+)
 
 
-@dataclass(slots=True)
+class Inventory(Protocol):
+    """What a backend tells the report about the resources after the restore."""
+
+    def lookup(self, arm_id: str) -> Resource | None: ...
+
+    def tagged(self, key: str, value: str) -> list[str]: ...
+
+    def export(self) -> list[Resource]: ...
+
+
 class Report:
-    scenario: str
-    backend: str
-    seed: int
-    restore_id: str
-    status: str
-    error: dict[str, Any] | None
-    duration_s: float
-    steps: list[dict[str, Any]]
-    operations: list[dict[str, Any]]
-    final_state: dict[str, Resources]
-    restored_vm: dict[str, Any] | None
-    leaked: list[str]
-    source_intact: bool
-    data_verified: bool | None
-    critical_path_s: float
+    """One restore's outcome; ``to_dict()`` gives the JSON contract."""
+
+    def __init__(self, engine: Engine, backend: str, seed: int, duration_s: float,
+                 source_before: list[Resource] | None, inventory: Inventory):
+        ctx = engine.plan.context
+        self.scenario = engine.plan.scenario
+        self.backend = backend
+        self.seed = seed
+        self.restore_id = ctx.restore_id
+        self.status = engine.status
+        self.error = engine.error
+        self.duration_s = _t(duration_s)
+        self.restored_vm = _restored_vm(ctx, inventory)
+        self.leaked = _leaked(ctx, inventory, self.restored_vm if self.status == "succeeded"
+                              else None)
+        self.source_intact = source_before is not None and source_before == source_snapshot(
+            ctx, inventory.lookup)
+        self.data_verified: bool | None = None
+        self.critical_path_s = _t(engine.critical_path_s())
+        self._step_records = engine.steps
+        self._op_records = engine.operations
+        self._export = inventory.export
+
+    @cached_property
+    def steps(self) -> list[dict[str, Any]]:
+        return [_step(s) for s in self._step_records]
+
+    @cached_property
+    def operations(self) -> list[dict[str, Any]]:
+        return [_operation(o) for o in self._op_records]
+
+    @cached_property
+    def final_state(self) -> dict[str, list[Resource]]:
+        return {"resources": self._export()}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in FIELDS}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -45,7 +87,8 @@ class Report:
         return {"succeeded": 0, "interrupted": 3}.get(self.status, 1)
 
     def timeline(self) -> pd.DataFrame:
-        """Steps and operations as rows: level, name, step, start_s, end_s, duration_s, ..."""
+        """Steps and operations as rows: level, name, step, resource, start_s, end_s,
+        duration_s, status, attempts."""
         try:
             import pandas as pd
         except ImportError:
@@ -60,49 +103,35 @@ class Report:
         return pd.DataFrame(rows)
 
 
-def _span(record: dict[str, Any]) -> dict[str, float]:
-    return {"start_s": record["start_s"], "end_s": record["end_s"],
-            "duration_s": round(record["end_s"] - record["start_s"], 3)}
-
-
-def build_report(engine: Engine, backend: str, seed: int, duration_s: float,
-                 before: Resources, after: Resources) -> Report:
-    """Assemble the report from the engine's records and the resources before and after."""
-    ctx = engine.plan.context
-    restored = _restored_vm(ctx, after)
-    return Report(
-        scenario=engine.plan.scenario, backend=backend, seed=seed, restore_id=ctx.restore_id,
-        status=engine.status, error=engine.error, duration_s=_t(duration_s),
-        steps=[_times({"name": s.name, "start_s": s.start_s, "end_s": s.end_s,
-                       "status": s.status, "attempts": s.attempts}) for s in engine.steps],
-        operations=[_times({"op": o.op, "resource": o.resource, "step": o.step,
-                            "start_s": o.start_s, "end_s": o.end_s, "status": o.status,
-                            "attempts": o.attempts, "error_code": o.error_code})
-                    for o in engine.operations],
-        final_state={"resources": after},
-        restored_vm=restored,
-        leaked=_leaked(ctx, after, restored if engine.status == "succeeded" else None),
-        source_intact=_source(ctx, before) == _source(ctx, after),
-        data_verified=None,
-        critical_path_s=_t(engine.critical_path_s()),
-    )
+def source_snapshot(ctx: RestoreContext,
+                    lookup: Callable[[str], Resource | None]) -> list[Resource] | None:
+    """The source VM and its disks as they are now, or None when any of them is gone."""
+    found = [lookup(arm_id) for arm_id in (ctx.source.vm, *ctx.source.disks)]
+    return None if None in found else found
 
 
 def _t(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
 
 
-def _times(record: dict[str, Any]) -> dict[str, Any]:
-    record["start_s"], record["end_s"] = _t(record["start_s"]), _t(record["end_s"])
-    return record
+def _step(s: StepRecord) -> dict[str, Any]:
+    return {"name": s.name, "start_s": _t(s.start_s), "end_s": _t(s.end_s),
+            "status": s.status, "attempts": s.attempts}
 
 
-def _by_id(resources: Resources) -> dict[str, dict[str, Any]]:
-    return {r["id"].lower(): r for r in resources}
+def _operation(o: Ticket) -> dict[str, Any]:
+    return {"op": o.op.kind, "resource": o.op.resource, "step": o.step, "start_s": _t(o.start_s),
+            "end_s": _t(o.end_s), "status": o.status, "attempts": o.attempts,
+            "error_code": o.error_code}
 
 
-def _restored_vm(ctx: RestoreContext, after: Resources) -> dict[str, Any] | None:
-    vm = _by_id(after).get(ctx.vm.id.lower())
+def _span(record: dict[str, Any]) -> dict[str, float]:
+    return {"start_s": record["start_s"], "end_s": record["end_s"],
+            "duration_s": round(record["end_s"] - record["start_s"], 3)}
+
+
+def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | None:
+    vm = inventory.lookup(ctx.vm.id)
     if vm is None:
         return None
     props = vm["properties"]
@@ -112,19 +141,11 @@ def _restored_vm(ctx: RestoreContext, after: Resources) -> dict[str, Any] | None
             "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])]}
 
 
-def _leaked(ctx: RestoreContext, after: Resources, restored: dict[str, Any] | None) -> list[str]:
-    """Resources this restore created and still exist, other than the restored VM's own."""
+def _leaked(ctx: RestoreContext, inventory: Inventory,
+            restored: dict[str, Any] | None) -> list[str]:
+    """Resources this restore created that still exist, other than the restored VM's own."""
     kept = set()
     if restored is not None:
         kept = {restored["id"].lower(), ctx.vm.nic.lower(), *(d.lower() for d in restored["disks"])}
-    return [r["id"] for r in after
-            if r["tags"].get(RESTORE_ID_TAG) == ctx.restore_id and r["id"].lower() not in kept]
-
-
-def _source(ctx: RestoreContext, resources: Resources) -> list[dict[str, Any]] | None:
-    """The source VM and its disks as they are, or None when any of them is gone."""
-    found = _by_id(resources)
-    wanted = [ctx.source.vm, *ctx.source.disks]
-    if any(w.lower() not in found for w in wanted):
-        return None
-    return [found[w.lower()] for w in wanted]
+    return [arm_id for arm_id in inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
+            if arm_id.lower() not in kept]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 from restore import arm
@@ -13,24 +14,35 @@ class Resource:
     id: str
     location: str
     tags: dict[str, str] = field(default_factory=dict)
+    name: str = field(init=False)
+    resource_group: str = field(init=False)
 
     type = ""
 
-    @property
-    def name(self) -> str:
-        return arm.name_of(self.id)
-
-    @property
-    def resource_group(self) -> str:
-        return arm.parse_id(self.id).resource_group
+    def __post_init__(self) -> None:
+        self.name = arm.name_of(self.id)
+        self.resource_group = arm.group_of(self.id)
 
     def properties(self) -> dict[str, Any]:
         return {}
+
+    def copy(self) -> Resource:
+        """A copy sharing no mutable field with this one."""
+        clone = object.__new__(type(self))
+        for name in _slots(type(self)):
+            setattr(clone, name, getattr(self, name))
+        clone.tags = dict(self.tags)
+        return clone
 
     def export(self) -> dict[str, Any]:
         return {"type": self.type, "id": self.id, "name": self.name,
                 "resource_group": self.resource_group, "location": self.location,
                 "tags": dict(sorted(self.tags.items())), "properties": self.properties()}
+
+
+@cache
+def _slots(kind: type[Resource]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
 
 
 @dataclass(slots=True)
@@ -72,6 +84,11 @@ class VirtualNetwork(Resource):
 
     type = arm.VIRTUAL_NETWORKS
 
+    def copy(self) -> VirtualNetwork:
+        clone = Resource.copy(self)
+        clone.subnets = set(self.subnets)
+        return clone
+
     def properties(self) -> dict[str, Any]:
         return {"subnets": sorted(self.subnets)}
 
@@ -97,6 +114,11 @@ class VirtualMachine(Resource):
     power_state: str = "running"
 
     type = arm.VIRTUAL_MACHINES
+
+    def copy(self) -> VirtualMachine:
+        clone = Resource.copy(self)
+        clone.data_disks = dict(self.data_disks)
+        return clone
 
     def properties(self) -> dict[str, Any]:
         return {"vmSize": self.size, "networkInterface": self.nic, "osDisk": self.os_disk,

@@ -39,6 +39,16 @@ class CloudState:
         self.subscription = subscription
         self.max_data_disks = max_data_disks
         self._resources: dict[str, Resource] = {}
+        self._groups: dict[str, ResourceGroup] = {}
+
+    def copy(self) -> CloudState:
+        """An independent copy: changes to either do not show in the other."""
+        twin = CloudState(self.subscription, self.max_data_disks)
+        for key, resource in self._resources.items():
+            clone = twin._resources[key] = resource.copy()
+            if isinstance(clone, ResourceGroup):
+                twin._groups[clone.name.lower()] = clone
+        return twin
 
     # -- queries -----------------------------------------------------------------------
 
@@ -49,10 +59,9 @@ class CloudState:
         found = self.find(arm_id)
         if isinstance(found, kind):
             return found
-        self._group(arm.parse_id(arm_id).resource_group)
+        group = self._group(arm.group_of(arm_id)).name
         raise ArmError(404, "ResourceNotFound", f"The Resource '{kind.type}/"
-                       f"{arm.name_of(arm_id)}' under resource group '"
-                       f"{arm.parse_id(arm_id).resource_group}' was not found.")
+                       f"{arm.name_of(arm_id)}' under resource group '{group}' was not found.")
 
     def resources(self) -> list[Resource]:
         return [self._resources[k] for k in sorted(self._resources)]
@@ -63,6 +72,15 @@ class CloudState:
 
     def export(self) -> list[dict[str, Any]]:
         return [r.export() for r in self.resources()]
+
+    def lookup(self, arm_id: str) -> dict[str, Any] | None:
+        """One resource as reports show it, or None."""
+        found = self.find(arm_id)
+        return None if found is None else found.export()
+
+    def tagged(self, key: str, value: str) -> list[str]:
+        """Ids of the resources carrying tag ``key: value``, sorted."""
+        return [r.id for k, r in sorted(self._resources.items()) if r.tags.get(key) == value]
 
     # -- resource groups ---------------------------------------------------------------
 
@@ -77,16 +95,19 @@ class CloudState:
                                f"'{existing.location}'.")
             existing.tags = dict(tags)
             return existing
-        return self._add(ResourceGroup(group_id, location, dict(tags)))
+        group = self._add(ResourceGroup(group_id, location, dict(tags)))
+        self._groups[group.name.lower()] = group
+        return group
 
     def delete_resource_group(self, group_id: str) -> None:
-        group = self._group(arm.name_of(group_id))
+        group = self._group(arm.group_of(group_id))
         for resource in self.in_group(group.name):
             if isinstance(resource, VirtualMachine):
                 self._release(resource)
         for resource in self.in_group(group.name):
             del self._resources[resource.id.lower()]
         del self._resources[group.id.lower()]
+        del self._groups[group.name.lower()]
 
     # -- disks and snapshots -----------------------------------------------------------
 
@@ -225,8 +246,8 @@ class CloudState:
 
     def move_resources(self, source_group: str, target_group: str,
                        resource_ids: Iterable[str]) -> list[Resource]:
-        source = self._group(arm.name_of(source_group))
-        target = self._group(arm.name_of(target_group))
+        source = self._group(arm.group_of(source_group))
+        target = self._group(arm.group_of(target_group))
         moving = [self._movable(r, source) for r in resource_ids]
         for resource in moving:
             new_id = arm.resource_id(self.subscription, target.name, resource.type, resource.name)
@@ -237,21 +258,22 @@ class CloudState:
             del self._resources[resource.id.lower()]
             resource.id = arm.resource_id(self.subscription, target.name, resource.type,
                                           resource.name)
+            resource.resource_group = target.name
             self._resources[resource.id.lower()] = resource
         return moving
 
     # -- rules -------------------------------------------------------------------------
 
     def _group(self, name: str) -> ResourceGroup:
-        group = self.find(arm.resource_group_id(self.subscription, name))
-        if not isinstance(group, ResourceGroup):
+        group = self._groups.get(name.lower())
+        if group is None:
             raise ArmError(404, "ResourceGroupNotFound",
                            f"Resource group '{name}' could not be found.")
         return group
 
     def _new_name(self, arm_id: str) -> None:
         """The group must exist and the name be free in it."""
-        self._group(arm.parse_id(arm_id).resource_group)
+        self._group(arm.group_of(arm_id))
         existing = self.find(arm_id)
         if existing is not None:
             raise ArmError(409, "Conflict", f"A resource named '{existing.name}' of type "

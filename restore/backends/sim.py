@@ -3,48 +3,91 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
-from fakecloud.models import ArmError
-from fakecloud.profile import RegionProfile, load_profile
+from fakecloud.models import ArmError, CloudState
+from fakecloud.profile import RegionProfile, Samplers, load_profile
 from fakecloud.sim import SimRegion
 from fakecloud.world import build_world
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError, ScenarioError
 from restore.plan import Plan, build_plan
-from restore.report import Report, build_report
+from restore.report import Report, source_snapshot
 from restore.scenario import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A scenario ready to simulate with any seed: its profile, plan and starting world."""
+
+    scenario: Scenario
+    profile: RegionProfile
+    plan: Plan
+    world: CloudState  # never run on: each restore gets a copy
+    source_before: list[dict[str, Any]] | None
+    samplers: Samplers
+
+
+def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepared:
+    """Validate, plan and seed the world once; the seed only changes the region's timing."""
+    _refuse_unmodelled(scenario)
+    profile = profile or load_profile(scenario.region_profile)
+    plan = build_plan(scenario, profile.sizing)
+    _check_disks(plan, profile)
+    world = build_world(scenario, plan, profile.sizing.max_data_disks)
+    return Prepared(scenario, profile, plan, world,
+                    source_snapshot(plan.context, world.lookup), profile.samplers())
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
              profile: RegionProfile | None = None) -> Report:
     """Run one restore of ``scenario`` in a simulated region; same seed, same report."""
-    _refuse_unmodelled(scenario)
-    seed = scenario.seed if seed is None else seed
-    profile = profile or load_profile(scenario.region_profile)
-    plan = build_plan(scenario, profile.sizing, seed)
-    _check_disks(plan, profile)
-    state = build_world(scenario, plan, profile.sizing.max_data_disks)
-    before = state.export()
-    env = simpy.Environment()
-    region = SimRegion(env, state, profile, random.Random(seed))
-    engine = Engine(plan)
+    return run(_prepared(scenario, profile), scenario.seed if seed is None else seed)
 
-    def execute(ticket: Ticket) -> Generator[simpy.Event, Any, None]:
+
+def run(prepared: Prepared, seed: int) -> Report:
+    """One restore of a prepared scenario, in a fresh copy of its world."""
+    state = prepared.world.copy()
+    env = simpy.Environment()
+    region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers)
+    engine = Engine(prepared.plan)
+
+    def execute(ticket: Ticket) -> None:
+        """Apply the operation now; it completes when its simulated time has passed."""
         try:
-            outcome = yield from region.execute(ticket.op)
+            done = env.timeout(region.apply(ticket.op), ticket.op.resource)
         except ArmError as exc:
-            outcome = CloudError(exc.code, exc.message, exc.status)
-        for follow_up in engine.complete(ticket.id, outcome, env.now):
-            env.process(execute(follow_up))
+            done = env.timeout(0, CloudError(exc.code, exc.message, exc.status))
+        done.callbacks.append(lambda event: complete(ticket, event.value))
+
+    def complete(ticket: Ticket, outcome: Any) -> None:
+        for follow_up in engine.complete(ticket, outcome, env.now):
+            execute(follow_up)
 
     for ticket in engine.start(env.now):
-        env.process(execute(ticket))
+        execute(ticket)
     env.run()
-    return build_report(engine, "sim", seed, env.now, before, state.export())
+    return Report(engine, "sim", seed, env.now, prepared.source_before, state)
+
+
+_recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
+RECENT_LIMIT = 16
+
+
+def _prepared(scenario: Scenario, profile: RegionProfile | None) -> Prepared:
+    """``prepare``, remembered for the last few scenarios: a loop of seeds plans once."""
+    profile = profile or load_profile(scenario.region_profile)
+    key = (id(scenario), id(profile))
+    found = _recent.get(key)
+    if found is None or found.scenario is not scenario or found.profile is not profile:
+        found = _recent[key] = prepare(scenario, profile)
+        if len(_recent) > RECENT_LIMIT:
+            _recent.popitem(last=False)
+    return found
 
 
 def _refuse_unmodelled(scenario: Scenario) -> None:
