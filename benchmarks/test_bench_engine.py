@@ -45,5 +45,5 @@ def test_bare_model_matches_engine(scenario, profile):
     """Same seed, same samples in the same order: the bare model does the engine's timeouts."""
     shape = shape_of(scenario, profile)
     for seed in range(5):
-        assert round(bare_restore(shape, seed, profile, profile.samplers()), 3) == engine_restore(scenario, seed,
-                                                                             profile)
+        bare = bare_restore(shape, seed, profile, profile.samplers())
+        assert round(bare, 3) == engine_restore(scenario, seed, profile)

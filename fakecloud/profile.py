@@ -113,6 +113,13 @@ class VmSize(_Strict):
 class WorkerProfileRule(_Strict):
     size: str
     under_gb: float | None = Field(default=None, gt=0)
+    up_to_gb: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> WorkerProfileRule:
+        if self.under_gb is not None and self.up_to_gb is not None:
+            raise ValueError("give under_gb or up_to_gb, not both")
+        return self
 
 
 class RegionProfile(_Strict):
@@ -129,8 +136,9 @@ class RegionProfile(_Strict):
         missing = [k for k in OPERATION_KINDS if k not in self.latency]
         if missing:
             raise ValueError(f"latency lacks {', '.join(missing)}")
-        if self.worker_profile[-1].under_gb is not None:
-            raise ValueError("the last worker_profile rule must have no under_gb "
+        last = self.worker_profile[-1]
+        if last.under_gb is not None or last.up_to_gb is not None:
+            raise ValueError("the last worker_profile rule must have no bound "
                              "(it takes the rest)")
         unknown = [r.size for r in self.worker_profile if r.size not in self.vm_sizes]
         if unknown:
@@ -144,7 +152,7 @@ class RegionProfile(_Strict):
     @property
     def sizing(self) -> Sizing:
         return Sizing(
-            tuple(WorkerRule(r.size, r.under_gb) for r in self.worker_profile),
+            tuple(WorkerRule(r.size, r.under_gb, r.up_to_gb) for r in self.worker_profile),
             {name: size.max_data_disks for name, size in self.vm_sizes.items()},
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fakecloud.models import CloudState, ResourceGroup, VirtualNetwork
 from restore import arm
-from restore.plan import Plan, snapshot_name, source_disk_names
+from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
 
 
@@ -20,7 +20,7 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int]) 
         (lun, state.create_disk(arm.resource_id(scenario.subscription, src.resource_group,
                                                 arm.DISKS, name),
                                 src.location, spec.size_gb, spec.sku, src.zone))
-        for lun, spec, name in source_disk_names(scenario)
+        for lun, spec, name in src.disks()
     ]
     state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic, disks[0][1].id,
                     zone=src.zone)

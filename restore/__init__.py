@@ -1,7 +1,7 @@
 """restorelab's restore engine: plans, steps and operations, free of IO.
 
 The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend="sim")``
-returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan(scenario)``.
+returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan_for(scenario)``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from restore.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "CloudError", "Report", "RestoreLabError", "Scenario", "ScenarioError", "load_scenario",
-    "parse_scenario", "plan", "simulate",
+    "parse_scenario", "plan_for", "simulate",
 ]
 
 BACKENDS = ("sim",)
@@ -28,7 +28,7 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim") 
     return simulate_sim(scenario, seed)
 
 
-def plan(scenario: Scenario):
+def plan_for(scenario: Scenario):
     """The plan for ``scenario`` in its region profile (steps and every operation)."""
     from fakecloud.profile import load_profile
     from restore.plan import build_plan

@@ -104,7 +104,7 @@ def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, as_json: JsonOpt = False) -> 
 def _plan(scenario: str) -> dict[str, Any]:
     loaded = restore.load_scenario(find_scenario(scenario))
     try:
-        the_plan = restore.plan(loaded)
+        the_plan = restore.plan_for(loaded)
     except ScenarioError as exc:
         raise ScenarioError(scenario, exc.field, exc.message) from None
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}

@@ -23,15 +23,22 @@ WORKER_OS_DISK_GB = 30
 
 @dataclass(frozen=True, slots=True)
 class WorkerRule:
-    """Use ``size`` for restores whose disks total less than ``under_gb`` (None: any)."""
+    """Use ``size`` for restores whose disks total less than ``under_gb`` or at most
+    ``up_to_gb``; a rule with neither takes any total."""
 
     size: str
     under_gb: float | None = None
+    up_to_gb: float | None = None
+
+    def fits(self, total_gb: float) -> bool:
+        if self.under_gb is not None:
+            return total_gb < self.under_gb
+        return self.up_to_gb is None or total_gb <= self.up_to_gb
 
 
 VEEAM_WORKER_PROFILE = (
-    WorkerRule("Standard_F2s_v2", 100),
-    WorkerRule("Standard_F4s_v2", 1024),
+    WorkerRule("Standard_F2s_v2", under_gb=100),
+    WorkerRule("Standard_F4s_v2", up_to_gb=1024),
     WorkerRule("Standard_F8s_v2"),
 )
 """Veeam's defaults (VBAzure 8 user guide, "Worker profiles"); regions may override."""
@@ -221,7 +228,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
 
     disks = tuple(
         _disk_plan(sc, lun, spec, name, vm_name, rid, disk_rg, target_rg, location)
-        for lun, spec, name in source_disk_names(sc)
+        for lun, spec, name in src.disks()
     )
     sizing.limit(src.size, "source_vm.size", source)
     size_field = "source_vm.size" if original or not target.vm_size else "target.vm_size"
@@ -267,16 +274,6 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
     )
 
 
-def source_disk_names(sc: Scenario) -> list[tuple[int | None, DiskSpec, str]]:
-    """(LUN, spec, name) of the source VM's disks, OS disk first: the names fakecloud seeds."""
-    vm = sc.source_vm
-    disks = [(None, vm.os_disk, vm.os_disk.name or f"{vm.name}-osdisk")]
-    for i, spec in enumerate(vm.data_disks):
-        lun = spec.lun if spec.lun is not None else i
-        disks.append((lun, spec, spec.name or f"{vm.name}-datadisk-{lun}"))
-    return disks
-
-
 
 def snapshot_name(disk_name: str) -> str:
     return f"{disk_name}-snapshot"
@@ -320,7 +317,7 @@ def _target_subnet(sc: Scenario, sub: str, target_rg: str, location: str, src_su
     if subnet is None:
         if location == sc.source_vm.location:
             return src_subnet
-        return arm.subnet_id(sub, target_rg, f"{target_rg}-vnet", "default")
+        return arm.subnet_id(sub, target_rg, f"{target_rg}-{location}-vnet", "default")
     if subnet.startswith("/"):
         return subnet
     vnet, _, name = subnet.partition("/")
@@ -331,8 +328,7 @@ def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, 
              source: str) -> tuple[WorkerPlan, ...]:
     """Enough workers of the profile's size that none gets more disks than its size takes."""
     total_gb = sum(d.size_gb for d in disks)
-    size = next(r.size for r in sizing.worker_profile
-                if r.under_gb is None or total_gb < r.under_gb)
+    size = next(r.size for r in sizing.worker_profile if r.fits(total_gb))
     per_worker = sizing.limit(size, "region_profile.worker_profile", source)
     count = math.ceil(len(disks) / per_worker)
     loads: list[list[DiskPlan]] = [[] for _ in range(count)]

@@ -80,6 +80,23 @@ class SourceVm(Strict):
             raise ValueError(f"two data disks share a LUN: {luns}")
         return disks
 
+    @model_validator(mode="after")
+    def _distinct_names(self) -> SourceVm:
+        names = [name.lower() for _, _, name in self.disks()]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"two disks are named {repeated[0]!r} (names are unique per group)")
+        return self
+
+    def disks(self) -> list[tuple[int | None, DiskSpec, str]]:
+        """(LUN, spec, name) of every disk, OS disk first (LUN None); default names
+        ``<vm>-osdisk`` and ``<vm>-datadisk-<lun>``."""
+        disks = [(None, self.os_disk, self.os_disk.name or f"{self.name}-osdisk")]
+        for i, spec in enumerate(self.data_disks):
+            lun = spec.lun if spec.lun is not None else i
+            disks.append((lun, spec, spec.name or f"{self.name}-datadisk-{lun}"))
+        return disks
+
 
 class RestorePoint(Strict):
     kind: Literal["backup", "snapshot"] = "backup"

@@ -204,6 +204,7 @@ class CloudState:
         vm = self.get(vm_id, VirtualMachine)
         wanted = [(lun, self._attachable(self.get(d, Disk), vm.location, vm.zone))
                   for lun, d in disks]
+        self._once([disk.id for _, disk in wanted], vm)
         luns = [lun for lun, _ in wanted]
         taken = sorted(set(luns) & set(vm.data_disks)) or sorted({x for x in luns
                                                                   if luns.count(x) > 1})
@@ -221,6 +222,8 @@ class CloudState:
 
     def detach_disks(self, vm_id: str, disks: Iterable[str]) -> VirtualMachine:
         vm = self.get(vm_id, VirtualMachine)
+        disks = list(disks)
+        self._once(disks, vm)
         attached = {d.lower(): lun for lun, d in vm.data_disks.items()}
         missing = [d for d in disks if d.lower() not in attached]
         if missing:
@@ -293,6 +296,16 @@ class CloudState:
             raise ArmError(400, "InvalidParameter", f"Disk '{disk.name}' is in zone "
                            f"{disk.zone}, the VM in zone {zone}.")
         return disk
+
+    @staticmethod
+    def _once(disk_ids: list[str], vm: VirtualMachine) -> None:
+        """One VM update names each disk once."""
+        seen: set[str] = set()
+        for disk_id in disk_ids:
+            if disk_id.lower() in seen:
+                raise ArmError(400, "InvalidParameter", f"Disk '{arm.name_of(disk_id)}' is "
+                               f"named twice in one update of VM '{vm.name}'.")
+            seen.add(disk_id.lower())
 
     @staticmethod
     def _same_location(resource: Resource, location: str) -> None:

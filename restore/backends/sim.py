@@ -99,9 +99,11 @@ def _refuse_unmodelled(scenario: Scenario) -> None:
 
 
 def _check_disks(plan: Plan, profile: RegionProfile) -> None:
-    for disk in plan.context.disks:
+    """Every restored disk's SKU and size must be one the region has figures for."""
+    for index, disk in enumerate(plan.context.disks):
         try:
             profile.throughput.disk_mbps(disk.sku, disk.size_gb)
         except (KeyError, ValueError) as exc:
-            where = "os_disk" if disk.lun is None else f"data disk at LUN {disk.lun}"
-            raise ScenarioError("<scenario>", where, str(exc).strip("'\"")) from None
+            where = "source_vm.os_disk" if index == 0 else f"source_vm.data_disks.{index - 1}"
+            raise ScenarioError("<scenario>", f"{where}.size_gb",
+                                str(exc).strip("'\"")) from None
