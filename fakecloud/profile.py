@@ -61,8 +61,13 @@ class Latency(_Strict):
         if self.fixed is not None:
             value = min(max(self.fixed, low), high)
             return lambda rng: value
-        median, sigma = self.median, self.sigma
-        return lambda rng: min(max(median * math.exp(sigma * rng.gauss(0.0, 1.0)), low), high)
+        median, sigma, exp = self.median, self.sigma, math.exp
+
+        def draw(rng: random.Random) -> float:
+            value = median * exp(sigma * rng.gauss(0.0, 1.0))
+            return low if value < low else high if value > high else value
+
+        return draw
 
     def sample(self, rng: random.Random) -> float:
         return self.sampler()(rng)

@@ -18,23 +18,21 @@ from restore.plan import Plan
 from restore.steps import STEPS
 
 
-@dataclass(slots=True)
-class StepRecord:
+@dataclass(slots=True, eq=False)
+class StepRun:
+    """A step in progress (its generator, its current batch) and its record."""
+
     name: str
     start_s: float
+    gen: Generator[Any, Any, None] = field(repr=False)
     end_s: float | None = None
     status: str = "running"
     attempts: int = 1
-
-
-@dataclass(slots=True)
-class _StepRun:
-    record: StepRecord
-    gen: Generator[Any, Any, None]
-    single: bool = False
-    results: list[Any] = field(default_factory=list)
-    waiting: int = 0
-    batch_start: float = 0.0
+    single: bool = field(default=False, repr=False)
+    results: list[Any] = field(default_factory=list, repr=False)
+    failure: CloudError | None = field(default=None, repr=False)  # first error of the batch
+    waiting: int = field(default=0, repr=False)
+    batch_start: float = field(default=0.0, repr=False)
     busy_s: float = 0.0
 
 
@@ -47,7 +45,7 @@ class Ticket:
     step: str
     op: Operation
     start_s: float
-    _run: _StepRun = field(repr=False)
+    _run: StepRun = field(repr=False)
     _index: int = field(repr=False)
     end_s: float | None = None
     status: str = "running"
@@ -62,15 +60,12 @@ class Engine:
         self.plan = plan
         self.status = "running"
         self.error: dict[str, Any] | None = None
-        self.steps: list[StepRecord] = []
+        self.steps: list[StepRun] = []
         self.operations: list[Ticket] = []
         self._waiting_on = {s.name: len(s.after) for s in plan.steps}
-        self._dependents: dict[str, list[str]] = {s.name: [] for s in plan.steps}
-        for step in plan.steps:
-            for before in step.after:
-                self._dependents[before].append(step.name)
+        self._dependents = plan.dependents
         self._running = 0
-        self._busy: dict[str, float] = {}
+        self._chain_s: dict[str, float] = {}  # step -> longest busy chain ending with it
         self._next_id = 0
 
     @property
@@ -88,6 +83,7 @@ class Engine:
         ticket.end_s = now
         if isinstance(outcome, CloudError):
             ticket.status, ticket.error_code = "failed", outcome.code
+            run.failure = run.failure or outcome
         else:
             ticket.status = "succeeded"
         run.results[ticket._index] = outcome
@@ -99,11 +95,7 @@ class Engine:
 
     def critical_path_s(self) -> float:
         """Longest chain of dependent steps, each as long as its operations kept it busy."""
-        finish: dict[str, float] = {}
-        for step in self.plan.steps:
-            start = max((finish[a] for a in step.after), default=0.0)
-            finish[step.name] = start + self._busy.get(step.name, 0.0)
-        return max(finish.values(), default=0.0)
+        return max(self._chain_s.values(), default=0.0)
 
     def _start(self, names: list[str], now: float) -> list[Ticket]:
         if self.status != "running":
@@ -112,18 +104,18 @@ class Engine:
         context = self.plan.context
         for name in names:
             del self._waiting_on[name]
-            record = StepRecord(name, now)
-            self.steps.append(record)
+            run = StepRun(name, now, STEPS[name](context))
+            self.steps.append(run)
             self._running += 1
-            tickets += self._advance(_StepRun(record, STEPS[name](context)), now)
+            tickets += self._advance(run, now)
         return tickets
 
-    def _advance(self, run: _StepRun, now: float) -> list[Ticket]:
+    def _advance(self, run: StepRun, now: float) -> list[Ticket]:
         """Resume a step with its last batch's results until it yields work or ends."""
         while True:
-            failure = next((r for r in run.results if isinstance(r, CloudError)), None)
             try:
-                if failure is not None:
+                if run.failure is not None:
+                    failure, run.failure = run.failure, None
                     batch = run.gen.throw(failure)
                 else:
                     batch = run.gen.send(run.results[0] if run.single else run.results or None)
@@ -138,18 +130,18 @@ class Engine:
                 return self._issue(run, ops, now)
             run.results = []
 
-    def _issue(self, run: _StepRun, ops: list[Operation], now: float) -> list[Ticket]:
+    def _issue(self, run: StepRun, ops: list[Operation], now: float) -> list[Ticket]:
         run.results = [None] * len(ops)
         run.waiting = len(ops)
         run.batch_start = now
-        step, first = run.record.name, self._next_id
+        step, first = run.name, self._next_id
         tickets = [Ticket(first + index, step, op, now, run, index)
                    for index, op in enumerate(ops)]
         self._next_id += len(tickets)
         self.operations += tickets
         return tickets
 
-    def _finish_step(self, run: _StepRun, now: float) -> list[Ticket]:
+    def _finish_step(self, run: StepRun, now: float) -> list[Ticket]:
         name = self._retire(run, "succeeded", now)
         ready = []
         for dependent in self._dependents[name]:
@@ -161,7 +153,7 @@ class Engine:
             self.status = "succeeded"
         return self._start(ready, now)
 
-    def _fail_step(self, run: _StepRun, exc: CloudError, now: float) -> None:
+    def _fail_step(self, run: StepRun, exc: CloudError, now: float) -> None:
         name = self._retire(run, "failed", now)
         if self.status == "running":
             failed_op = next((o for o in reversed(self.operations)
@@ -172,11 +164,14 @@ class Engine:
                           "code": exc.code, "message": exc.message}
         self._waiting_on.clear()
 
-    def _retire(self, run: _StepRun, status: str, now: float) -> str:
-        run.record.end_s, run.record.status = now, status
+    def _retire(self, run: StepRun, status: str, now: float) -> str:
+        run.end_s, run.status = now, status
         self._running -= 1
-        self._busy[run.record.name] = run.busy_s
-        return run.record.name
+        longest_before = 0.0
+        for before in self.plan.prerequisites[run.name]:
+            longest_before = max(longest_before, self._chain_s[before])
+        self._chain_s[run.name] = longest_before + run.busy_s
+        return run.name
 
 
 def dry_run(plan: Plan) -> list[Ticket]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from restore import arm
 from restore.errors import ScenarioError
@@ -158,6 +158,16 @@ class Plan:
     scenario: str
     steps: tuple[PlannedStep, ...]
     context: RestoreContext
+    dependents: Mapping[str, tuple[str, ...]] = field(init=False)
+    """Each step's name -> the steps that wait for it."""
+    prerequisites: Mapping[str, tuple[str, ...]] = field(init=False)
+    """Each step's name -> the steps it waits for."""
+
+    def __post_init__(self) -> None:
+        dependents = {s.name: tuple(d.name for d in self.steps if s.name in d.after)
+                      for s in self.steps}
+        object.__setattr__(self, "dependents", dependents)
+        object.__setattr__(self, "prerequisites", {s.name: s.after for s in self.steps})
 
     @property
     def step_names(self) -> tuple[str, ...]:

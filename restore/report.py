@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from restore.engine import Engine, StepRecord, Ticket
+from restore.engine import Engine, StepRun, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _t(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
 
 
-def _step(s: StepRecord) -> dict[str, Any]:
+def _step(s: StepRun) -> dict[str, Any]:
     return {"name": s.name, "start_s": _t(s.start_s), "end_s": _t(s.end_s),
             "status": s.status, "attempts": s.attempts}
 

@@ -56,20 +56,20 @@ def run(prepared: Prepared, seed: int) -> Report:
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers)
     engine = Engine(prepared.plan)
 
-    def execute(ticket: Ticket) -> None:
-        """Apply the operation now; it completes when its simulated time has passed."""
-        try:
-            done = env.timeout(region.apply(ticket.op), ticket.op.resource)
-        except ArmError as exc:
-            done = env.timeout(0, CloudError(exc.code, exc.message, exc.status))
-        done.callbacks.append(lambda event: complete(ticket, event.value))
+    def execute(tickets: list[Ticket]) -> None:
+        """Apply each operation now; it completes when its simulated time has passed."""
+        for ticket in tickets:
+            try:
+                done = env.timeout(region.apply(ticket.op), (ticket, ticket.op.resource))
+            except ArmError as exc:
+                done = env.timeout(0, (ticket, CloudError(exc.code, exc.message, exc.status)))
+            done.callbacks.append(completed)
 
-    def complete(ticket: Ticket, outcome: Any) -> None:
-        for follow_up in engine.complete(ticket, outcome, env.now):
-            execute(follow_up)
+    def completed(event: simpy.Event) -> None:
+        ticket, outcome = event.value
+        execute(engine.complete(ticket, outcome, env.now))
 
-    for ticket in engine.start(env.now):
-        execute(ticket)
+    execute(engine.start(env.now))
     env.run()
     return Report(engine, "sim", seed, env.now, prepared.source_before, state)
 
