@@ -21,7 +21,7 @@ OPERATION_KINDS = (
     "create_resource_group", "delete_resource_group", "create_disk", "create_disk_from_snapshot",
     "copy_snapshot", "create_snapshot", "delete_snapshot", "create_nic", "delete_nic", "create_vm",
     "attach_disks", "detach_disks", "deallocate_vm", "delete_vm", "delete_disk",
-    "move_resources", "start_restore_agent",
+    "move_resources", "start_restore_agent", "find_resources",
 )
 
 

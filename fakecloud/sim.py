@@ -7,22 +7,33 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from fakecloud.models import CloudState, Snapshot
+from fakecloud.faults import FaultInjector, error_for
+from fakecloud.models import CloudState, Snapshot, VirtualMachine
 from fakecloud.profile import RegionProfile, Samplers
 from restore import ops
 from restore.ops import Operation
+from restore.scenario import FaultKind
 
 MB_PER_GB = 1024
+
+
+class OrchestratorCrash(Exception):
+    """An injected crash: the orchestrator dies before sending an operation."""
+
+    def __init__(self, step: str, op_kind: str):
+        self.step, self.op_kind = step, op_kind
+        super().__init__(f"injected crash before {op_kind} in {step}")
 
 
 class SimRegion:
     """Applies restore operations to a CloudState and says how long each one takes."""
 
     def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
-                 samplers: Samplers | None = None):
+                 samplers: Samplers | None = None, faults: FaultInjector | None = None):
         self.state, self.profile, self.rng = state, profile, rng
         self._samplers = samplers or profile.samplers()
-        self._handlers: dict[type, Callable[[Any], float]] = {
+        self.faults = faults
+        self._handlers: dict[type, Callable[[Any], Any]] = {
             ops.CreateResourceGroup: self._create_resource_group,
             ops.DeleteResourceGroup: self._delete_resource_group,
             ops.CreateDisk: self._create_disk,
@@ -39,12 +50,25 @@ class SimRegion:
             ops.MoveResources: self._move_resources,
             ops.RehydrateRestorePoint: self._rehydrate,
             ops.WriteDiskData: self._write_disk_data,
+            ops.FindResources: self._find_resources,
         }
 
-    def apply(self, op: Operation) -> float:
-        """Apply ``op`` to the state (raising ArmError as ARM would) and return how many
-        simulated seconds the operation takes to complete."""
-        return self._handlers[type(op)](op)
+    def apply(self, op: Operation, step: str = "") -> tuple[float, Any]:
+        """Apply ``op`` of ``step`` to the state (raising ArmError as ARM would); return
+        how many simulated seconds the operation takes and its result (the resource id;
+        what was found, for reads).
+
+        An injected fault raises its error instead and leaves the state untouched; a
+        ``crash`` raises OrchestratorCrash: the request is never sent.
+        """
+        rule = self.faults.draw(step, op.kind) if self.faults else None
+        if rule is None:
+            done = self._handlers[type(op)](op)
+            return done if isinstance(done, tuple) else (done, op.resource)
+        if rule.kind is FaultKind.CRASH:
+            raise OrchestratorCrash(step, op.kind)
+        latency = self._samplers.get(op.kind, self._samplers["create_vm"])(self.rng)
+        raise error_for(rule, op.kind, latency)
 
     def _latency(self, kind: str) -> float:
         return self._samplers[kind](self.rng)
@@ -114,13 +138,18 @@ class SimRegion:
 
     def _write_disk_data(self, op: ops.WriteDiskData) -> float:
         """The worker's agent starts, then the data flows."""
-        return self._latency("start_restore_agent") + self.transfer_s(op)
+        worker = self.state.get(op.worker, VirtualMachine)
+        return self._latency("start_restore_agent") + self.transfer_s(op, worker.size)
 
-    def transfer_s(self, op: ops.WriteDiskData) -> float:
+    def _find_resources(self, op: ops.FindResources) -> tuple[float, list[tuple[str, str]]]:
+        found = [(self.state.find(i).type, i) for i in self.state.tagged(op.key, op.value)]
+        return self._latency("find_resources"), found
+
+    def transfer_s(self, op: ops.WriteDiskData, worker_size: str | None = None) -> float:
         """Data time at min(disk SKU caps, worker uncached cap, this worker's share of the
         repository), and no disk faster than its own cap."""
         caps = [self.profile.throughput.disk_mbps(w.sku, w.size_gb) for w in op.writes]
-        worker_mbps = self.profile.vm_sizes[op.worker_size].uncached_mbps
+        worker_mbps = self.profile.vm_sizes[worker_size or op.worker_size].uncached_mbps
         repository_mbps = self.profile.throughput.repository_mbps / op.parallel_workers
         rate = min(sum(caps), worker_mbps, repository_mbps)
         total_mb = sum(w.data_gb for w in op.writes) * MB_PER_GB

@@ -50,6 +50,11 @@ def name_of(arm_id: str) -> str:
     return arm_id.rstrip("/").rsplit("/", 1)[-1]
 
 
+def group_id_of(arm_id: str) -> str:
+    """The id of the resource group holding a resource (or of the group itself)."""
+    return "/".join(arm_id.split("/", 5)[:5])
+
+
 def group_of(arm_id: str) -> str:
     """The resource group segment of a resource or resource group id (no validation)."""
     return arm_id.split("/", 5)[4]

@@ -4,6 +4,12 @@ The caller asks ``start(now)`` for the first operations to execute, runs them ho
 likes (SimPy events, a thread pool, nothing at all for a dry run) and reports each outcome
 with ``complete(ticket, outcome, now)``, which returns the operations that became ready.
 ``now`` is the caller's clock in seconds: the engine never reads a clock itself.
+
+A ticket may come back from ``complete`` to be sent again after ``ticket.delay_s``: a
+retry of a transient failure. When a step fails for good, the engine lets the running
+steps end, then recovers: ``rollback`` (delete what the restore created, the source is
+untouched) or, once the source may be gone, ``keep_restored_data`` (remove only the
+temporary resources, keep the restored disks).
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from restore.errors import CloudError
-from restore.ops import Operation
+from restore.ops import Operation, Tolerate
 from restore.plan import Plan
-from restore.steps import STEPS
+from restore.retry import RetryPolicy
+from restore.steps import DESTRUCTIVE_STEPS, STEPS
+
+RECOVERY_STEPS = ("rollback", "keep_restored_data")
 
 
 @dataclass(slots=True, eq=False)
@@ -28,7 +37,9 @@ class StepRun:
     end_s: float | None = None
     status: str = "running"
     attempts: int = 1
+    retries: int = 0
     single: bool = field(default=False, repr=False)
+    tolerant: bool = field(default=False, repr=False)
     results: list[Any] = field(default_factory=list, repr=False)
     failure: CloudError | None = field(default=None, repr=False)  # first error of the batch
     waiting: int = field(default=0, repr=False)
@@ -39,7 +50,7 @@ class StepRun:
 @dataclass(slots=True, eq=False)
 class Ticket:
     """An operation the caller must execute, then report with ``Engine.complete``; once
-    issued, also the engine's record of it."""
+    issued, also the engine's record of it (attempts, error codes, retry waits)."""
 
     id: int
     step: str
@@ -51,15 +62,20 @@ class Ticket:
     status: str = "running"
     attempts: int = 1
     error_code: str | None = None
+    errors: list[str] = field(default_factory=list)
+    delay_s: float = 0.0  # wait this long before sending (again)
+    retry_wait_s: float = 0.0
 
 
 class Engine:
     """One restore in progress: which steps run, which operations are in flight."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, retry: RetryPolicy | None = None):
         self.plan = plan
+        self.retry = retry or RetryPolicy()
         self.status = "running"
         self.error: dict[str, Any] | None = None
+        self.recovery_error: dict[str, Any] | None = None
         self.steps: list[StepRun] = []
         self.operations: list[Ticket] = []
         self._waiting_on = {s.name: len(s.after) for s in plan.steps}
@@ -67,23 +83,42 @@ class Engine:
         self._running = 0
         self._chain_s: dict[str, float] = {}  # step -> longest busy chain ending with it
         self._next_id = 0
+        self._started: set[str] = set()
 
     @property
     def finished(self) -> bool:
-        """No step runs or waits: after a failure, once the steps already running end."""
-        return not self._running and not self._waiting_on
+        """Nothing runs or waits any more: succeeded, failed, rolled back or interrupted."""
+        return self.status != "running"
+
+    @property
+    def source_touched(self) -> bool:
+        """Whether a step that removes the source has started (no rollback past it)."""
+        return not self._started.isdisjoint(DESTRUCTIVE_STEPS)
 
     def start(self, now: float) -> list[Ticket]:
         ready = [name for name, deps in self._waiting_on.items() if not deps]
         return self._start(ready, now)
 
     def complete(self, ticket: Ticket, outcome: Any, now: float) -> list[Ticket]:
-        """Record an operation's result (or the CloudError it raised); returns new work."""
+        """Record an operation's result (or the CloudError it raised); returns new work,
+        possibly the same ticket to send again after ``ticket.delay_s``."""
+        if self.status != "running":
+            return []
         run = ticket._run
         ticket.end_s = now
         if isinstance(outcome, CloudError):
-            ticket.status, ticket.error_code = "failed", outcome.code
-            run.failure = run.failure or outcome
+            ticket.error_code = outcome.code
+            ticket.errors.append(outcome.code)
+            delay = self.retry.delay_s(outcome, ticket.attempts)
+            if delay is not None:
+                ticket.attempts += 1
+                ticket.delay_s, ticket.retry_wait_s = delay, ticket.retry_wait_s + delay
+                ticket.status = "retrying"
+                run.retries += 1
+                return [ticket]
+            ticket.status = "failed"
+            if not run.tolerant:
+                run.failure = run.failure or outcome
         else:
             ticket.status = "succeeded"
         run.results[ticket._index] = outcome
@@ -93,17 +128,26 @@ class Engine:
         run.busy_s += now - run.batch_start
         return self._advance(run, now)
 
+    def interrupt(self, ticket: Ticket, now: float) -> None:
+        """The orchestrator died before sending ``ticket``: stop; a journal may resume."""
+        ticket.status, ticket.end_s = "not_sent", now
+        for run in self.steps:
+            if run.status == "running":
+                run.status, run.end_s = "interrupted", now
+        self.status = "interrupted"
+        self.error = {"step": ticket.step, "operation": ticket.op.kind, "code": "Interrupted",
+                      "message": "the orchestrator stopped before sending this operation"}
+
     def critical_path_s(self) -> float:
         """Longest chain of dependent steps, each as long as its operations kept it busy."""
         return max(self._chain_s.values(), default=0.0)
 
     def _start(self, names: list[str], now: float) -> list[Ticket]:
-        if self.status != "running":
-            return []
         tickets: list[Ticket] = []
         context = self.plan.context
         for name in names:
-            del self._waiting_on[name]
+            self._waiting_on.pop(name, None)
+            self._started.add(name)
             run = StepRun(name, now, STEPS[name](context))
             self.steps.append(run)
             self._running += 1
@@ -122,10 +166,10 @@ class Engine:
             except StopIteration:
                 return self._finish_step(run, now)
             except CloudError as exc:
-                self._fail_step(run, exc, now)
-                return []
+                return self._fail_step(run, exc, now)
             run.single = isinstance(batch, Operation)
-            ops = [batch] if run.single else batch
+            run.tolerant = isinstance(batch, Tolerate)
+            ops = [batch] if run.single else batch.ops if run.tolerant else batch
             if ops:
                 return self._issue(run, ops, now)
             run.results = []
@@ -143,32 +187,46 @@ class Engine:
 
     def _finish_step(self, run: StepRun, now: float) -> list[Ticket]:
         name = self._retire(run, "succeeded", now)
+        if name in RECOVERY_STEPS:
+            self.status = "rolled_back" if name == "rollback" else "failed"
+            return []
         ready = []
         for dependent in self._dependents[name]:
             if dependent in self._waiting_on:
                 self._waiting_on[dependent] -= 1
                 if not self._waiting_on[dependent]:
                     ready.append(dependent)
-        if not self._running and not self._waiting_on and self.status == "running":
-            self.status = "succeeded"
-        return self._start(ready, now)
+        tickets = self._start(ready, now) if self.error is None else []
+        return tickets + self._settle(now)
 
-    def _fail_step(self, run: StepRun, exc: CloudError, now: float) -> None:
+    def _fail_step(self, run: StepRun, exc: CloudError, now: float) -> list[Ticket]:
         name = self._retire(run, "failed", now)
-        if self.status == "running":
-            failed_op = next((o for o in reversed(self.operations)
-                              if o.step == name and o.status == "failed"), None)
-            self.status = "failed"
-            self.error = {"step": name,
-                          "operation": failed_op.op.kind if failed_op else None,
-                          "code": exc.code, "message": exc.message}
+        failed_op = next((o for o in reversed(self.operations)
+                          if o.step == name and o.status == "failed"), None)
+        details = {"step": name, "operation": failed_op.op.kind if failed_op else None,
+                   "code": exc.code, "message": exc.message}
+        if name in RECOVERY_STEPS:
+            self.recovery_error, self.status = details, "failed"
+            return []
+        if self.error is None:
+            self.error = details
         self._waiting_on.clear()
+        return self._settle(now)
+
+    def _settle(self, now: float) -> list[Ticket]:
+        """When no step runs any more: done, or recover from the failure."""
+        if self._running or self._waiting_on:
+            return []
+        if self.error is None:
+            self.status = "succeeded"
+            return []
+        return self._start(["keep_restored_data" if self.source_touched else "rollback"], now)
 
     def _retire(self, run: StepRun, status: str, now: float) -> str:
         run.end_s, run.status = now, status
         self._running -= 1
         longest_before = 0.0
-        for before in self.plan.prerequisites[run.name]:
+        for before in self.plan.prerequisites.get(run.name, ()):
             longest_before = max(longest_before, self._chain_s[before])
         self._chain_s[run.name] = longest_before + run.busy_s
         return run.name

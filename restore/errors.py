@@ -19,6 +19,8 @@ class ScenarioError(RestoreLabError):
 class CloudError(RestoreLabError):
     """An operation failed in the cloud, with ARM's error code (e.g. OperationNotAllowed)."""
 
-    def __init__(self, code: str, message: str, status: int | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 retry_after: float | None = None):
         self.code, self.message, self.status = code, message, status
+        self.retry_after = retry_after  # seconds the cloud asked to wait (Retry-After)
         super().__init__(f"{code}: {message}")

@@ -27,6 +27,28 @@ class Operation:
 
 
 @dataclass(frozen=True, slots=True)
+class Tolerate:
+    """A batch whose failures come back as results (CloudError instances) instead of
+    being raised into the step: for steps that handle them one by one."""
+
+    ops: list[Operation]
+
+
+@dataclass(frozen=True, slots=True)
+class FindResources(Operation):
+    """Read: the resources carrying tag ``key: value``; the result is a list of
+    (type, id) pairs."""
+
+    kind: ClassVar[str] = "find_resources"
+    key: str
+    value: str
+
+    @property
+    def resource(self) -> str:
+        return f"tag:{self.key}={self.value}"
+
+
+@dataclass(frozen=True, slots=True)
 class CreateResourceGroup(Operation):
     kind: ClassVar[str] = "create_resource_group"
     id: str

@@ -87,6 +87,7 @@ class WorkerPlan:
     os_disk: str
     size: str
     disks: tuple[DiskPlan, ...]
+    fallback_sizes: tuple[str, ...] = ()  # larger profile sizes to try on AllocationFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +339,9 @@ def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, 
              source: str) -> tuple[WorkerPlan, ...]:
     """Enough workers of the profile's size that none gets more disks than its size takes."""
     total_gb = sum(d.size_gb for d in disks)
+    sizes = [r.size for r in sizing.worker_profile]
     size = next(r.size for r in sizing.worker_profile if r.fits(total_gb))
+    fallback = tuple(sizes[sizes.index(size) + 1:])
     per_worker = sizing.limit(size, "region_profile.worker_profile", source)
     count = math.ceil(len(disks) / per_worker)
     loads: list[list[DiskPlan]] = [[] for _ in range(count)]
@@ -352,6 +355,6 @@ def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, 
             vm=arm.resource_id(sub, group, arm.VIRTUAL_MACHINES, name),
             nic=arm.resource_id(sub, group, arm.NETWORK_INTERFACES, f"{name}-nic"),
             os_disk=arm.resource_id(sub, group, arm.DISKS, f"{name}-osdisk"),
-            size=size, disks=tuple(load),
+            size=size, disks=tuple(load), fallback_sizes=fallback,
         ))
     return tuple(workers)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+from restore import arm
+from restore.errors import CloudError
 from restore.ops import (
     AttachDisks,
     CreateDisk,
@@ -24,12 +26,14 @@ from restore.ops import (
     DeleteVm,
     DetachDisks,
     DiskWrite,
+    FindResources,
     MoveResources,
     Operation,
     RehydrateRestorePoint,
+    Tolerate,
     WriteDiskData,
 )
-from restore.plan import RestoreContext
+from restore.plan import RESTORE_ID_TAG, RestoreContext
 
 StepGen = Generator[Operation | list[Operation], Any, None]
 
@@ -68,10 +72,27 @@ def remove_snapshot_copies(ctx: RestoreContext) -> StepGen:
 
 
 def launch_worker(ctx: RestoreContext) -> StepGen:
-    """4. Launch the workers in the target region and attach the empty disks to them."""
+    """4. Launch the workers in the target region and attach the empty disks to them.
+
+    A worker whose size cannot be allocated gets the next size of the worker profile.
+    """
     yield [CreateNic(w.nic, ctx.location, ctx.vm.subnet, ctx.tags) for w in ctx.workers]
-    yield [CreateVm(w.vm, ctx.location, w.size, w.nic, w.os_disk, os_disk_from_image=True,
-                    zone=ctx.zone, tags=ctx.tags) for w in ctx.workers]
+    waiting = {w.vm: (w.size, *w.fallback_sizes) for w in ctx.workers}
+    tried: dict[str, list[str]] = {w.vm: [] for w in ctx.workers}
+    while waiting:
+        batch = [w for w in ctx.workers if w.vm in waiting]
+        sizes = [waiting[w.vm][len(tried[w.vm])] for w in batch]
+        outcomes = yield Tolerate([
+            CreateVm(w.vm, ctx.location, size, w.nic, w.os_disk, os_disk_from_image=True,
+                     zone=ctx.zone, tags=ctx.tags) for w, size in zip(batch, sizes, strict=True)])
+        for worker, size, outcome in zip(batch, sizes, outcomes, strict=True):
+            tried[worker.vm].append(size)
+            if not isinstance(outcome, CloudError):
+                del waiting[worker.vm]
+            elif outcome.code != "AllocationFailed" or len(tried[worker.vm]) == len(
+                    waiting[worker.vm]):
+                raise CloudError(outcome.code, f"{outcome.message} (worker sizes tried: "
+                                 f"{', '.join(tried[worker.vm])})", outcome.status)
     yield [AttachDisks(w.vm, tuple(enumerate(d.id for d in w.disks))) for w in ctx.workers]
 
 
@@ -135,6 +156,52 @@ def stop_restored_vm(ctx: RestoreContext) -> StepGen:
     yield DeallocateVm(ctx.vm.id)
 
 
+def rollback(ctx: RestoreContext) -> StepGen:
+    """Undo a restore that failed before touching the source: delete everything it
+    created, found by its restore-id tag (nothing else is touched)."""
+    found = yield FindResources(RESTORE_ID_TAG, ctx.restore_id)
+    yield from _delete(found)
+
+
+def keep_restored_data(ctx: RestoreContext) -> StepGen:
+    """A restore that failed after the source was removed: keep the restored disks (and
+    the VM if it exists) and the group holding them; remove only temporary resources."""
+    found = yield FindResources(RESTORE_ID_TAG, ctx.restore_id)
+    kept = restored_data(ctx, [arm_id for _, arm_id in found])
+    yield from _delete([(type_, id_) for type_, id_ in found if id_.lower() not in kept])
+
+
+def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
+    """Of the ``existing`` ids (lower case): the restored VM, its NIC and disks, and the
+    staging group while a restored disk is still in it."""
+    disks = {d.id.lower() for d in ctx.disks} | {d.final_id.lower() for d in ctx.disks}
+    present = {arm_id.lower() for arm_id in existing}
+    kept = present & (disks | {ctx.vm.id.lower(), ctx.vm.nic.lower()})
+    staging = ctx.staging_group.lower() if ctx.staging_group else None
+    if staging in present and any(arm.group_id_of(i).lower() == staging for i in kept):
+        kept.add(staging)
+    return kept
+
+
+def _delete(found: list[tuple[str, str]]) -> StepGen:
+    """Delete resources in ARM's order: VMs, then what they used, then resource groups
+    (whose contents go with them)."""
+    vms = [DeleteVm(i) for t, i in found if t == arm.VIRTUAL_MACHINES]
+    if vms:
+        yield vms
+    groups = {i.lower() for t, i in found if t == arm.RESOURCE_GROUPS}
+    parts = [_DELETES[t](i) for t, i in found
+             if t in _DELETES and arm.group_id_of(i).lower() not in groups]
+    if parts:
+        yield parts
+    if groups:
+        yield [DeleteResourceGroup(i) for t, i in found if t == arm.RESOURCE_GROUPS]
+
+
+_DELETES = {arm.DISKS: DeleteDisk, arm.NETWORK_INTERFACES: DeleteNic,
+            arm.SNAPSHOTS: DeleteSnapshot}
+
+
 STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
     f.__name__: f
     for f in (
@@ -142,6 +209,9 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
         create_disks_from_snapshots, remove_snapshot_copies, launch_worker, restore_data,
         detach_disks,
         deallocate_worker, remove_source_vm, move_disks, create_vm, attach_disks,
-        remove_staging_rg, remove_worker, stop_restored_vm,
+        remove_staging_rg, remove_worker, stop_restored_vm, rollback, keep_restored_data,
     )
 }
+
+DESTRUCTIVE_STEPS = frozenset({"remove_source_vm"})
+"""Steps after whose start the source may be gone: failures roll forward, not back."""

@@ -37,7 +37,8 @@ def plan_for(**kwargs) -> Plan:
 
 class Run:
     """Drive an Engine by hand: each operation takes one second, in issue order; the
-    outcome of each comes from ``outcome(ticket)`` (None means success)."""
+    outcome of each comes from ``outcome(ticket)`` (None means success; a recovery step's
+    search for tagged resources finds nothing)."""
 
     def __init__(self, plan: Plan, outcome: Callable = lambda ticket: None):
         self.engine = Engine(plan)
@@ -50,14 +51,20 @@ class Run:
         while pending:
             ticket = pending.pop(0)
             now += 1.0
-            new = self.engine.complete(ticket, outcome(ticket), now)
-            if self.engine.status == "failed" and self.failed_at is None:
+            result = [] if ticket.op.kind == "find_resources" else outcome(ticket)
+            new = self.engine.complete(ticket, result, now)
+            if self.engine.error is not None and self.failed_at is None:
                 self.failed_at = now
-            elif self.failed_at is not None:
+            if self.failed_at is not None:
                 self.issued_after_failure += new
             self.issued += new
             pending += new
         self.end = now
+
+    @property
+    def recovery(self) -> list[str]:
+        """The steps of tickets issued after the failure: only the recovery step's."""
+        return sorted({t.step for t in self.issued_after_failure})
 
     @property
     def step_names(self) -> list[str]:
@@ -109,11 +116,11 @@ def test_engine_reports_the_callers_clock():
     ("backup", "launch_worker", "create_nic"),
     ("snapshot", "create_vm", "create_nic"),
 ])
-def test_target_subnet_in_another_region_fails_the_restore(kind, step, op):
+def test_target_subnet_in_another_region_rolls_the_restore_back(kind, step, op):
     scenario = make_scenario(kind=kind, location="new", target={
         "region": "northeurope", "resource_group": "rg-dr", "subnet": SOURCE_SUBNET})
     report = restore.simulate(scenario)
-    assert report.status == "failed"
+    assert report.status == "rolled_back"
     assert report.exit_code == 1
     assert set(report.error) == {"step", "operation", "code", "message"}
     assert (report.error["step"], report.error["operation"], report.error["code"]) == (
@@ -124,18 +131,19 @@ def test_target_subnet_in_another_region_fails_the_restore(kind, step, op):
     failed_ops = [o for o in report.operations if o["status"] == "failed"]
     assert failed_ops and all(o["op"] == op and o["step"] == step for o in failed_ops)
     assert all(o["error_code"] == "InvalidResourceReference" for o in failed_ops)
-    # Nothing starts after the failure; the steps after it never ran.
+    # Only the rollback starts after the failure; the steps after it never ran.
     failed_at = failed_steps[0]["end_s"]
-    assert all(s["start_s"] <= failed_at for s in report.steps)
-    assert all(o["start_s"] <= failed_at for o in report.operations)
+    started_later = {s["name"] for s in report.steps if s["start_s"] > failed_at}
+    assert started_later <= {"rollback"} and "rollback" in {s["name"] for s in report.steps}
     assert not {"restore_data", "attach_disks"} & {s["name"] for s in report.steps}
+    rollback_ops = {o["op"] for o in report.operations if o["step"] == "rollback"}
+    assert {"find_resources", "delete_disk"} <= rollback_ops
     assert report.restored_vm is None
     assert report.source_intact is True
-    # Without rollback the disks made so far stay behind, and the report says so.
+    # The rollback removed every resource the restore had made.
     res = by_id(report)
-    tagged = sorted(i for i, r in res.items() if r["tags"].get(RESTORE_ID_TAG))
-    assert sorted(i.lower() for i in report.leaked) == tagged
-    assert tagged
+    assert not [i for i, r in res.items() if r["tags"].get(RESTORE_ID_TAG)]
+    assert report.leaked == []
 
 
 @pytest.mark.parametrize("location", ["original", "new"])
@@ -143,13 +151,15 @@ def test_failing_operation_stops_the_plan_and_names_step_operation_and_code(loca
     plan = plan_for(location=location)
     run = Run(plan, fail_when(lambda t: t.op.kind == "create_vm" and t.step == "create_vm"))
     engine = run.engine
-    assert engine.status == "failed"
+    # Past the source's removal (original location) the restore rolls forward.
+    recovery = "keep_restored_data" if location == "original" else "rollback"
+    assert engine.status == ("failed" if location == "original" else "rolled_back")
     assert engine.error == {"step": "create_vm", "operation": "create_vm", "code": "X",
                             "message": "y"}
     assert engine.finished
     assert "attach_disks" not in run.step_names
-    assert all(s.start_s < run.failed_at for s in engine.steps)
-    assert run.issued_after_failure == []
+    assert all(s.start_s < run.failed_at for s in engine.steps if s.name != recovery)
+    assert run.recovery == [recovery]
     record = next(s for s in engine.steps if s.name == "create_vm")
     assert (record.status, record.end_s) == ("failed", run.failed_at)
 
@@ -160,15 +170,15 @@ def test_one_failure_in_a_parallel_batch_waits_for_the_batch_then_stops():
     run = Run(plan, fail_when(lambda t: getattr(t.op, "id", None) == second_disk,
                               "QuotaExceeded", "no more disks"))
     engine = run.engine
-    assert engine.status == "failed"
+    assert engine.status == "rolled_back"
     assert engine.error == {"step": "create_empty_disks", "operation": "create_disk",
                             "code": "QuotaExceeded", "message": "no more disks"}
-    assert run.step_names == ["create_empty_disks"]
+    assert run.step_names == ["create_empty_disks", "rollback"]
     creates = [t for t in run.issued if t.step == "create_empty_disks"]
     assert len(creates) == 4
     assert [t.status for t in creates].count("failed") == 1
     assert all(t.end_s is not None for t in creates)  # every op of the batch was heard
-    assert run.issued_after_failure == []
+    assert run.recovery == ["rollback"]
 
 
 def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
@@ -177,14 +187,14 @@ def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
     run = Run(plan, fail_when(lambda t: t.step == "remove_worker" and t.op.kind == "delete_vm"
                               and t.op.resource in worker_vms))
     engine = run.engine
-    assert engine.status == "failed"
+    assert engine.status == "failed"  # remove_source_vm had started: roll forward
     assert engine.error["step"] == "remove_worker"
     assert engine.error["operation"] == "delete_vm"
     statuses = {s.name: s.status for s in engine.steps}
     assert statuses["remove_worker"] == "failed"
-    assert statuses.get("remove_source_vm") in ("succeeded", None)
+    assert statuses["remove_source_vm"] == "succeeded"  # it ran to its end
+    assert statuses["keep_restored_data"] == "succeeded"
     assert not {"move_disks", "create_vm", "attach_disks", "remove_staging_rg"} & set(statuses)
-    assert all(s.start_s < run.failed_at for s in engine.steps)
     assert engine.finished
 
 
@@ -194,10 +204,11 @@ def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
 def test_any_step_failing_is_the_reported_error(failing_step):
     plan = plan_for(location="original", tier="archive", priority="high")
     run = Run(plan, fail_when(lambda t: t.step == failing_step, "Boom", failing_step))
-    assert run.engine.status == "failed"
+    touched = failing_step in ("move_disks", "attach_disks", "remove_staging_rg")
+    assert run.engine.status == ("failed" if touched else "rolled_back")
     assert run.engine.error["step"] == failing_step
     assert run.engine.error["code"] == "Boom"
-    assert run.issued_after_failure == []
+    assert run.recovery == ["keep_restored_data" if touched else "rollback"]
     assert run.engine.finished
     # No step that comes after the failed one ever started.
     after = {failing_step}
@@ -205,6 +216,7 @@ def test_any_step_failing_is_the_reported_error(failing_step):
         if after & set(planned.after):
             after.add(planned.name)
     assert not (after - {failing_step}) & set(run.step_names)
+    assert not after & set(run.recovery)
 
 
 # -- dry run ---------------------------------------------------------------------------------
@@ -232,7 +244,7 @@ def test_dry_run_executes_nothing():
     tickets = dry_run(build_plan(scenario, SIZING))
     steps = {t.step for t in tickets}
     assert {"launch_worker", "restore_data", "create_vm", "attach_disks"} <= steps
-    assert restore.simulate(scenario).status == "failed"
+    assert restore.simulate(scenario).status == "rolled_back"
     assert all(t.status == "succeeded" for t in tickets)
 
 

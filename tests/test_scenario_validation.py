@@ -215,7 +215,6 @@ def test_duplicate_disk_names_are_a_scenario_error(disks):
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"faults": [{"at": "create_vm", "kind": "transient"}]}, "faults"),
     ({"data": {"mode": "bytes"}}, "data.mode"),
 ])
 def test_unmodelled_features_are_refused_loudly(change, field):

@@ -25,10 +25,16 @@ R = TypeVar("R", bound=Resource)
 
 
 class ArmError(Exception):
-    """An ARM error response: HTTP status, error code and message."""
+    """An ARM error response: HTTP status, error code and message.
 
-    def __init__(self, status: int, code: str, message: str):
+    ``retry_after`` is the Retry-After header's seconds (429s); ``after_s`` is how long
+    the request runs before the error shows (a long-running operation that ends Failed).
+    """
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None,
+                 after_s: float = 0.0):
         self.status, self.code, self.message = status, code, message
+        self.retry_after, self.after_s = retry_after, after_s
         super().__init__(f"{status} {code}: {message}")
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
+from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
-from fakecloud.sim import SimRegion
+from fakecloud.sim import OrchestratorCrash, SimRegion
 from fakecloud.world import build_world
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError, ScenarioError
 from restore.plan import Plan, build_plan
 from restore.report import Report, source_snapshot
-from restore.scenario import Scenario
+from restore.scenario import Fault, Scenario
+
+FAULT_SEED_SALT = 0x5EED_FA17  # faults draw from their own stream: adding one keeps latencies
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,27 +47,50 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
                     source_snapshot(plan.context, world.lookup), profile.samplers())
 
 
-def simulate(scenario: Scenario, seed: int | None = None,
-             profile: RegionProfile | None = None) -> Report:
-    """Run one restore of ``scenario`` in a simulated region; same seed, same report."""
-    return run(_prepared(scenario, profile), scenario.seed if seed is None else seed)
+def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile | None = None,
+             faults: Iterable[Fault | FaultRule] = ()) -> Report:
+    """Run one restore of ``scenario`` in a simulated region; same seed, same report.
+
+    ``faults`` add to the scenario's own fault rules.
+    """
+    return run(_prepared(scenario, profile), scenario.seed if seed is None else seed,
+               [*scenario.faults, *faults])
 
 
-def run(prepared: Prepared, seed: int) -> Report:
+def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = ()) -> Report:
     """One restore of a prepared scenario, in a fresh copy of its world."""
+    faults = list(faults)
     state = prepared.world.copy()
     env = simpy.Environment()
-    region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers)
+    injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT)) if faults else None
+    region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
+                       injector)
     engine = Engine(prepared.plan)
 
     def execute(tickets: list[Ticket]) -> None:
-        """Apply each operation now; it completes when its simulated time has passed."""
         for ticket in tickets:
-            try:
-                done = env.timeout(region.apply(ticket.op), (ticket, ticket.op.resource))
-            except ArmError as exc:
-                done = env.timeout(0, (ticket, CloudError(exc.code, exc.message, exc.status)))
-            done.callbacks.append(completed)
+            if ticket.delay_s:
+                env.timeout(ticket.delay_s, ticket).callbacks.append(send_later)
+            else:
+                send(ticket)
+
+    def send_later(event: simpy.Event) -> None:
+        send(event.value)
+
+    def send(ticket: Ticket) -> None:
+        """Apply the operation now; it completes when its simulated time has passed."""
+        if engine.finished:
+            return
+        try:
+            delay, result = region.apply(ticket.op, ticket.step)
+            done = env.timeout(delay, (ticket, result))
+        except ArmError as exc:
+            error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
+            done = env.timeout(exc.after_s, (ticket, error))
+        except OrchestratorCrash:
+            engine.interrupt(ticket, env.now)
+            return
+        done.callbacks.append(completed)
 
     def completed(event: simpy.Event) -> None:
         ticket, outcome = event.value
@@ -92,8 +119,6 @@ def _prepared(scenario: Scenario, profile: RegionProfile | None) -> Prepared:
 
 def _refuse_unmodelled(scenario: Scenario) -> None:
     """Fields the schema accepts but this version does not simulate yet: say so, loudly."""
-    if scenario.faults:
-        raise ScenarioError("<scenario>", "faults", "fault injection is not implemented yet")
     if scenario.data is not None and scenario.data.mode == "bytes":
         raise ScenarioError("<scenario>", "data.mode", "byte-level data is not implemented yet")
 

@@ -1,0 +1,34 @@
+"""When to retry a failed operation and how long to wait first (tenacity's policies).
+
+Retried: the statuses azure-core retries (408, 429, 500, 502, 503, 504). The wait is
+tenacity's exponential backoff, never shorter than the cloud's Retry-After.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tenacity import RetryCallState, stop_after_attempt, wait_exponential
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from restore.errors import CloudError
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    stop: stop_base = field(default_factory=lambda: stop_after_attempt(5))
+    wait: wait_base = field(default_factory=lambda: wait_exponential(multiplier=2, min=2,
+                                                                     max=120))
+
+    def delay_s(self, error: CloudError, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``; None when not to retry."""
+        if error.status not in RETRYABLE_STATUSES:
+            return None
+        state = RetryCallState(None, None, (), {})
+        state.attempt_number = attempt
+        if self.stop(state):
+            return None
+        return max(float(self.wait(state)), error.retry_after or 0.0)
