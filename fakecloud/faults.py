@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fakecloud.models import ArmError
 from restore.scenario import Fault, FaultKind
 
+ALLOCATING = frozenset({"create_vm"})
 THROTTLE_RETRY_AFTER_S = 17.0  # a typical Retry-After of ARM's write throttling, estimate
 
 
@@ -41,9 +42,11 @@ class FaultInjector:
         self._rng = rng
 
     def draw(self, step: str, op_kind: str) -> FaultRule | None:
-        """The rule firing for this operation of this step, if any (uses up one time)."""
+        """The rule firing for this operation of this step, if any (uses up one time).
+        Allocation failures only befall VM creation."""
         for index, rule in enumerate(self.rules):
             if self._left[index] and rule.at in (step, op_kind) and (
+                    rule.kind is not FaultKind.ALLOCATION_FAILED or op_kind in ALLOCATING) and (
                     rule.probability >= 1.0 or self._rng.random() < rule.probability):
                 self._left[index] -= 1
                 return rule

@@ -6,12 +6,15 @@ returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan_for(scenari
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from restore.errors import CloudError, RestoreLabError, ScenarioError
 from restore.report import Report
-from restore.scenario import Scenario, load_scenario, parse_scenario
+from restore.scenario import Fault, Scenario, load_scenario, parse_scenario
 
 __all__ = [
-    "CloudError", "Report", "RestoreLabError", "Scenario", "ScenarioError", "load_scenario",
+    "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
+    "load_scenario",
     "parse_scenario", "plan_for", "simulate",
 ]
 
@@ -19,13 +22,18 @@ BACKENDS = ("sim",)
 """Backends `simulate` runs on."""
 
 
-def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim") -> Report:
-    """Restore ``scenario`` on a simulated backend and return the report."""
+def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
+             faults: Iterable[Fault] = ()) -> Report:
+    """Restore ``scenario`` on a simulated backend and return the report.
+
+    ``faults`` add fault rules to the scenario's own, e.g.
+    ``Fault(at="create_empty_disks", kind="transient", times=2)``.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
     from restore.backends.sim import simulate as simulate_sim
 
-    return simulate_sim(scenario, seed)
+    return simulate_sim(scenario, seed, faults=faults)
 
 
 def plan_for(scenario: Scenario):

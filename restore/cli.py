@@ -12,10 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 import restore
-from restore.engine import dry_run
+from restore.engine import RECOVERY_STEPS, dry_run
 from restore.errors import RestoreLabError, ScenarioError
 from restore.report import Report
-from restore.scenario import DEFAULT_SCENARIO, find_scenario, shipped_scenarios
+from restore.scenario import DEFAULT_SCENARIO, Fault, find_scenario, shipped_scenarios
 
 app = typer.Typer(
     name="restorelab",
@@ -30,7 +30,8 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
-STEP_COLUMNS_WIDTH = 62  # step name, start, duration, ops and the table's borders
+STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
+STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 EXIT_BAD_INPUT = 2
 
 ScenarioArg = Annotated[str, typer.Argument(
@@ -64,17 +65,24 @@ def simulate(
     backend: Annotated[str, typer.Option(
         "--backend", help="Where operations run: 'sim' (fakecloud's SimPy region).",
     )] = "sim",
+    crash_at: Annotated[str | None, typer.Option(
+        "--crash-at", help="Make the orchestrator die just before this step (or operation "
+        "kind) sends its first request: the run ends 'interrupted', exit code 3.",
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate the restore in SCENARIO and show its timeline and summary.
 
+    Failures (the scenario's `faults`) are retried when transient; a restore that cannot
+    finish is rolled back, or keeps the restored disks once the source is gone.
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input, 3 interrupted.
     """
     if backend not in restore.BACKENDS:
         err.print(f"[bold red]error:[/] --backend: unknown backend {backend!r} "
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
-    report = _guarded(lambda: _simulate(scenario, seed, backend))
+    faults = [Fault(at=crash_at, kind="crash")] if crash_at else []
+    report = _guarded(lambda: _simulate(scenario, seed, backend, faults))
     if as_json:
         print(report.to_json())
     else:
@@ -82,12 +90,14 @@ def simulate(
     raise typer.Exit(report.exit_code)
 
 
-def _simulate(scenario: str, seed: int | None, backend: str) -> Report:
+def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]) -> Report:
     path = find_scenario(scenario)
     loaded = restore.load_scenario(path)
     try:
-        return restore.simulate(loaded, seed=seed, backend=backend)
+        return restore.simulate(loaded, seed=seed, backend=backend, faults=faults)
     except ScenarioError as exc:
+        if faults and exc.field == f"faults.{len(loaded.faults)}.at":
+            raise ScenarioError(scenario, "--crash-at", exc.message) from None
         raise ScenarioError(scenario, exc.field, exc.message) from None
 
 
@@ -149,24 +159,27 @@ def _show_report(report: Report) -> None:
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("ops", justify="right", no_wrap=True)
+    table.add_column("retries", justify="right", no_wrap=True)
     table.add_column(f"0 → {_clock(report.duration_s)}", no_wrap=True, width=bar_width)
     op_counts: dict[str, int] = {}
     for op in report.operations:
         op_counts[op["step"]] = op_counts.get(op["step"], 0) + 1
     for step in report.steps:
         start, end = step["start_s"], step["end_s"]
-        table.add_row(step["name"], _clock(start), _clock(end - start),
-                      str(op_counts.get(step["name"], 0)),
-                      _bar(start / total, end / total, step["status"], bar_width))
+        retries = step["retries"]
+        table.add_row(Text(step["name"], style=STEP_STYLES.get(step["status"], "")),
+                      _clock(start), _clock(end - start), str(op_counts.get(step["name"], 0)),
+                      Text(str(retries), style="yellow") if retries else "",
+                      _bar(start / total, end / total, step["status"], step["name"], bar_width))
     out.print(table)
     out.print(_summary(report))
 
 
-def _bar(start: float, end: float, status: str, bar_width: int) -> Text:
+def _bar(start: float, end: float, status: str, name: str, bar_width: int) -> Text:
     left = min(round(start * bar_width), bar_width - 1)
     width = max(1, round(end * bar_width) - left)
-    color = {"succeeded": "green", "failed": "red"}.get(status, "yellow")
-    return Text(" " * left) + Text("█" * width, style=color)
+    style = "magenta" if name in RECOVERY_STEPS else STEP_STYLES.get(status, "yellow")
+    return Text(" " * left) + Text("█" * width, style=style)
 
 
 def _summary(report: Report) -> Text:
@@ -179,6 +192,19 @@ def _summary(report: Report) -> Text:
         e = report.error
         lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
                      f"{e['message']}", style="red")
+    lines.append(f"\nrecovery      {RECOVERY_TEXT[report.status]}" if report.error else "")
+    if report.recovery_error:
+        e = report.recovery_error
+        lines.append(f"\n              which failed too: {e['code']} ({e['operation']}): "
+                     f"{e['message']}", style="red")
+    retried = [o for o in report.operations if o["attempts"] > 1]
+    if retried:
+        waited = sum(o["retry_wait_s"] for o in retried)
+        lines.append(f"\nretries       {sum(o['attempts'] - 1 for o in retried)} retries of "
+                     f"{len(retried)} operations, {waited:,.0f} s waited")
+    if report.kept:
+        lines.append(f"\nkept          {', '.join(_short(r) for r in report.kept)}",
+                     style="yellow")
     vm = report.restored_vm
     if vm:
         lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
@@ -187,6 +213,15 @@ def _summary(report: Report) -> Text:
     leaked = ", ".join(_short(r) for r in report.leaked) or "nothing"
     lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
     return lines
+
+
+RECOVERY_TEXT = {
+    "rolled_back": "rolled back: everything the restore created was removed; the source "
+                   "is untouched",
+    "failed": "the source was already removed: the restored data was kept (see 'kept')",
+    "interrupted": "none yet: the orchestrator stopped; nothing was cleaned up",
+    "succeeded": "",
+}
 
 
 def _clock(seconds: float) -> str:

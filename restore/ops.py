@@ -263,3 +263,7 @@ class WriteDiskData(Operation):
     @property
     def resource(self) -> str:
         return self.worker
+
+
+OPERATION_KINDS = frozenset(cls.kind for cls in Operation.__subclasses__())
+"""Every operation kind: what fault rules may name besides steps."""

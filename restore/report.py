@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from restore.engine import Engine, StepRun, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
+from restore.steps import restored_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,9 +25,9 @@ Resource = dict[str, Any]
 properties."""
 
 FIELDS = (
-    "scenario", "backend", "seed", "restore_id", "status", "error", "duration_s", "steps",
-    "operations", "final_state", "restored_vm", "leaked", "source_intact", "data_verified",
-    "critical_path_s",
+    "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
+    "duration_s", "steps", "operations", "final_state", "restored_vm", "leaked", "kept",
+    "source_intact", "data_verified", "critical_path_s",
 )
 
 
@@ -52,10 +53,14 @@ class Report:
         self.restore_id = ctx.restore_id
         self.status = engine.status
         self.error = engine.error
+        self.recovery_error = engine.recovery_error
         self.duration_s = _t(duration_s)
         self.restored_vm = _restored_vm(ctx, inventory)
-        self.leaked = _leaked(ctx, inventory, self.restored_vm if self.status == "succeeded"
-                              else None)
+        tagged = inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
+        rolled_forward = self.status == "failed" and engine.source_touched
+        kept = restored_data(ctx, tagged) if rolled_forward or self.status == "succeeded" else ()
+        self.leaked = [i for i in tagged if i.lower() not in kept]
+        self.kept = [i for i in tagged if i.lower() in kept] if rolled_forward else []
         self.source_intact = source_before is not None and source_before == source_snapshot(
             ctx, inventory.lookup)
         self.data_verified: bool | None = None
@@ -116,13 +121,14 @@ def _t(seconds: float | None) -> float | None:
 
 def _step(s: StepRun) -> dict[str, Any]:
     return {"name": s.name, "start_s": _t(s.start_s), "end_s": _t(s.end_s),
-            "status": s.status, "attempts": s.attempts}
+            "status": s.status, "attempts": s.attempts, "retries": s.retries}
 
 
 def _operation(o: Ticket) -> dict[str, Any]:
     return {"op": o.op.kind, "resource": o.op.resource, "step": o.step, "start_s": _t(o.start_s),
             "end_s": _t(o.end_s), "status": o.status, "attempts": o.attempts,
-            "error_code": o.error_code}
+            "error_code": o.error_code, "errors": list(o.errors),
+            "retry_wait_s": _t(o.retry_wait_s)}
 
 
 def _span(record: dict[str, Any]) -> dict[str, float]:
@@ -132,8 +138,8 @@ def _span(record: dict[str, Any]) -> dict[str, float]:
 
 def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | None:
     vm = inventory.lookup(ctx.vm.id)
-    if vm is None:
-        return None
+    if vm is None or vm["tags"].get(RESTORE_ID_TAG) != ctx.restore_id:
+        return None  # not restored (at the original location: the source VM)
     props = vm["properties"]
     return {"id": vm["id"], "name": vm["name"], "resource_group": vm["resource_group"],
             "location": vm["location"], "size": props["vmSize"], "zone": props["zone"],
@@ -141,11 +147,3 @@ def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | 
             "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])]}
 
 
-def _leaked(ctx: RestoreContext, inventory: Inventory,
-            restored: dict[str, Any] | None) -> list[str]:
-    """Resources this restore created that still exist, other than the restored VM's own."""
-    kept = set()
-    if restored is not None:
-        kept = {restored["id"].lower(), ctx.vm.nic.lower(), *(d.lower() for d in restored["disks"])}
-    return [arm_id for arm_id in inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
-            if arm_id.lower() not in kept]

@@ -15,8 +15,9 @@ from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
 from fakecloud.sim import OrchestratorCrash, SimRegion
 from fakecloud.world import build_world
-from restore.engine import Engine, Ticket
+from restore.engine import RECOVERY_STEPS, Engine, Ticket
 from restore.errors import CloudError, ScenarioError
+from restore.ops import OPERATION_KINDS
 from restore.plan import Plan, build_plan
 from restore.report import Report, source_snapshot
 from restore.scenario import Fault, Scenario
@@ -60,6 +61,7 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile
 def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = ()) -> Report:
     """One restore of a prepared scenario, in a fresh copy of its world."""
     faults = list(faults)
+    _check_fault_targets(prepared.plan, faults)
     state = prepared.world.copy()
     env = simpy.Environment()
     injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT)) if faults else None
@@ -121,6 +123,16 @@ def _refuse_unmodelled(scenario: Scenario) -> None:
     """Fields the schema accepts but this version does not simulate yet: say so, loudly."""
     if scenario.data is not None and scenario.data.mode == "bytes":
         raise ScenarioError("<scenario>", "data.mode", "byte-level data is not implemented yet")
+
+
+def _check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
+    """A fault rule must name a step of this plan or an operation kind."""
+    targets = {*plan.step_names, *RECOVERY_STEPS, *OPERATION_KINDS}
+    for index, fault in enumerate(faults):
+        if fault.at not in targets:
+            raise ScenarioError("<scenario>", f"faults.{index}.at", f"{fault.at!r} is neither a "
+                                f"step of this restore ({', '.join(plan.step_names)}) nor an "
+                                "operation kind")
 
 
 def _check_disks(plan: Plan, profile: RegionProfile) -> None:
