@@ -1,7 +1,8 @@
 """Fault rules: make chosen operations fail the way Azure fails, seeded and deterministic.
 
-A rule matches a step name or an operation kind (``at``), fires at most ``times`` times,
-each time it matches with ``probability``. Kinds: ``transient`` (500/503), ``throttle``
+A rule matches a step name or an operation kind (``at``; a name that is both, such as
+``create_vm``, means the step), fires at most ``times`` times, each time it matches with
+``probability``. Kinds: ``transient`` (500/503), ``throttle``
 (429 with Retry-After), ``allocation_failed`` (the long-running operation ends Failed with
 AllocationFailed), ``quota_exceeded`` (409 QuotaExceeded), ``crash`` (the orchestrator
 dies before the operation is sent).
@@ -36,16 +37,19 @@ class FaultRule:
 class FaultInjector:
     """Decides, operation by operation, whether a rule fires; one seeded random source."""
 
-    def __init__(self, rules: Iterable[Fault | FaultRule], rng: random.Random):
+    def __init__(self, rules: Iterable[Fault | FaultRule], rng: random.Random,
+                 steps: Iterable[str] = ()):
         self.rules = [FaultRule.of(r) for r in rules]
         self._left = [r.times for r in self.rules]
         self._rng = rng
+        self._steps = frozenset(steps)
 
     def draw(self, step: str, op_kind: str) -> FaultRule | None:
         """The rule firing for this operation of this step, if any (uses up one time).
         Allocation failures only befall VM creation."""
         for index, rule in enumerate(self.rules):
-            if self._left[index] and rule.at in (step, op_kind) and (
+            target = step if rule.at in self._steps else op_kind
+            if self._left[index] and rule.at == target and (
                     rule.kind is not FaultKind.ALLOCATION_FAILED or op_kind in ALLOCATING) and (
                     rule.probability >= 1.0 or self._rng.random() < rule.probability):
                 self._left[index] -= 1

@@ -185,17 +185,22 @@ def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
 
 def _delete(found: list[tuple[str, str]]) -> StepGen:
     """Delete resources in ARM's order: VMs, then what they used, then resource groups
-    (whose contents go with them)."""
-    vms = [DeleteVm(i) for t, i in found if t == arm.VIRTUAL_MACHINES]
-    if vms:
-        yield vms
+    (whose contents go with them). A failed delete does not stop the others; the first
+    failure is raised at the end."""
     groups = {i.lower() for t, i in found if t == arm.RESOURCE_GROUPS}
-    parts = [_DELETES[t](i) for t, i in found
-             if t in _DELETES and arm.group_id_of(i).lower() not in groups]
-    if parts:
-        yield parts
-    if groups:
-        yield [DeleteResourceGroup(i) for t, i in found if t == arm.RESOURCE_GROUPS]
+    waves = [
+        [DeleteVm(i) for t, i in found if t == arm.VIRTUAL_MACHINES],
+        [_DELETES[t](i) for t, i in found
+         if t in _DELETES and arm.group_id_of(i).lower() not in groups],
+        [DeleteResourceGroup(i) for t, i in found if t == arm.RESOURCE_GROUPS],
+    ]
+    failures: list[CloudError] = []
+    for wave in waves:
+        if wave:
+            outcomes = yield Tolerate(wave)
+            failures += [o for o in outcomes if isinstance(o, CloudError)]
+    if failures:
+        raise failures[0]
 
 
 _DELETES = {arm.DISKS: DeleteDisk, arm.NETWORK_INTERFACES: DeleteNic,

@@ -64,7 +64,8 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = ())
     _check_fault_targets(prepared.plan, faults)
     state = prepared.world.copy()
     env = simpy.Environment()
-    injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT)) if faults else None
+    injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
+                             {*prepared.plan.step_names, *RECOVERY_STEPS}) if faults else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
                        injector)
     engine = Engine(prepared.plan)

@@ -1,0 +1,162 @@
+"""The fault matrix: every path x every step x every fault kind keeps the promises.
+
+Whatever fails, a restore ends succeeded, rolled back, or (once the source is gone) failed
+with the restored data kept; nothing temporary is left; data is never lost.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import LOCATIONS, RESTORE_POINTS, RESTORE_ID_TAG, by_id, path_scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import restore
+from fakecloud.profile import load_profile
+from restore import Fault
+from restore.engine import RECOVERY_STEPS
+from restore.ops import OPERATION_KINDS
+from restore.plan import build_plan
+from restore.scenario import FaultKind
+
+SIZING = load_profile("default").sizing
+PATHS = [(p.values[0], loc.values[0]) for p in RESTORE_POINTS for loc in LOCATIONS]
+KINDS = [k.value for k in FaultKind]
+
+
+def assert_promises_kept(scenario, report) -> None:
+    """The invariants of every run, faulted or not."""
+    assert report.status in ("succeeded", "rolled_back", "failed", "interrupted")
+    resources = by_id(report)
+    ctx = build_plan(scenario, SIZING).context
+    restored_disks_present = all(
+        d.id.lower() in resources or d.final_id.lower() in resources for d in ctx.disks)
+    # Data is never lost: the source, or every restored disk, is there.
+    assert report.source_intact or restored_disks_present
+    if report.status == "interrupted":
+        assert report.exit_code == 3 and report.error["code"] == "Interrupted"
+        return
+    if report.recovery_error is not None:
+        # The clean-up itself failed for good (faults on its deletes too): the restore
+        # says so, and lists what is left; everything else still holds.
+        assert report.status == "failed"
+        assert report.leaked or report.kept
+        return
+    assert report.leaked == [], report.leaked
+    if report.status == "succeeded":
+        assert report.error is None and report.restored_vm is not None
+        assert report.source_intact is (scenario.target.location == "new")
+        assert report.kept == []
+    elif report.status == "rolled_back":
+        assert report.source_intact is True
+        assert report.restored_vm is None
+        assert not [i for i, r in resources.items() if r["tags"].get(RESTORE_ID_TAG)]
+        assert [s["name"] for s in report.steps][-1] == "rollback"
+    else:  # failed past the source's removal: rolled forward, data kept and said so
+        assert report.error is not None
+        assert report.kept and restored_disks_present
+        assert [s["name"] for s in report.steps][-1] == "keep_restored_data"
+
+
+def steps_of(point, location) -> list[str]:
+    return list(build_plan(path_scenario(point, location), SIZING).step_names)
+
+
+MATRIX = [pytest.param(point, location, step, kind, id=f"{point[0]}-{point[1]}-{location}"
+                       f"-{step}-{kind}")
+          for point, location in PATHS for step in steps_of(point, location) for kind in KINDS]
+
+
+@pytest.mark.parametrize(("point", "location", "step", "kind"), MATRIX)
+def test_fault_at_every_step_keeps_the_promises(point, location, step, kind):
+    scenario = path_scenario(point, location)
+    report = restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])
+    assert_promises_kept(scenario, report)
+    ops_of_step = [o for o in report.operations if o["step"] == step]
+    if kind == "crash":
+        assert report.status == "interrupted" and report.error["step"] == step
+        assert ops_of_step[0]["status"] == "not_sent"
+    elif kind in ("transient", "throttle"):
+        # One transient failure is retried: the restore goes on as if nothing happened.
+        assert report.status == "succeeded"
+        retried = [o for o in ops_of_step if o["attempts"] == 2]
+        assert len(retried) == 1
+        code = "ServiceUnavailable" if kind == "transient" else "TooManyRequests"
+        assert retried[0]["errors"] == [code]
+        assert retried[0]["retry_wait_s"] >= (17.0 if kind == "throttle" else 2.0)
+    elif kind == "quota_exceeded":
+        assert report.status in ("rolled_back", "failed")
+        assert report.error["code"] == "QuotaExceeded" and report.error["step"] == step
+    elif kind == "allocation_failed" and not any(o["op"] == "create_vm" for o in ops_of_step):
+        assert report.status == "succeeded"  # nothing in this step allocates a VM
+
+
+@pytest.mark.parametrize(("point", "location"), [
+    (("backup", "hot", None), "original"), (("backup", "hot", None), "new")])
+def test_worker_allocation_failure_moves_to_the_next_profile_size(point, location):
+    scenario = path_scenario(point, location)
+    report = restore.simulate(scenario, faults=[Fault(at="launch_worker",
+                                                      kind="allocation_failed")])
+    assert report.status == "succeeded"
+    vm_creates = [o for o in report.operations
+                  if o["step"] == "launch_worker" and o["op"] == "create_vm"]
+    assert [o["status"] for o in vm_creates] == ["failed", "succeeded"]
+    assert vm_creates[0]["error_code"] == "AllocationFailed"
+
+
+def test_worker_allocation_failing_at_every_size_fails_clearly_and_rolls_back():
+    scenario = path_scenario(("backup", "hot", None), "original")
+    report = restore.simulate(scenario, faults=[Fault(at="launch_worker",
+                                                      kind="allocation_failed", times=9)])
+    assert report.status == "rolled_back"
+    assert report.error["code"] == "AllocationFailed"
+    worker = build_plan(scenario, SIZING).context.workers[0]
+    sizes = ", ".join((worker.size, *worker.fallback_sizes))
+    assert worker.fallback_sizes and f"worker sizes tried: {sizes}" in report.error["message"]
+    assert_promises_kept(scenario, report)
+
+
+def test_transient_faults_beyond_the_retry_budget_roll_back():
+    scenario = path_scenario(("backup", "hot", None), "new")
+    report = restore.simulate(scenario, faults=[Fault(at="create_empty_disks",
+                                                      kind="transient", times=50)])
+    assert report.status == "rolled_back"
+    failed = next(o for o in report.operations if o["status"] == "failed")
+    assert failed["attempts"] == 5 and failed["errors"] == ["ServiceUnavailable"] * 5
+    waits = failed["retry_wait_s"]
+    assert waits == pytest.approx(2 + 4 + 8 + 16)  # tenacity's exponential backoff
+    assert_promises_kept(scenario, report)
+
+
+def test_faults_are_seeded_and_deterministic():
+    scenario = path_scenario(("backup", "hot", None), "original")
+    faults = [Fault(at="create_disk", kind="transient", times=3, probability=0.5)]
+    first = restore.simulate(scenario, seed=4, faults=faults).to_json()
+    assert first == restore.simulate(scenario, seed=4, faults=faults).to_json()
+
+
+def test_unknown_fault_target_is_a_scenario_error():
+    scenario = path_scenario(("backup", "hot", None), "new")
+    with pytest.raises(restore.ScenarioError) as info:
+        restore.simulate(scenario, faults=[Fault(at="remove_source_vm", kind="transient")])
+    assert info.value.field == "faults.0.at"  # an original-location step, not in this plan
+
+
+fault_targets = st.sampled_from(sorted({*OPERATION_KINDS, *RECOVERY_STEPS}
+                                       | set(steps_of(("backup", "archive", "high"), "original"))
+                                       | set(steps_of(("snapshot", "hot", None), "new"))))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(PATHS), seed=st.integers(0, 2**16),
+       faults=st.lists(st.builds(Fault, at=fault_targets, kind=st.sampled_from(KINDS),
+                                 times=st.integers(1, 6),
+                                 probability=st.sampled_from([0.3, 0.7, 1.0])),
+                       max_size=4))
+def test_random_fault_sequences_keep_the_promises(path, seed, faults):
+    point, location = path
+    scenario = path_scenario(point, location)
+    plan_steps = set(build_plan(scenario, SIZING).step_names)
+    usable = [f for f in faults if f.at in plan_steps | OPERATION_KINDS | set(RECOVERY_STEPS)]
+    report = restore.simulate(scenario, seed=seed, faults=usable)
+    assert_promises_kept(scenario, report)
