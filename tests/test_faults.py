@@ -7,7 +7,7 @@ with the restored data kept; nothing temporary is left; data is never lost.
 from __future__ import annotations
 
 import pytest
-from helpers import LOCATIONS, RESTORE_POINTS, RESTORE_ID_TAG, by_id, path_scenario
+from helpers import LOCATIONS, RESTORE_ID_TAG, RESTORE_POINTS, by_id, path_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
