@@ -226,7 +226,10 @@ class Engine:
         run.end_s, run.status = now, status
         self._running -= 1
         longest_before = 0.0
-        for before in self.plan.prerequisites.get(run.name, ()):
+        # A recovery step comes after everything that ran before it.
+        befores = self._chain_s if run.name in RECOVERY_STEPS else self.plan.prerequisites[
+            run.name]
+        for before in befores:
             longest_before = max(longest_before, self._chain_s[before])
         self._chain_s[run.name] = longest_before + run.busy_s
         return run.name

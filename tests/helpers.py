@@ -21,6 +21,8 @@ from restore.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
+FAULTED_FILES = [p for p in SCENARIO_FILES if p.stem.startswith("faulted-")]
+CLEAN_FILES = [p for p in SCENARIO_FILES if p not in FAULTED_FILES]
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 APPLIANCE_ID = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-backup/providers/"

@@ -7,7 +7,14 @@ with the restored data kept; nothing temporary is left; data is never lost.
 from __future__ import annotations
 
 import pytest
-from helpers import LOCATIONS, RESTORE_ID_TAG, RESTORE_POINTS, by_id, path_scenario
+from helpers import (
+    FAULTED_FILES,
+    LOCATIONS,
+    RESTORE_ID_TAG,
+    RESTORE_POINTS,
+    by_id,
+    path_scenario,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,3 +167,17 @@ def test_random_fault_sequences_keep_the_promises(path, seed, faults):
     usable = [f for f in faults if f.at in plan_steps | OPERATION_KINDS | set(RECOVERY_STEPS)]
     report = restore.simulate(scenario, seed=seed, faults=usable)
     assert_promises_kept(scenario, report)
+
+
+SHIPPED_OUTCOMES = {"faulted-retried": "succeeded", "faulted-rolled-back": "rolled_back",
+                    "faulted-kept-data": "failed"}
+
+
+@pytest.mark.parametrize("path", FAULTED_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("seed", [None, 0, 99])
+def test_shipped_faulted_scenarios_end_as_their_comment_says(path, seed):
+    scenario = restore.load_scenario(path)
+    report = restore.simulate(scenario, seed=seed)
+    assert report.status == SHIPPED_OUTCOMES[path.stem]
+    assert_promises_kept(scenario, report)
+    assert any(o["attempts"] > 1 or o["status"] == "failed" for o in report.operations)

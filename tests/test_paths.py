@@ -8,6 +8,7 @@ import pytest
 from helpers import (
     APPLIANCE_ID,
     APPLIANCE_TAG,
+    CLEAN_FILES,
     LOCATIONS,
     RESTORE_ID_TAG,
     RESTORE_POINTS,
@@ -60,13 +61,13 @@ def test_each_path_without_data_disks(point, location):
                    for o in report.operations)
 
 
-@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CLEAN_FILES, ids=lambda p: p.stem)
 def test_shipped_scenario_restores_correctly(path):
     scenario = load_scenario(path)
     assert_restored(scenario, restore.simulate(scenario))
 
 
-@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CLEAN_FILES, ids=lambda p: p.stem)
 @pytest.mark.parametrize("seed", [0, 1234])
 def test_shipped_scenario_restores_correctly_with_other_seeds(path, seed):
     scenario = load_scenario(path)
