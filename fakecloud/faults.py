@@ -1,8 +1,9 @@
 """Fault rules: make chosen operations fail the way Azure fails, seeded and deterministic.
 
-A rule matches a step name or an operation kind (``at``; a name that is both, such as
-``create_vm``, means the step), fires at most ``times`` times, each time it matches with
-``probability``. Kinds: ``transient`` (500/503), ``throttle``
+A rule matches a step name, an operation kind, or an operation kind within a step
+(``at``: ``create_empty_disks``, ``delete_disk``, ``launch_worker/create_vm``; a name that
+is both a step and a kind, such as ``create_vm``, means the step), fires at most ``times``
+times, each time it matches with ``probability``. Kinds: ``transient`` (500/503), ``throttle``
 (429 with Retry-After), ``allocation_failed`` (the long-running operation ends Failed with
 AllocationFailed), ``quota_exceeded`` (409 QuotaExceeded), ``crash`` (the orchestrator
 dies before the operation is sent).
@@ -44,11 +45,17 @@ class FaultInjector:
         self._rng = rng
         self._steps = frozenset(steps)
 
+    def remaining(self) -> list[dict[str, object]]:
+        """The rules with the times they have left, as JSON-able data (for a journal)."""
+        return [{"at": r.at, "kind": r.kind.value, "times": left, "probability": r.probability}
+                for r, left in zip(self.rules, self._left, strict=True) if left]
+
     def draw(self, step: str, op_kind: str) -> FaultRule | None:
         """The rule firing for this operation of this step, if any (uses up one time).
         Allocation failures only befall VM creation."""
         for index, rule in enumerate(self.rules):
-            target = step if rule.at in self._steps else op_kind
+            target = (f"{step}/{op_kind}" if "/" in rule.at
+                      else step if rule.at in self._steps else op_kind)
             if self._left[index] and rule.at == target and (
                     rule.kind is not FaultKind.ALLOCATION_FAILED or op_kind in ALLOCATING) and (
                     rule.probability >= 1.0 or self._rng.random() < rule.probability):

@@ -10,7 +10,7 @@ from typing import Any
 from fakecloud.faults import FaultInjector, error_for
 from fakecloud.models import CloudState, Snapshot, VirtualMachine
 from fakecloud.profile import RegionProfile, Samplers
-from restore import ops
+from restore import arm, ops
 from restore.ops import Operation
 from restore.scenario import FaultKind
 
@@ -53,15 +53,19 @@ class SimRegion:
             ops.FindResources: self._find_resources,
         }
 
-    def apply(self, op: Operation, step: str = "") -> tuple[float, Any]:
+    def apply(self, op: Operation, step: str = "", recheck: bool = False) -> tuple[float, Any]:
         """Apply ``op`` of ``step`` to the state (raising ArmError as ARM would); return
         how many simulated seconds the operation takes and its result (the resource id;
         what was found, for reads).
 
         An injected fault raises its error instead and leaves the state untouched; a
-        ``crash`` raises OrchestratorCrash: the request is never sent.
+        ``crash`` raises OrchestratorCrash: the request is never sent. With ``recheck``
+        (a step run again after an interruption) an operation whose effect is already
+        there is only looked at, not sent again.
         """
         rule = self.faults.draw(step, op.kind) if self.faults else None
+        if rule is None and recheck and self.already_done(op):
+            return self._latency("find_resources"), op.resource
         if rule is None:
             done = self._handlers[type(op)](op)
             return done if isinstance(done, tuple) else (done, op.resource)
@@ -69,6 +73,32 @@ class SimRegion:
             raise OrchestratorCrash(step, op.kind)
         latency = self._samplers.get(op.kind, self._samplers["create_vm"])(self.rng)
         raise error_for(rule, op.kind, latency)
+
+    def already_done(self, op: Operation) -> bool:
+        """Whether the effect of ``op`` is in the state already (check before acting)."""
+        state = self.state
+        if isinstance(op, ops.CreateResourceGroup):
+            return state.find(op.id) is not None
+        if isinstance(op, ops.CreateDisk | ops.CreateSnapshot | ops.CreateNic | ops.CreateVm):
+            found = state.find(op.id)
+            return found is not None and found.tags == dict(op.tags)
+        if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
+                      | ops.DeleteResourceGroup):
+            return state.find(op.id) is None
+        vm = state.find(getattr(op, "vm", getattr(op, "id", "")))
+        if isinstance(op, ops.AttachDisks):
+            return isinstance(vm, VirtualMachine) and all(
+                vm.data_disks.get(lun, "").lower() == disk.lower() for lun, disk in op.disks)
+        if isinstance(op, ops.DetachDisks):
+            attached = {d.lower() for d in vm.data_disks.values()} if isinstance(
+                vm, VirtualMachine) else set()
+            return not attached & {d.lower() for d in op.disks}
+        if isinstance(op, ops.DeallocateVm):
+            return isinstance(vm, VirtualMachine) and vm.power_state == "deallocated"
+        if isinstance(op, ops.MoveResources):
+            return all(state.find(f"{op.target_group}/providers/{arm.parse_id(r).type}/"
+                                  f"{arm.name_of(r)}") for r in op.resources)
+        return False  # reads, rehydration, data writes: doing them again is harmless
 
     def _latency(self, kind: str) -> float:
         return self._samplers[kind](self.rng)

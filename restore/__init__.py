@@ -7,6 +7,7 @@ returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan_for(scenari
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from restore.errors import CloudError, RestoreLabError, ScenarioError
 from restore.report import Report
@@ -14,7 +15,7 @@ from restore.scenario import Fault, Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
-    "load_scenario",
+    "load_scenario", "resume",
     "parse_scenario", "plan_for", "simulate",
 ]
 
@@ -23,17 +24,25 @@ BACKENDS = ("sim",)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
-             faults: Iterable[Fault] = ()) -> Report:
+             faults: Iterable[Fault] = (), journal: str | Path | None = None) -> Report:
     """Restore ``scenario`` on a simulated backend and return the report.
 
     ``faults`` add fault rules to the scenario's own, e.g.
-    ``Fault(at="create_empty_disks", kind="transient", times=2)``.
+    ``Fault(at="create_empty_disks", kind="transient", times=2)``; ``journal`` (a new
+    file) keeps the progress so that ``resume(journal)`` can finish an interrupted run.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
     from restore.backends.sim import simulate as simulate_sim
 
-    return simulate_sim(scenario, seed, faults=faults)
+    return simulate_sim(scenario, seed, faults=faults, journal=journal)
+
+
+def resume(journal: str | Path) -> Report:
+    """Finish the interrupted restore kept in ``journal``."""
+    from restore.backends.sim import resume as resume_sim
+
+    return resume_sim(journal)
 
 
 def plan_for(scenario: Scenario):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -12,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 import restore
+from restore.backends.journal import JournalError
 from restore.engine import RECOVERY_STEPS, dry_run
 from restore.errors import RestoreLabError, ScenarioError
 from restore.report import Report
@@ -53,6 +55,9 @@ def _guarded(action: Callable[[], T]) -> T:
     except ScenarioError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except JournalError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except RestoreLabError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -65,6 +70,10 @@ def simulate(
     backend: Annotated[str, typer.Option(
         "--backend", help="Where operations run: 'sim' (fakecloud's SimPy region).",
     )] = "sim",
+    journal: Annotated[Path | None, typer.Option(
+        "--journal", help="Keep the restore's progress in this new file (sqlite); an "
+        "interrupted restore is finished with `restorelab resume JOURNAL`.",
+    )] = None,
     crash_at: Annotated[str | None, typer.Option(
         "--crash-at", help="Make the orchestrator die just before this step (or operation "
         "kind) sends its first request: the run ends 'interrupted', exit code 3.",
@@ -82,19 +91,42 @@ def simulate(
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
     faults = [Fault(at=crash_at, kind="crash")] if crash_at else []
-    report = _guarded(lambda: _simulate(scenario, seed, backend, faults))
+    report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal))
+    _finish(report, as_json, journal)
+
+
+@app.command()
+def resume(
+    journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish an interrupted restore from its journal: the steps that ended stay done, the
+    interrupted ones run again, checking what exists before acting.
+
+    Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
+    nothing to resume), 3 interrupted again.
+    """
+    report = _guarded(lambda: restore.resume(journal))
+    _finish(report, as_json, journal)
+
+
+def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
     if as_json:
         print(report.to_json())
     else:
         _show_report(report)
+        if report.status == "interrupted" and journal is not None:
+            out.print(f"resume with: restorelab resume {journal}")
     raise typer.Exit(report.exit_code)
 
 
-def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]) -> Report:
+def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault],
+              journal: Path | None) -> Report:
     path = find_scenario(scenario)
     loaded = restore.load_scenario(path)
     try:
-        return restore.simulate(loaded, seed=seed, backend=backend, faults=faults)
+        return restore.simulate(loaded, seed=seed, backend=backend, faults=faults,
+                                journal=journal)
     except ScenarioError as exc:
         if faults and exc.field == f"faults.{len(loaded.faults)}.at":
             raise ScenarioError(scenario, "--crash-at", exc.message) from None

@@ -14,7 +14,7 @@ temporary resources, keep the restored disks).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,17 +65,21 @@ class Ticket:
     errors: list[str] = field(default_factory=list)
     delay_s: float = 0.0  # wait this long before sending (again)
     retry_wait_s: float = 0.0
+    recheck: bool = False  # its step ran before an interruption: check before acting
 
 
 class Engine:
     """One restore in progress: which steps run, which operations are in flight."""
 
-    def __init__(self, plan: Plan, retry: RetryPolicy | None = None):
+    def __init__(self, plan: Plan, retry: RetryPolicy | None = None,
+                 on_step: Callable[[StepRun], None] | None = None):
         self.plan = plan
         self.retry = retry or RetryPolicy()
+        self.on_step = on_step or (lambda run: None)
         self.status = "running"
-        self.error: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None  # the failure the restore recovers from
         self.recovery_error: dict[str, Any] | None = None
+        self.interruption: dict[str, Any] | None = None
         self.steps: list[StepRun] = []
         self.operations: list[Ticket] = []
         self._waiting_on = {s.name: len(s.after) for s in plan.steps}
@@ -84,7 +88,28 @@ class Engine:
         self._chain_s: dict[str, float] = {}  # step -> longest busy chain ending with it
         self._next_id = 0
         self._started: set[str] = set()
+        self._rerun: set[str] = set()
 
+    def resume(self, finished: list[StepRun], interrupted: set[str],
+               error: dict[str, Any] | None, next_ticket: int) -> None:
+        """Continue a journaled restore: ``finished`` steps are done, ``interrupted`` ones
+        run again checking before acting; after a failure, recovery comes next."""
+        for run in finished:
+            self.steps.append(run)
+            self._started.add(run.name)
+            befores = self.plan.prerequisites.get(run.name, ())
+            self._chain_s[run.name] = run.busy_s + max(
+                (self._chain_s.get(b, 0.0) for b in befores), default=0.0)
+            self._waiting_on.pop(run.name, None)
+            for dependent in self._dependents.get(run.name, ()):
+                if dependent in self._waiting_on:
+                    self._waiting_on[dependent] -= 1
+        self._started |= interrupted
+        self._rerun = set(interrupted)
+        self._next_id = next_ticket
+        if error is not None:
+            self.error = error
+            self._waiting_on.clear()
     @property
     def finished(self) -> bool:
         """Nothing runs or waits any more: succeeded, failed, rolled back or interrupted."""
@@ -97,7 +122,7 @@ class Engine:
 
     def start(self, now: float) -> list[Ticket]:
         ready = [name for name, deps in self._waiting_on.items() if not deps]
-        return self._start(ready, now)
+        return self._start(ready, now) + self._settle(now)
 
     def complete(self, ticket: Ticket, outcome: Any, now: float) -> list[Ticket]:
         """Record an operation's result (or the CloudError it raised); returns new work,
@@ -134,9 +159,11 @@ class Engine:
         for run in self.steps:
             if run.status == "running":
                 run.status, run.end_s = "interrupted", now
+                self.on_step(run)
         self.status = "interrupted"
-        self.error = {"step": ticket.step, "operation": ticket.op.kind, "code": "Interrupted",
-                      "message": "the orchestrator stopped before sending this operation"}
+        self.interruption = {"step": ticket.step, "operation": ticket.op.kind,
+                             "code": "Interrupted",
+                             "message": "the orchestrator stopped before sending this operation"}
 
     def critical_path_s(self) -> float:
         """Longest chain of dependent steps, each as long as its operations kept it busy."""
@@ -151,6 +178,7 @@ class Engine:
             run = StepRun(name, now, STEPS[name](context))
             self.steps.append(run)
             self._running += 1
+            self.on_step(run)
             tickets += self._advance(run, now)
         return tickets
 
@@ -179,7 +207,8 @@ class Engine:
         run.waiting = len(ops)
         run.batch_start = now
         step, first = run.name, self._next_id
-        tickets = [Ticket(first + index, step, op, now, run, index)
+        recheck = step in self._rerun
+        tickets = [Ticket(first + index, step, op, now, run, index, recheck=recheck)
                    for index, op in enumerate(ops)]
         self._next_id += len(tickets)
         self.operations += tickets
@@ -225,6 +254,7 @@ class Engine:
     def _retire(self, run: StepRun, status: str, now: float) -> str:
         run.end_s, run.status = now, status
         self._running -= 1
+        self.on_step(run)
         longest_before = 0.0
         # A recovery step comes after everything that ran before it.
         befores = self._chain_s if run.name in RECOVERY_STEPS else self.plan.prerequisites[

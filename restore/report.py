@@ -52,7 +52,7 @@ class Report:
         self.seed = seed
         self.restore_id = ctx.restore_id
         self.status = engine.status
-        self.error = engine.error
+        self.error = engine.interruption or engine.error
         self.recovery_error = engine.recovery_error
         self.duration_s = _t(duration_s)
         self.restored_vm = _restored_vm(ctx, inventory)

@@ -26,6 +26,27 @@ class Resource:
     def properties(self) -> dict[str, Any]:
         return {}
 
+    def dump(self) -> dict[str, Any]:
+        """Every field as JSON-able data (sets as sorted lists, LUN keys as strings)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        for name, value in data.items():
+            if isinstance(value, set):
+                data[name] = sorted(value)
+            elif isinstance(value, dict):
+                data[name] = {str(k): v for k, v in value.items()}
+        return {"type": self.type, **data}
+
+    @staticmethod
+    def load(data: dict[str, Any]) -> Resource:
+        """The resource ``dump`` gave."""
+        values = dict(data)
+        kind = KINDS[values.pop("type")]
+        if kind is VirtualNetwork:
+            values["subnets"] = set(values["subnets"])
+        if kind is VirtualMachine:
+            values["data_disks"] = {int(k): v for k, v in values["data_disks"].items()}
+        return kind(**values)
+
     def copy(self) -> Resource:
         """A copy sharing no mutable field with this one."""
         clone = object.__new__(type(self))
@@ -125,3 +146,7 @@ class VirtualMachine(Resource):
                 "dataDisks": [{"lun": lun, "id": disk}
                               for lun, disk in sorted(self.data_disks.items())],
                 "zone": self.zone, "powerState": self.power_state}
+
+
+KINDS: dict[str, type[Resource]] = {kind.type: kind for kind in (
+    ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine)}

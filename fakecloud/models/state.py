@@ -56,6 +56,21 @@ class CloudState:
                 twin._groups[clone.name.lower()] = clone
         return twin
 
+    def dump(self) -> list[dict[str, Any]]:
+        """The whole state as JSON-able data, for a journal to keep."""
+        return [r.dump() for r in self.resources()]
+
+    @classmethod
+    def load(cls, subscription: str, max_data_disks: Mapping[str, int],
+             dumped: Iterable[dict[str, Any]]) -> CloudState:
+        """The state ``dump`` gave."""
+        state = cls(subscription, max_data_disks)
+        for data in dumped:
+            resource = state._add(Resource.load(data))
+            if isinstance(resource, ResourceGroup):
+                state._groups[resource.name.lower()] = resource
+        return state
+
     # -- queries -----------------------------------------------------------------------
 
     def find(self, arm_id: str) -> Resource | None:

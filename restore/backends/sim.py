@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import simpy
@@ -15,12 +16,13 @@ from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
 from fakecloud.sim import OrchestratorCrash, SimRegion
 from fakecloud.world import build_world
-from restore.engine import RECOVERY_STEPS, Engine, Ticket
+from restore.backends.journal import Journal, JournalError
+from restore.engine import RECOVERY_STEPS, Engine, StepRun, Ticket
 from restore.errors import CloudError, ScenarioError
 from restore.ops import OPERATION_KINDS
 from restore.plan import Plan, build_plan
 from restore.report import Report, source_snapshot
-from restore.scenario import Fault, Scenario
+from restore.scenario import Fault, FaultKind, Scenario, parse_scenario
 
 FAULT_SEED_SALT = 0x5EED_FA17  # faults draw from their own stream: adding one keeps latencies
 
@@ -49,26 +51,70 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile | None = None,
-             faults: Iterable[Fault | FaultRule] = ()) -> Report:
+             faults: Iterable[Fault | FaultRule] = (), journal: str | Path | None = None
+             ) -> Report:
     """Run one restore of ``scenario`` in a simulated region; same seed, same report.
 
-    ``faults`` add to the scenario's own fault rules.
+    ``faults`` add to the scenario's own fault rules. With ``journal`` (a new file) the
+    restore's progress and, at the end, the simulated region are kept there, so an
+    interrupted restore can be finished with ``resume``.
     """
-    return run(_prepared(scenario, profile), scenario.seed if seed is None else seed,
-               [*scenario.faults, *faults])
+    prepared = _prepared(scenario, profile)
+    seed = scenario.seed if seed is None else seed
+    faults = [*scenario.faults, *faults]
+    if journal is None:
+        return run(prepared, seed, faults)
+    _check_fault_targets(prepared.plan, faults)
+    with Journal(journal, create=True) as book:
+        book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend="sim",
+                      restore_id=prepared.plan.context.restore_id,
+                      source_before=prepared.source_before)
+        return run(prepared, seed, faults, book)
 
 
-def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = ()) -> Report:
-    """One restore of a prepared scenario, in a fresh copy of its world."""
+def resume(journal: str | Path) -> Report:
+    """Finish the restore kept in ``journal``: steps that ended stay done, the interrupted
+    ones run again, checking before acting; the result is the same final state."""
+    with Journal(journal, create=False) as book:
+        if book.meta("status") != "interrupted":
+            raise JournalError(f"{journal}: nothing to resume: the restore ended "
+                               f"{book.meta('status')}")
+        scenario = parse_scenario(book.meta("scenario"), source=str(journal))
+        prepared = prepare(scenario)
+        if prepared.plan.context.restore_id != book.meta("restore_id"):
+            raise JournalError(f"{journal}: the journal's restore id does not match its plan")
+        state = CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks,
+                                book.meta("region"))
+        steps = book.steps()
+        finished = [StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
+                            retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
+                    for s in steps if s["status"] == "succeeded"]
+        interrupted = {s["name"] for s in steps if s["status"] != "succeeded"}
+        faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
+                  for f in book.meta("faults_left")]
+        return run(replace(prepared, source_before=book.meta("source_before")),
+                   book.meta("seed"), faults, book, state,
+                   (finished, interrupted, book.meta("error"), book.meta("next_ticket"),
+                    book.meta("clock_s")))
+
+
+def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
+        book: Journal | None = None, state: CloudState | None = None,
+        resuming: tuple | None = None) -> Report:
+    """One restore of a prepared scenario, in a fresh copy of its world (or, resuming,
+    in the region state the journal kept)."""
     faults = list(faults)
     _check_fault_targets(prepared.plan, faults)
-    state = prepared.world.copy()
-    env = simpy.Environment()
+    state = state or prepared.world.copy()
+    env = simpy.Environment(resuming[4] if resuming else 0)
     injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
                              {*prepared.plan.step_names, *RECOVERY_STEPS}) if faults else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
                        injector)
-    engine = Engine(prepared.plan)
+    engine = Engine(prepared.plan, on_step=book.record_step if book else None)
+    if resuming:
+        engine.resume(*resuming[:4])
+    record = book.record_operation if book else lambda ticket: None
 
     def execute(tickets: list[Ticket]) -> None:
         for ticket in tickets:
@@ -84,24 +130,38 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = ())
         """Apply the operation now; it completes when its simulated time has passed."""
         if engine.finished:
             return
+        record(ticket)
         try:
-            delay, result = region.apply(ticket.op, ticket.step)
+            delay, result = region.apply(ticket.op, ticket.step, ticket.recheck)
             done = env.timeout(delay, (ticket, result))
         except ArmError as exc:
             error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
             done = env.timeout(exc.after_s, (ticket, error))
         except OrchestratorCrash:
             engine.interrupt(ticket, env.now)
+            record(ticket)
+            crashed_at.append(env.now)
             return
         done.callbacks.append(completed)
 
     def completed(event: simpy.Event) -> None:
         ticket, outcome = event.value
-        execute(engine.complete(ticket, outcome, env.now))
+        if engine.finished:
+            return  # the orchestrator is gone: nobody hears the answer
+        follow_ups = engine.complete(ticket, outcome, env.now)
+        record(ticket)
+        execute(follow_ups)
 
+    crashed_at: list[float] = []
     execute(engine.start(env.now))
     env.run()
-    return Report(engine, "sim", seed, env.now, prepared.source_before, state)
+    end = crashed_at[0] if crashed_at else env.now
+    if book:
+        book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
+                      clock_s=env.now, next_ticket=len(engine.operations) + (
+                          resuming[3] if resuming else 0),
+                      faults_left=injector.remaining() if injector else [])
+    return Report(engine, "sim", seed, end, prepared.source_before, state)
 
 
 _recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
@@ -127,13 +187,16 @@ def _refuse_unmodelled(scenario: Scenario) -> None:
 
 
 def _check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
-    """A fault rule must name a step of this plan or an operation kind."""
-    targets = {*plan.step_names, *RECOVERY_STEPS, *OPERATION_KINDS}
+    """A fault rule must name a step of this plan, an operation kind, or both as
+    ``step/kind``."""
+    steps = {*plan.step_names, *RECOVERY_STEPS}
     for index, fault in enumerate(faults):
-        if fault.at not in targets:
+        step, _, kind = fault.at.rpartition("/")
+        if not (fault.at in steps or fault.at in OPERATION_KINDS
+                or (step in steps and kind in OPERATION_KINDS)):
             raise ScenarioError("<scenario>", f"faults.{index}.at", f"{fault.at!r} is neither a "
-                                f"step of this restore ({', '.join(plan.step_names)}) nor an "
-                                "operation kind")
+                                f"step of this restore ({', '.join(plan.step_names)}), nor an "
+                                "operation kind, nor step/kind")
 
 
 def _check_disks(plan: Plan, profile: RegionProfile) -> None:

@@ -1,0 +1,132 @@
+"""The durable journal of one restore (sqlite3, WAL): its scenario, each step and each
+operation's intent and result, and (simulated backends) the region's state at the end.
+
+``restorelab resume JOURNAL`` finishes an interrupted restore from it. One process at a
+time may hold a journal: a second one is refused with a clear error. No secrets are
+written: operations hold resource ids and settings only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from restore.engine import StepRun, Ticket
+from restore.errors import RestoreLabError
+
+VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    name TEXT PRIMARY KEY, status TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL,
+    retries INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS operations (
+    session INTEGER NOT NULL, ticket INTEGER NOT NULL, step TEXT NOT NULL, op TEXT NOT NULL,
+    resource TEXT NOT NULL, intent TEXT NOT NULL, status TEXT NOT NULL, start_s REAL NOT NULL,
+    end_s REAL, attempts INTEGER NOT NULL, errors TEXT NOT NULL, retry_wait_s REAL NOT NULL,
+    PRIMARY KEY (session, ticket));
+"""
+
+
+class JournalError(RestoreLabError):
+    """The journal cannot be used: missing, not a journal, busy, or already finished."""
+
+
+class Journal:
+    """An open journal, held by this process until ``close``."""
+
+    def __init__(self, path: str | Path, *, create: bool):
+        self.path = Path(path)
+        if create and self.path.exists():
+            raise JournalError(f"{path}: a journal exists there already; resume it with "
+                               f"`restorelab resume {path}` or choose another path")
+        if not create and not self.path.is_file():
+            raise JournalError(f"{path}: no such journal")
+        self._lock = _hold_lock(self.path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            if not create and self.meta("version") != VERSION:
+                raise JournalError(f"{path}: not a restorelab journal (version "
+                                   f"{self.meta('version')!r})")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise JournalError(f"{path}: not a restorelab journal ({exc})") from None
+        except JournalError:
+            self.close()
+            raise
+        self.session = int(self.meta("sessions") or 0) + 1
+        self.set_meta(sessions=self.session, version=VERSION)
+
+    def close(self) -> None:
+        if getattr(self, "db", None) is not None:
+            self.db.close()
+            self.db = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- meta ------------------------------------------------------------------------
+
+    def meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, **values: Any) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [(k, json.dumps(v)) for k, v in values.items()])
+
+    # -- records ---------------------------------------------------------------------
+
+    def record_step(self, run: StepRun) -> None:
+        self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)",
+                        (run.name, run.status, run.start_s, run.end_s, run.retries))
+
+    def record_operation(self, ticket: Ticket) -> None:
+        """The operation's intent before it is sent, then its outcome once known."""
+        op = ticket.op
+        intent = {"kind": op.kind, **dataclasses.asdict(op)}
+        self.db.execute(
+            "INSERT OR REPLACE INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.session, ticket.id, ticket.step, op.kind, op.resource,
+             json.dumps(intent, default=list), ticket.status, ticket.start_s, ticket.end_s,
+             ticket.attempts, json.dumps(ticket.errors), ticket.retry_wait_s))
+
+    def steps(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT name, status, start_s, end_s, retries FROM steps "
+                               "ORDER BY start_s, rowid").fetchall()
+        return [dict(zip(("name", "status", "start_s", "end_s", "retries"), r, strict=True))
+                for r in rows]
+
+    def operations(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT step, op, resource, status, start_s, end_s, attempts, errors, retry_wait_s "
+            "FROM operations ORDER BY session, ticket").fetchall()
+        names = ("step", "op", "resource", "status", "start_s", "end_s", "attempts", "errors",
+                 "retry_wait_s")
+        return [{**dict(zip(names, r, strict=True)), "errors": json.loads(r[7])} for r in rows]
+
+
+def _hold_lock(path: Path) -> int:
+    """An exclusive lock on the journal for this process; refuse if another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalError(f"{path}: another restorelab process is using this journal "
+                           "(resuming or running it); wait for it to end") from None
+    return fd

@@ -1,0 +1,153 @@
+"""Journal and resume: an interrupted restore finishes from its journal and ends in the
+same final state as an uninterrupted run; a journal has one user at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from helpers import LOCATIONS, RESTORE_POINTS, path_scenario
+from typer.testing import CliRunner
+
+import restore
+from fakecloud.profile import load_profile
+from restore import Fault
+from restore.backends.journal import Journal, JournalError
+from restore.cli import app
+from restore.plan import build_plan
+
+SIZING = load_profile("default").sizing
+PATHS = [(p.values[0], loc.values[0]) for p in RESTORE_POINTS for loc in LOCATIONS]
+
+
+def final_state(report) -> list[dict]:
+    return report.final_state["resources"]
+
+
+def crash_cases():
+    for point, location in PATHS:
+        for step in build_plan(path_scenario(point, location), SIZING).step_names:
+            yield pytest.param(point, location, step,
+                               id=f"{'-'.join(filter(None, point))}-{location}-{step}")
+
+
+@pytest.mark.parametrize(("point", "location", "step"), list(crash_cases()))
+def test_crash_at_every_step_then_resume_ends_as_a_clean_run(tmp_path, point, location, step):
+    scenario = path_scenario(point, location)
+    clean = restore.simulate(scenario, seed=3)
+    journal = tmp_path / "restore.journal"
+    crashed = restore.simulate(scenario, seed=3, faults=[Fault(at=step, kind="crash")],
+                               journal=journal)
+    assert crashed.status == "interrupted" and crashed.exit_code == 3
+    assert crashed.error["step"] == step
+    resumed = restore.resume(journal)
+    assert resumed.status == clean.status == "succeeded"
+    assert final_state(resumed) == final_state(clean)
+    assert resumed.leaked == [] and resumed.source_intact == clean.source_intact
+    names = [s["name"] for s in resumed.steps]
+    assert sorted(set(names)) == sorted(set(clean_names := [s["name"] for s in clean.steps]))
+    assert len(names) == len(clean_names)  # each step once: done ones are not run again
+
+
+@pytest.mark.parametrize("op_kind", ["launch_worker/create_vm", "launch_worker/attach_disks",
+                                     "remove_source_vm/delete_disk", "remove_worker/delete_nic",
+                                     "remove_worker/delete_disk"])
+def test_crash_in_the_middle_of_a_step_then_resume_checks_before_acting(tmp_path, op_kind):
+    scenario = path_scenario(("backup", "hot", None), "original",
+                             data_disks=[{"size_gb": 8}] * 3)
+    clean = restore.simulate(scenario, seed=5)
+    journal = tmp_path / "j"
+    # Operations of that step before this one are done already.
+    first = restore.simulate(scenario, seed=5, journal=journal,
+                             faults=[Fault(at=op_kind, kind="crash")])
+    assert first.status == "interrupted"
+    assert first.error["step"] == op_kind.split("/")[0]
+    resumed = restore.resume(journal)
+    assert resumed.status == "succeeded"
+    assert final_state(resumed) == final_state(clean)
+    done_before = [o for o in first.operations
+                   if o["step"] == first.error["step"] and o["status"] == "succeeded"]
+    assert done_before  # the crash did come in the middle of the step
+
+
+def test_two_crashes_two_resumes(tmp_path):
+    scenario = path_scenario(("backup", "archive", "high"), "original")
+    clean = restore.simulate(scenario, seed=1)
+    journal = tmp_path / "j"
+    faults = [Fault(at="launch_worker", kind="crash"), Fault(at="create_vm", kind="crash")]
+    assert restore.simulate(scenario, seed=1, faults=faults, journal=journal).status == (
+        "interrupted")
+    second = restore.resume(journal)
+    assert second.status == "interrupted" and second.error["step"] == "create_vm"
+    third = restore.resume(journal)
+    assert third.status == "succeeded"
+    assert final_state(third) == final_state(clean)
+
+
+def test_crash_during_rollback_then_resume_rolls_back(tmp_path):
+    scenario = path_scenario(("backup", "hot", None), "new")
+    failing = [Fault(at="restore_data", kind="quota_exceeded")]
+    clean = restore.simulate(scenario, seed=2, faults=failing)
+    assert clean.status == "rolled_back"
+    journal = tmp_path / "j"
+    crashed = restore.simulate(scenario, seed=2, journal=journal,
+                               faults=[*failing, Fault(at="rollback", kind="crash")])
+    assert crashed.status == "interrupted" and crashed.error["step"] == "rollback"
+    resumed = restore.resume(journal)
+    assert resumed.status == "rolled_back"
+    assert resumed.error["code"] == "QuotaExceeded"
+    assert final_state(resumed) == final_state(clean)
+    assert resumed.leaked == [] and resumed.source_intact
+
+
+def test_a_second_resume_of_the_same_journal_is_refused(tmp_path):
+    scenario = path_scenario(("backup", "hot", None), "original")
+    journal = tmp_path / "j"
+    restore.simulate(scenario, faults=[Fault(at="restore_data", kind="crash")], journal=journal)
+    with Journal(journal, create=False), pytest.raises(JournalError, match="another"):
+        restore.resume(journal)
+    assert restore.resume(journal).status == "succeeded"  # once the first is done
+
+
+def test_journal_refuses_what_it_cannot_do(tmp_path):
+    scenario = path_scenario(("backup", "hot", None), "original")
+    journal = tmp_path / "j"
+    assert restore.simulate(scenario, journal=journal).status == "succeeded"
+    with pytest.raises(JournalError, match="nothing to resume"):
+        restore.resume(journal)
+    with pytest.raises(JournalError, match="exists there already"):
+        restore.simulate(scenario, journal=journal)
+    with pytest.raises(JournalError, match="no such journal"):
+        restore.resume(tmp_path / "missing")
+    junk = tmp_path / "junk"
+    junk.write_text("this is not a database, just text that is long enough " * 50)
+    with pytest.raises(JournalError, match="not a restorelab journal"):
+        restore.resume(junk)
+
+
+def test_journal_keeps_each_operations_intent_and_result(tmp_path):
+    scenario = path_scenario(("backup", "hot", None), "original")
+    journal = tmp_path / "j"
+    report = restore.simulate(scenario, journal=journal,
+                              faults=[Fault(at="create_empty_disks", kind="transient")])
+    rows = sqlite3.connect(journal).execute(
+        "SELECT op, resource, status, attempts, intent FROM operations").fetchall()
+    assert len(rows) == len(report.operations)
+    assert {r[2] for r in rows} == {"succeeded"}
+    assert any(r[3] == 2 for r in rows)
+    assert all('"kind"' in r[4] for r in rows)
+    mode = sqlite3.connect(journal).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_cli_crash_then_resume(tmp_path):
+    runner = CliRunner()
+    journal = str(tmp_path / "j")
+    crashed = runner.invoke(app, ["simulate", "orig-snapshot", "--journal", journal,
+                                  "--crash-at", "create_vm"])
+    assert crashed.exit_code == 3 and "restorelab resume" in crashed.stdout
+    resumed = runner.invoke(app, ["resume", journal, "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    again = runner.invoke(app, ["resume", journal])
+    assert again.exit_code == 2 and "nothing to resume" in again.stderr
+    assert "Traceback" not in again.output
