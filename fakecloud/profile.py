@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fakecloud.models import Quotas
 from restore.errors import ScenarioError
 from restore.plan import Sizing, WorkerRule
 
@@ -111,8 +112,28 @@ class Throughput(_Strict):
 
 class VmSize(_Strict):
     vcpus: int = Field(gt=0)
+    family: str = Field(min_length=1)
     max_data_disks: int = Field(ge=0)
     uncached_mbps: float = Field(gt=0)
+
+
+class Bucket(_Strict):
+    capacity: float = Field(gt=0)
+    per_s: float = Field(gt=0)
+
+
+class Throttling(_Strict):
+    arm_writes: Bucket
+    arm_deletes: Bucket
+    arm_reads: Bucket
+    compute_per_vm: Bucket
+    compute_per_subscription: Bucket
+
+
+class QuotaLimits(_Strict):
+    regional_vcpus: int = Field(ge=0)
+    family_vcpus: dict[str, int]
+    managed_disks: int = Field(ge=0)
 
 
 class WorkerProfileRule(_Strict):
@@ -134,6 +155,8 @@ class RegionProfile(_Strict):
     rehydration: Rehydration
     throughput: Throughput
     vm_sizes: dict[str, VmSize]
+    throttling: Throttling
+    quotas: QuotaLimits
     worker_profile: list[WorkerProfileRule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -153,6 +176,13 @@ class RegionProfile(_Strict):
     def samplers(self) -> Samplers:
         """One fast latency sampler per operation kind."""
         return {kind: latency.sampler() for kind, latency in self.latency.items()}
+
+    @property
+    def quota(self) -> Quotas:
+        """The region's quotas as the state model enforces them."""
+        return Quotas(self.quotas.regional_vcpus, self.quotas.family_vcpus,
+                      self.quotas.managed_disks,
+                      {name: (size.family, size.vcpus) for name, size in self.vm_sizes.items()})
 
     @property
     def sizing(self) -> Sizing:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fakecloud.faults import FaultInjector, error_for
-from fakecloud.models import CloudState, Snapshot, VirtualMachine
+from fakecloud.models import ArmError, CloudState, Snapshot, VirtualMachine
 from fakecloud.profile import RegionProfile, Samplers
+from fakecloud.throttle import Throttle
 from restore import arm, ops
 from restore.ops import Operation
 from restore.scenario import FaultKind
@@ -33,6 +34,7 @@ class SimRegion:
         self.state, self.profile, self.rng = state, profile, rng
         self._samplers = samplers or profile.samplers()
         self.faults = faults
+        self.throttle = Throttle(profile.throttling)
         self._handlers: dict[type, Callable[[Any], Any]] = {
             ops.CreateResourceGroup: self._create_resource_group,
             ops.DeleteResourceGroup: self._delete_resource_group,
@@ -51,9 +53,13 @@ class SimRegion:
             ops.RehydrateRestorePoint: self._rehydrate,
             ops.WriteDiskData: self._write_disk_data,
             ops.FindResources: self._find_resources,
+            ops.CheckExists: self._check_exists,
+            ops.CheckNamesFree: self._check_names_free,
+            ops.CheckQuota: self._check_quota,
         }
 
-    def apply(self, op: Operation, step: str = "", recheck: bool = False) -> tuple[float, Any]:
+    def apply(self, op: Operation, step: str = "", recheck: bool = False,
+              now: float = 0.0) -> tuple[float, Any]:
         """Apply ``op`` of ``step`` to the state (raising ArmError as ARM would); return
         how many simulated seconds the operation takes and its result (the resource id;
         what was found, for reads).
@@ -61,9 +67,12 @@ class SimRegion:
         An injected fault raises its error instead and leaves the state untouched; a
         ``crash`` raises OrchestratorCrash: the request is never sent. With ``recheck``
         (a step run again after an interruption) an operation whose effect is already
-        there is only looked at, not sent again.
+        there is only looked at, not sent again. Requests over ARM's limits at ``now``
+        are refused with 429.
         """
         rule = self.faults.draw(step, op.kind) if self.faults else None
+        if rule is None or rule.kind is not FaultKind.CRASH:
+            self.throttle.admit(op, now)
         if rule is None and recheck and self.already_done(op):
             return self._latency("find_resources"), op.resource
         if rule is None:
@@ -174,6 +183,25 @@ class SimRegion:
     def _find_resources(self, op: ops.FindResources) -> tuple[float, list[tuple[str, str]]]:
         found = [(self.state.find(i).type, i) for i in self.state.tagged(op.key, op.value)]
         return self._latency("find_resources"), found
+
+    def _check_exists(self, op: ops.CheckExists) -> float:
+        for arm_id in op.ids:
+            if self.state.find(arm_id) is None:
+                raise ArmError(404, "ResourceNotFound", f"'{arm_id}' was not found.")
+        return self._latency("find_resources")
+
+    def _check_names_free(self, op: ops.CheckNamesFree) -> float:
+        ours = dict(op.tags)
+        for arm_id in op.ids:
+            found = self.state.find(arm_id)
+            if found is not None and not ours.items() <= found.tags.items():
+                raise ArmError(409, "Conflict", f"The name of '{arm_id}' is taken by a "
+                               "resource this restore did not create.")
+        return self._latency("find_resources")
+
+    def _check_quota(self, op: ops.CheckQuota) -> float:
+        self.state.check_quota(op.location, op.vm_sizes, op.disks)
+        return self._latency("find_resources")
 
     def transfer_s(self, op: ops.WriteDiskData, worker_size: str | None = None) -> float:
         """Data time at min(disk SKU caps, worker uncached cap, this worker's share of the

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fakecloud.models import CloudState, ResourceGroup, VirtualNetwork
+from fakecloud.models import CloudState, Quotas, ResourceGroup, VirtualNetwork
 from restore import arm
 from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
 
 
-def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int]) -> CloudState:
+def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
+                quotas: Quotas | None = None) -> CloudState:
     """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
-    for a new location, the target group and subnet."""
+    for a new location, the target group and subnet. ``quotas`` apply from then on."""
     ctx, src = plan.context, scenario.source_vm
     state = CloudState(scenario.subscription, max_data_disks)
     state.create_resource_group(ctx.source.group, src.location)
@@ -35,6 +36,7 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int]) 
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
         _ensure_subnet(state, ctx.vm.subnet, ctx.location)
+    state.quotas = quotas
     return state
 
 

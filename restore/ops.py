@@ -49,6 +49,45 @@ class FindResources(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckExists(Operation):
+    """Read: each of these resources must exist (ResourceNotFound otherwise)."""
+
+    kind: ClassVar[str] = "check_exists"
+    ids: tuple[str, ...]
+
+    @property
+    def resource(self) -> str:
+        return self.ids[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNamesFree(Operation):
+    """Read: none of these names may be taken, but by this restore (Conflict otherwise)."""
+
+    kind: ClassVar[str] = "check_names"
+    ids: tuple[str, ...]
+    tags: Tags
+
+    @property
+    def resource(self) -> str:
+        return self.ids[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckQuota(Operation):
+    """Read: these VMs and disks must fit the region's quotas (QuotaExceeded otherwise)."""
+
+    kind: ClassVar[str] = "check_quota"
+    location: str
+    vm_sizes: tuple[str, ...]
+    disks: int
+
+    @property
+    def resource(self) -> str:
+        return f"quota:{self.location}"
+
+
+@dataclass(frozen=True, slots=True)
 class CreateResourceGroup(Operation):
     kind: ClassVar[str] = "create_resource_group"
     id: str

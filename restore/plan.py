@@ -197,13 +197,15 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
     original = scenario.is_original_location
     if scenario.restore_point.kind == "snapshot":
         copies = any(d.snapshot_copy for d in ctx.disks)
-        chain = [*(["copy_snapshots"] if copies else []), "create_disks_from_snapshots",
+        chain = ["preflight", *(["copy_snapshots"] if copies else []),
+                 "create_disks_from_snapshots",
                  *(["remove_source_vm"] if original else []), "create_vm", "attach_disks"]
         steps = _chained(chain)
         if copies:
             steps.append(PlannedStep("remove_snapshot_copies", ("create_disks_from_snapshots",)))
     else:
         chain = [
+            "preflight",
             *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
             *(["create_staging_rg"] if original else []),
             "create_empty_disks", "launch_worker", "restore_data", "detach_disks",

@@ -13,6 +13,9 @@ from restore import arm
 from restore.errors import CloudError
 from restore.ops import (
     AttachDisks,
+    CheckExists,
+    CheckNamesFree,
+    CheckQuota,
     CreateDisk,
     CreateNic,
     CreateResourceGroup,
@@ -36,6 +39,40 @@ from restore.ops import (
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 
 StepGen = Generator[Operation | list[Operation], Any, None]
+
+
+def preflight(ctx: RestoreContext) -> StepGen:
+    """Before anything is created or removed: the source (and its snapshots) and the target
+    group exist, the names the restore will create are free, the quotas suffice."""
+    yield [CheckExists(_must_exist(ctx)), CheckNamesFree(_to_create(ctx), ctx.tags),
+           CheckQuota(ctx.location, _new_vm_sizes(ctx), len(ctx.disks) + len(ctx.workers))]
+
+
+def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
+    snapshots = [d.snapshot for d in ctx.disks if d.snapshot]
+    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group)
+
+
+def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
+    """Ids the restore creates; at the original location the VM and its final disks take
+    the source's names, which it removes first."""
+    ids = [*(d.id for d in ctx.disks), *(d.snapshot_copy for d in ctx.disks if d.snapshot_copy)]
+    for worker in ctx.workers:
+        ids += [worker.vm, worker.nic, worker.os_disk]
+    if ctx.staging_group:
+        ids.append(ctx.staging_group)
+    if ctx.vm.id.lower() != ctx.source.vm.lower():
+        ids += [ctx.vm.id, *(d.final_id for d in ctx.disks)]
+    if ctx.vm.create_nic:
+        ids.append(ctx.vm.nic)
+    return tuple(dict.fromkeys(ids))
+
+
+def _new_vm_sizes(ctx: RestoreContext) -> tuple[str, ...]:
+    """VMs the restore adds at its peak: the workers, and the new VM unless it replaces
+    the source (same size, after the source is gone)."""
+    replaces = ctx.vm.id.lower() == ctx.source.vm.lower()
+    return (*(w.size for w in ctx.workers), *(() if replaces else (ctx.vm.size,)))
 
 
 def retrieve_archived_data(ctx: RestoreContext) -> StepGen:
@@ -210,11 +247,11 @@ _DELETES = {arm.DISKS: DeleteDisk, arm.NETWORK_INTERFACES: DeleteNic,
 STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
     f.__name__: f
     for f in (
-        retrieve_archived_data, create_staging_rg, create_empty_disks, copy_snapshots,
-        create_disks_from_snapshots, remove_snapshot_copies, launch_worker, restore_data,
-        detach_disks,
-        deallocate_worker, remove_source_vm, move_disks, create_vm, attach_disks,
-        remove_staging_rg, remove_worker, stop_restored_vm, rollback, keep_restored_data,
+        preflight, retrieve_archived_data, create_staging_rg, create_empty_disks,
+        copy_snapshots, create_disks_from_snapshots, remove_snapshot_copies, launch_worker,
+        restore_data, detach_disks, deallocate_worker, remove_source_vm, move_disks,
+        create_vm, attach_disks, remove_staging_rg, remove_worker, stop_restored_vm,
+        rollback, keep_restored_data,
     )
 }
 

@@ -62,7 +62,7 @@ def test_plan_json_lists_steps_with_operations_and_runs_nothing():
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     names = [s["name"] for s in plan["steps"]]
-    assert names[0] == "retrieve_archived_data" and "move_disks" in names
+    assert names[:2] == ["preflight", "retrieve_archived_data"] and "move_disks" in names
     ops = {o["op"] for s in plan["steps"] for o in s["operations"]}
     assert {"create_disk", "create_vm", "move_resources", "delete_resource_group"} <= ops
 

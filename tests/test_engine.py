@@ -100,13 +100,18 @@ def test_engine_reports_the_callers_clock():
     plan = plan_for(location="new", data_disks=[])
     engine = Engine(plan)
     tickets = engine.start(100.0)
-    assert [t.step for t in tickets] == ["create_empty_disks"]
-    (follow,) = engine.complete(tickets[0], None, 130.0)
+    assert [t.step for t in tickets] == ["preflight"] * 3  # three checks at once
+    assert engine.complete(tickets[0], None, 105.0) == []
+    assert engine.complete(tickets[1], None, 110.0) == []
+    (follow,) = engine.complete(tickets[2], None, 120.0)
+    assert follow.step == "create_empty_disks"
+    (follow,) = engine.complete(follow, None, 130.0)
     assert follow.step == "launch_worker"
-    first = engine.steps[0]
+    first, second = engine.steps[:2]
     assert (first.name, first.start_s, first.end_s, first.status) == (
-        "create_empty_disks", 100.0, 130.0, "succeeded")
-    assert engine.steps[1].start_s == 130.0
+        "preflight", 100.0, 120.0, "succeeded")
+    assert (second.name, second.start_s, second.end_s) == ("create_empty_disks", 120.0, 130.0)
+    assert engine.steps[2].start_s == 130.0
     assert engine.status == "running" and not engine.finished
 
 
@@ -173,7 +178,7 @@ def test_one_failure_in_a_parallel_batch_waits_for_the_batch_then_stops():
     assert engine.status == "rolled_back"
     assert engine.error == {"step": "create_empty_disks", "operation": "create_disk",
                             "code": "QuotaExceeded", "message": "no more disks"}
-    assert run.step_names == ["create_empty_disks", "rollback"]
+    assert run.step_names == ["preflight", "create_empty_disks", "rollback"]
     creates = [t for t in run.issued if t.step == "create_empty_disks"]
     assert len(creates) == 4
     assert [t.status for t in creates].count("failed") == 1

@@ -9,9 +9,9 @@ from fakecloud.models.resources import (
     VirtualMachine,
     VirtualNetwork,
 )
-from fakecloud.models.state import ArmError, CloudState
+from fakecloud.models.state import ArmError, CloudState, Quotas
 
 __all__ = [
-    "ArmError", "CloudState", "Disk", "NetworkInterface", "Resource", "ResourceGroup",
+    "ArmError", "CloudState", "Quotas", "Disk", "NetworkInterface", "Resource", "ResourceGroup",
     "Snapshot", "VirtualMachine", "VirtualNetwork",
 ]

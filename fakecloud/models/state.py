@@ -8,6 +8,7 @@ they were created with.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fakecloud.models.resources import (
@@ -38,18 +39,30 @@ class ArmError(Exception):
         super().__init__(f"{status} {code}: {message}")
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """Per-region limits of a subscription; ``cores`` maps a VM size to (family, vCPUs)."""
+
+    regional_vcpus: int
+    family_vcpus: Mapping[str, int]
+    managed_disks: int
+    cores: Mapping[str, tuple[str, int]]
+
+
 class CloudState:
     """Resource groups and resources of one subscription, in any location."""
 
-    def __init__(self, subscription: str, max_data_disks: Mapping[str, int]):
+    def __init__(self, subscription: str, max_data_disks: Mapping[str, int],
+                 quotas: Quotas | None = None):
         self.subscription = subscription
         self.max_data_disks = max_data_disks
+        self.quotas = quotas
         self._resources: dict[str, Resource] = {}
         self._groups: dict[str, ResourceGroup] = {}
 
     def copy(self) -> CloudState:
         """An independent copy: changes to either do not show in the other."""
-        twin = CloudState(self.subscription, self.max_data_disks)
+        twin = CloudState(self.subscription, self.max_data_disks, self.quotas)
         for key, resource in self._resources.items():
             clone = twin._resources[key] = resource.copy()
             if isinstance(clone, ResourceGroup):
@@ -62,9 +75,9 @@ class CloudState:
 
     @classmethod
     def load(cls, subscription: str, max_data_disks: Mapping[str, int],
-             dumped: Iterable[dict[str, Any]]) -> CloudState:
+             dumped: Iterable[dict[str, Any]], quotas: Quotas | None = None) -> CloudState:
         """The state ``dump`` gave."""
-        state = cls(subscription, max_data_disks)
+        state = cls(subscription, max_data_disks, quotas)
         for data in dumped:
             resource = state._add(Resource.load(data))
             if isinstance(resource, ResourceGroup):
@@ -90,6 +103,44 @@ class CloudState:
     def in_group(self, group: str) -> list[Resource]:
         prefix = arm.resource_group_id(self.subscription, group).lower() + "/"
         return [r for k, r in sorted(self._resources.items()) if k.startswith(prefix)]
+
+    def usage(self, location: str) -> dict[str, int]:
+        """What counts against the quotas in ``location``: vCPUs of VMs that are not
+        deallocated (in all and per family), and managed disks."""
+        used = {"regional_vcpus": 0, "managed_disks": 0}
+        cores = self.quotas.cores if self.quotas else {}
+        for resource in self._resources.values():
+            if resource.location != location:
+                continue
+            if isinstance(resource, Disk):
+                used["managed_disks"] += 1
+            elif isinstance(resource, VirtualMachine) and resource.power_state != "deallocated":
+                family, vcpus = cores.get(resource.size, ("", 0))
+                used["regional_vcpus"] += vcpus
+                used[family] = used.get(family, 0) + vcpus
+        return used
+
+    def check_quota(self, location: str, vm_sizes: Iterable[str] = (), disks: int = 0) -> None:
+        """Raise QuotaExceeded if these VMs and disks do not fit next to what exists."""
+        if self.quotas is None:
+            return
+        vm_sizes = list(vm_sizes)
+        if not vm_sizes and len(self._resources) + disks <= self.quotas.managed_disks:
+            return  # fewer resources of any kind than the disk quota: it cannot be hit
+        used = self.usage(location)
+        wanted = {"regional_vcpus": 0, "managed_disks": disks}
+        for size in vm_sizes:
+            family, vcpus = self.quotas.cores.get(size, ("", 0))
+            wanted["regional_vcpus"] += vcpus
+            wanted[family] = wanted.get(family, 0) + vcpus
+        limits = {"regional_vcpus": self.quotas.regional_vcpus,
+                  "managed_disks": self.quotas.managed_disks, **self.quotas.family_vcpus}
+        for name, extra in wanted.items():
+            limit = limits.get(name)
+            if extra and limit is not None and used.get(name, 0) + extra > limit:
+                raise ArmError(409, "QuotaExceeded", f"Operation could not be completed as it "
+                               f"results in exceeding approved {name} quota in {location}: "
+                               f"limit {limit}, in use {used.get(name, 0)}, requested {extra}.")
 
     def export(self) -> list[dict[str, Any]]:
         return [r.export() for r in self.resources()]
@@ -136,6 +187,7 @@ class CloudState:
                     zone: str | None = None, source_snapshot: str | None = None,
                     tags: Mapping[str, str] = {}) -> Disk:
         self._new_name(disk_id)
+        self.check_quota(location, disks=1)
         option = "Empty"
         if source_snapshot is not None:
             snapshot = self.get(source_snapshot, Snapshot)
@@ -205,6 +257,7 @@ class CloudState:
         if size not in self.max_data_disks:
             raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not "
                            f"available in location '{location}'.")
+        self.check_quota(location, [size], disks=1 if os_disk_from_image else 0)
         interface = self.get(nic, NetworkInterface)
         if interface.vm:
             raise ArmError(400, "NicInUse", f"Network interface '{interface.name}' is used by "

@@ -45,7 +45,7 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
     profile = profile or load_profile(scenario.region_profile)
     plan = build_plan(scenario, profile.sizing)
     _check_disks(plan, profile)
-    world = build_world(scenario, plan, profile.sizing.max_data_disks)
+    world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
     return Prepared(scenario, profile, plan, world,
                     source_snapshot(plan.context, world.lookup), profile.samplers())
 
@@ -84,7 +84,7 @@ def resume(journal: str | Path) -> Report:
         if prepared.plan.context.restore_id != book.meta("restore_id"):
             raise JournalError(f"{journal}: the journal's restore id does not match its plan")
         state = CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks,
-                                book.meta("region"))
+                                book.meta("region"), prepared.profile.quota)
         steps = book.steps()
         finished = [StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
                             retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
@@ -132,7 +132,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
             return
         record(ticket)
         try:
-            delay, result = region.apply(ticket.op, ticket.step, ticket.recheck)
+            delay, result = region.apply(ticket.op, ticket.step, ticket.recheck, env.now)
             done = env.timeout(delay, (ticket, result))
         except ArmError as exc:
             error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
