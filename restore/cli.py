@@ -52,15 +52,18 @@ def _guarded(action: Callable[[], T]) -> T:
     """Run a command body; bad input exits 2 with one clear line, never a traceback."""
     try:
         return action()
-    except ScenarioError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except JournalError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+    except (ScenarioError, JournalError) as exc:
+        _error(exc)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except RestoreLabError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        _error(exc)
         raise typer.Exit(1) from None
+
+
+def _error(exc: Exception) -> None:
+    """One line on stderr, whatever the message holds."""
+    err.print(Text("error: ", style="bold red") + Text(" ".join(str(exc).split())),
+              soft_wrap=True)
 
 
 @app.command()
@@ -74,6 +77,10 @@ def simulate(
         "--journal", help="Keep the restore's progress in this new file (sqlite); an "
         "interrupted restore is finished with `restorelab resume JOURNAL`.",
     )] = None,
+    safety_snapshot: Annotated[bool, typer.Option(
+        "--safety-snapshot", help="Original location: snapshot the source disks before "
+        "removing the source; the snapshots are deleted after success, kept on failure.",
+    )] = False,
     crash_at: Annotated[str | None, typer.Option(
         "--crash-at", help="Make the orchestrator die just before this step (or operation "
         "kind) sends its first request: the run ends 'interrupted', exit code 3.",
@@ -91,7 +98,8 @@ def simulate(
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
     faults = [Fault(at=crash_at, kind="crash")] if crash_at else []
-    report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal))
+    report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
+                                        safety_snapshot))
     _finish(report, as_json, journal)
 
 
@@ -121,9 +129,16 @@ def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
 
 
 def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault],
-              journal: Path | None) -> Report:
+              journal: Path | None, safety_snapshot: bool) -> Report:
     path = find_scenario(scenario)
     loaded = restore.load_scenario(path)
+    if safety_snapshot:
+        raw = loaded.model_dump(mode="json")
+        raw["target"]["safety_snapshot"] = True
+        try:
+            loaded = restore.parse_scenario(raw, source=scenario)
+        except ScenarioError as exc:
+            raise ScenarioError(scenario, "--safety-snapshot", exc.message) from None
     try:
         return restore.simulate(loaded, seed=seed, backend=backend, faults=faults,
                                 journal=journal)
@@ -186,13 +201,14 @@ def _show_plan(summary: dict[str, Any]) -> None:
 def _show_report(report: Report) -> None:
     total = max(report.duration_s, 1e-9)
     bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
-    table = Table(title=f"{report.scenario}: simulated timeline", title_justify="left")
+    table = Table(title=f"{report.scenario}: simulated timeline, "
+                  f"{_clock(report.duration_s)} in all", title_justify="left")
     table.add_column("step", no_wrap=True, min_width=26)
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("ops", justify="right", no_wrap=True)
     table.add_column("retries", justify="right", no_wrap=True)
-    table.add_column(f"0 → {_clock(report.duration_s)}", no_wrap=True, width=bar_width)
+    table.add_column("timeline", no_wrap=True, width=bar_width)
     op_counts: dict[str, int] = {}
     for op in report.operations:
         op_counts[op["step"]] = op_counts.get(op["step"], 0) + 1

@@ -109,6 +109,7 @@ class SourcePlan:
     nic: str
     subnet: str
     group: str
+    location: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class RestoreContext:
     source: SourcePlan
     vm: VmPlan
     restore_point: RestorePointPlan
+    safety_snapshots: tuple[tuple[str, str], ...] = ()  # (source disk, its snapshot)
 
     @property
     def os_disk(self) -> DiskPlan:
@@ -195,11 +197,13 @@ def scenario_restore_id(scenario: Scenario) -> str:
 
 def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
     original = scenario.is_original_location
+    safety = ["snapshot_source"] if ctx.safety_snapshots else []
     if scenario.restore_point.kind == "snapshot":
         copies = any(d.snapshot_copy for d in ctx.disks)
         chain = ["preflight", *(["copy_snapshots"] if copies else []),
                  "create_disks_from_snapshots",
-                 *(["remove_source_vm"] if original else []), "create_vm", "attach_disks"]
+                 *([*safety, "remove_source_vm"] if original else []), "create_vm",
+                 "attach_disks"]
         steps = _chained(chain)
         if copies:
             steps.append(PlannedStep("remove_snapshot_copies", ("create_disks_from_snapshots",)))
@@ -210,7 +214,7 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
             *(["create_staging_rg"] if original else []),
             "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
             "deallocate_worker",
-            *(["remove_source_vm", "move_disks"] if original else []),
+            *([*safety, "remove_source_vm", "move_disks"] if original else []),
             "create_vm", "attach_disks",
         ]
         steps = _chained(chain)
@@ -219,6 +223,8 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
             steps.append(PlannedStep("remove_staging_rg", ("attach_disks", "remove_worker")))
     if not ctx.vm.power_on:
         steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
+    if safety:
+        steps.append(PlannedStep("remove_safety_snapshots", ("attach_disks",)))
     return tuple(steps)
 
 
@@ -276,7 +282,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
             disks=tuple(d.source for d in disks), nic=src_nic, subnet=src_subnet,
-            group=arm.resource_group_id(sub, src.resource_group),
+            group=arm.resource_group_id(sub, src.resource_group), location=src.location,
         ),
         vm=vm,
         restore_point=RestorePointPlan(
@@ -284,6 +290,10 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
             tier=sc.restore_point.tier, priority=sc.restore_point.priority,
             data_gb=sum(d.data_gb for d in disks),
         ),
+        safety_snapshots=tuple(
+            (d.source, arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS,
+                                       f"{arm.name_of(d.source)}-safety-{rid}"))
+            for d in disks) if target.safety_snapshot else (),
     )
 
 

@@ -130,9 +130,14 @@ class Target(Strict):
     zone: str | None = None
     tags: dict[str, str] = {}
     power_on: bool = True
+    safety_snapshot: bool = Field(default=False, description="original location: snapshot "
+                                  "the source disks before removing them; kept on failure")
 
     @model_validator(mode="after")
     def _new_location_settings(self) -> Target:
+        if self.safety_snapshot and self.location != "original":
+            raise ValueError("safety_snapshot applies only to location: original "
+                             "(a new-location restore never removes the source)")
         if self.location == "original":
             given = [f for f in NEW_LOCATION_FIELDS if getattr(self, f) not in (None, {})]
             if given:
@@ -216,8 +221,14 @@ def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        field = ".".join(_field_part(p) for p in first["loc"]) or "(top level)"
         raise ScenarioError(source, field, _pydantic_problem(first)) from None
+
+
+def _field_part(part: object) -> str:
+    """A part of a field's path as written; quoted when it is empty or unprintable."""
+    text = str(part)
+    return text if text and text.isprintable() and text.strip() == text else repr(text)
 
 
 def _pydantic_problem(error: dict) -> str:
@@ -231,5 +242,5 @@ def _pydantic_problem(error: dict) -> str:
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
+    problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem

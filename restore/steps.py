@@ -56,7 +56,8 @@ def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
 def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
     """Ids the restore creates; at the original location the VM and its final disks take
     the source's names, which it removes first."""
-    ids = [*(d.id for d in ctx.disks), *(d.snapshot_copy for d in ctx.disks if d.snapshot_copy)]
+    ids = [*(d.id for d in ctx.disks), *(d.snapshot_copy for d in ctx.disks if d.snapshot_copy),
+           *(snapshot for _, snapshot in ctx.safety_snapshots)]
     for worker in ctx.workers:
         ids += [worker.vm, worker.nic, worker.os_disk]
     if ctx.staging_group:
@@ -151,6 +152,18 @@ def deallocate_worker(ctx: RestoreContext) -> StepGen:
     yield [DeallocateVm(w.vm) for w in ctx.workers]
 
 
+def snapshot_source(ctx: RestoreContext) -> StepGen:
+    """Before the source goes: snapshot its disks (the safety net; kept if the restore
+    fails from here on)."""
+    yield [CreateSnapshot(snapshot, ctx.source.location, disk, ctx.tags)
+           for disk, snapshot in ctx.safety_snapshots]
+
+
+def remove_safety_snapshots(ctx: RestoreContext) -> StepGen:
+    """The restore succeeded: the safety snapshots are not needed any more."""
+    yield [DeleteSnapshot(snapshot) for _, snapshot in ctx.safety_snapshots]
+
+
 def remove_source_vm(ctx: RestoreContext) -> StepGen:
     """8. Remove the source VM, then its disks (its NIC stays for the restored VM)."""
     yield DeleteVm(ctx.source.vm)
@@ -209,11 +222,12 @@ def keep_restored_data(ctx: RestoreContext) -> StepGen:
 
 
 def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
-    """Of the ``existing`` ids (lower case): the restored VM, its NIC and disks, and the
-    staging group while a restored disk is still in it."""
+    """Of the ``existing`` ids (lower case): the restored VM, its NIC and disks, the safety
+    snapshots, and the staging group while a restored disk is still in it."""
     disks = {d.id.lower() for d in ctx.disks} | {d.final_id.lower() for d in ctx.disks}
+    safety = {snapshot.lower() for _, snapshot in ctx.safety_snapshots}
     present = {arm_id.lower() for arm_id in existing}
-    kept = present & (disks | {ctx.vm.id.lower(), ctx.vm.nic.lower()})
+    kept = present & (disks | safety | {ctx.vm.id.lower(), ctx.vm.nic.lower()})
     staging = ctx.staging_group.lower() if ctx.staging_group else None
     if staging in present and any(arm.group_id_of(i).lower() == staging for i in kept):
         kept.add(staging)
@@ -251,7 +265,7 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
         copy_snapshots, create_disks_from_snapshots, remove_snapshot_copies, launch_worker,
         restore_data, detach_disks, deallocate_worker, remove_source_vm, move_disks,
         create_vm, attach_disks, remove_staging_rg, remove_worker, stop_restored_vm,
-        rollback, keep_restored_data,
+        snapshot_source, remove_safety_snapshots, rollback, keep_restored_data,
     )
 }
 

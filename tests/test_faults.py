@@ -181,3 +181,50 @@ def test_shipped_faulted_scenarios_end_as_their_comment_says(path, seed):
     assert report.status == SHIPPED_OUTCOMES[path.stem]
     assert_promises_kept(scenario, report)
     assert any(o["attempts"] > 1 or o["status"] == "failed" for o in report.operations)
+
+
+def with_safety(point, location="original"):
+    raw = path_scenario(point, location).model_dump(mode="json")
+    raw["target"]["safety_snapshot"] = True
+    return restore.parse_scenario(raw)
+
+
+@pytest.mark.parametrize("point", [("backup", "hot", None), ("snapshot", "hot", None)])
+def test_safety_snapshots_are_taken_before_the_source_goes_and_removed_after(point):
+    scenario = with_safety(point)
+    report = restore.simulate(scenario)
+    names = [s["name"] for s in report.steps]
+    assert names.index("snapshot_source") < names.index("remove_source_vm")
+    assert "remove_safety_snapshots" in names
+    snapshots = [o for o in report.operations if o["step"] == "snapshot_source"]
+    assert len(snapshots) == 1 + len(scenario.source_vm.data_disks)
+    assert_promises_kept(scenario, report)
+    assert not [r for r in report.final_state["resources"] if "-safety-" in r["id"]]
+
+
+def test_safety_snapshots_are_kept_when_the_restore_fails_after_the_source_went():
+    scenario = with_safety(("backup", "hot", None))
+    report = restore.simulate(scenario, faults=[Fault(at="move_disks", kind="quota_exceeded")])
+    assert report.status == "failed"
+    kept_snapshots = [i for i in report.kept if "/snapshots/" in i]
+    assert len(kept_snapshots) == 1 + len(scenario.source_vm.data_disks)
+    sources = {r["properties"]["sourceResourceId"] for r in report.final_state["resources"]
+               if r["id"] in kept_snapshots}
+    ctx = build_plan(scenario, SIZING).context
+    assert sources == set(ctx.source.disks)
+    assert_promises_kept(scenario, report)
+
+
+def test_a_failed_safety_snapshot_rolls_back_with_the_source_untouched():
+    scenario = with_safety(("backup", "hot", None))
+    report = restore.simulate(scenario, faults=[Fault(at="snapshot_source",
+                                                      kind="quota_exceeded")])
+    assert report.status == "rolled_back" and report.source_intact
+    assert_promises_kept(scenario, report)
+
+
+def test_safety_snapshot_is_refused_for_a_new_location():
+    with pytest.raises(restore.ScenarioError) as info:
+        with_safety(("backup", "hot", None), "new")
+    assert info.value.field == "target"
+    assert "safety_snapshot" in info.value.message
