@@ -23,7 +23,8 @@ class Operation:
 
     @property
     def resource(self) -> str:
-        raise NotImplementedError
+        """The ARM id the operation acts on: its ``id``, unless it says otherwise."""
+        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +95,11 @@ class CreateResourceGroup(Operation):
     location: str
     tags: Tags = ()
 
-    @property
-    def resource(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True, slots=True)
 class DeleteResourceGroup(Operation):
     kind: ClassVar[str] = "delete_resource_group"
     id: str
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +115,11 @@ class CreateDisk(Operation):
     source_snapshot: str | None = None
     tags: Tags = ()
 
-    @property
-    def resource(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True, slots=True)
 class DeleteDisk(Operation):
     kind: ClassVar[str] = "delete_disk"
     id: str
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,19 +132,11 @@ class CreateSnapshot(Operation):
     source: str
     tags: Tags = ()
 
-    @property
-    def resource(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True, slots=True)
 class DeleteSnapshot(Operation):
     kind: ClassVar[str] = "delete_snapshot"
     id: str
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,19 +147,11 @@ class CreateNic(Operation):
     subnet: str
     tags: Tags = ()
 
-    @property
-    def resource(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True, slots=True)
 class DeleteNic(Operation):
     kind: ClassVar[str] = "delete_nic"
     id: str
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +167,6 @@ class CreateVm(Operation):
     os_disk_from_image: bool = False
     zone: str | None = None
     tags: Tags = ()
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +200,6 @@ class DeallocateVm(Operation):
     kind: ClassVar[str] = "deallocate_vm"
     id: str
 
-    @property
-    def resource(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True, slots=True)
 class DeleteVm(Operation):
@@ -246,10 +207,6 @@ class DeleteVm(Operation):
 
     kind: ClassVar[str] = "delete_vm"
     id: str
-
-    @property
-    def resource(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True, slots=True)

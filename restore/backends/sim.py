@@ -86,34 +86,47 @@ def resume(journal: str | Path) -> Report:
         state = CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks,
                                 book.meta("region"), prepared.profile.quota)
         steps = book.steps()
-        finished = [StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
-                            retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
-                    for s in steps if s["status"] == "succeeded"]
-        interrupted = {s["name"] for s in steps if s["status"] != "succeeded"}
+        resumption = Resumption(
+            finished=[StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
+                              retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
+                      for s in steps if s["status"] == "succeeded"],
+            interrupted={s["name"] for s in steps if s["status"] != "succeeded"},
+            error=book.meta("error"), next_ticket=book.meta("next_ticket"),
+            clock_s=book.meta("clock_s"))
         faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
                   for f in book.meta("faults_left")]
         return run(replace(prepared, source_before=book.meta("source_before")),
-                   book.meta("seed"), faults, book, state,
-                   (finished, interrupted, book.meta("error"), book.meta("next_ticket"),
-                    book.meta("clock_s")))
+                   book.meta("seed"), faults, book, state, resumption)
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """Where a journaled restore stopped."""
+
+    finished: list[StepRun]
+    interrupted: set[str]
+    error: dict[str, Any] | None
+    next_ticket: int = 0
+    clock_s: float = 0.0
 
 
 def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
         book: Journal | None = None, state: CloudState | None = None,
-        resuming: tuple | None = None) -> Report:
+        resuming: Resumption | None = None) -> Report:
     """One restore of a prepared scenario, in a fresh copy of its world (or, resuming,
     in the region state the journal kept)."""
     faults = list(faults)
     _check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
-    env = simpy.Environment(resuming[4] if resuming else 0)
+    env = simpy.Environment(resuming.clock_s if resuming else 0)
     injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
                              {*prepared.plan.step_names, *RECOVERY_STEPS}) if faults else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
                        injector)
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
     if resuming:
-        engine.resume(*resuming[:4])
+        engine.resume(resuming.finished, resuming.interrupted, resuming.error,
+                      resuming.next_ticket)
     record = book.record_operation if book else lambda ticket: None
 
     def execute(tickets: list[Ticket]) -> None:
@@ -159,7 +172,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     if book:
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
-                          resuming[3] if resuming else 0),
+                          resuming.next_ticket if resuming else 0),
                       faults_left=injector.remaining() if injector else [])
     return Report(engine, "sim", seed, end, prepared.source_before, state)
 
