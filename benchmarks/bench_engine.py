@@ -158,6 +158,7 @@ def bare_process(env: simpy.Environment, profile: RegionProfile, samplers: Sampl
         yield env.all_of([*(wait("delete_nic") for _ in workers),
                           *(wait("delete_disk") for _ in workers)])
 
+    yield each("find_resources", 3)  # preflight: source, names and quota checked at once
     yield wait("create_resource_group")  # create_staging_rg
     yield each("create_disk", shape.disks)  # create_empty_disks
     yield each("create_nic", len(workers))  # launch_worker: NICs, VMs, attach

@@ -3,7 +3,8 @@
 Every request takes a token from each bucket it counts against (writes, deletes or reads
 per principal and region; for VM operations also the per-VM and per-subscription Compute
 limits). When a bucket is empty the request is refused with 429 and a Retry-After of the
-seconds until it would fit, and takes nothing.
+seconds until it would fit, and takes nothing. The simulation has one principal and one
+region scope.
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ from fakecloud.profile import Bucket, Throttling
 from restore import ops
 from restore.ops import Operation
 
-DELETES = (ops.DeleteDisk, ops.DeleteNic, ops.DeleteVm, ops.DeleteSnapshot,
-           ops.DeleteResourceGroup)
-READS = (ops.FindResources, ops.CheckExists, ops.CheckNamesFree, ops.CheckQuota)
-NOT_ARM = (ops.RehydrateRestorePoint, ops.WriteDiskData)  # storage and the worker's agent
+ARM_LIMIT: dict[type, str] = {
+    **dict.fromkeys((ops.DeleteDisk, ops.DeleteNic, ops.DeleteVm, ops.DeleteSnapshot,
+                     ops.DeleteResourceGroup), "arm_deletes"),
+    **dict.fromkeys((ops.FindResources, ops.CheckExists, ops.CheckNamesFree, ops.CheckQuota),
+                    "arm_reads"),
+    **dict.fromkeys((ops.CreateResourceGroup, ops.CreateDisk, ops.CreateSnapshot, ops.CreateNic,
+                     ops.CreateVm, ops.AttachDisks, ops.DetachDisks, ops.DeallocateVm,
+                     ops.MoveResources), "arm_writes"),
+}
+"""The ARM bucket of each operation; the others (rehydration in storage, the worker's
+agent writing data) are not ARM requests."""
 VM_OPERATIONS = {ops.CreateVm: "id", ops.DeleteVm: "id", ops.DeallocateVm: "id",
                  ops.AttachDisks: "vm", ops.DetachDisks: "vm"}
 
@@ -32,11 +40,12 @@ class TokenBucket:
     at_s: float = 0.0
 
     @classmethod
-    def full(cls, spec: Bucket) -> TokenBucket:
-        return cls(spec.capacity, spec.per_s, spec.capacity)
+    def full(cls, spec: Bucket, now: float = 0.0) -> TokenBucket:
+        return cls(spec.capacity, spec.per_s, spec.capacity, now)
 
     def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.at_s) * self.per_s)
+        tokens = self.tokens + (now - self.at_s) * self.per_s
+        self.tokens = tokens if tokens < self.capacity else self.capacity
         self.at_s = now
 
     def wait_s(self) -> float:
@@ -49,36 +58,32 @@ class Throttle:
 
     def __init__(self, limits: Throttling):
         self.limits = limits
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._arm = {name: TokenBucket.full(getattr(limits, name))
+                     for name in ("arm_writes", "arm_deletes", "arm_reads")}
+        self._subscription = TokenBucket.full(limits.compute_per_subscription)
+        self._per_vm: dict[str, TokenBucket] = {}
 
     def admit(self, op: Operation, now: float) -> None:
         """Take the tokens ``op`` needs, or raise 429 with Retry-After."""
-        buckets = [self._bucket(name, scope, now) for name, scope in self._scopes(op)]
-        wait = max((b.wait_s() for b in buckets), default=0.0)
+        limit = ARM_LIMIT.get(type(op))
+        if limit is None:
+            return
+        buckets = [self._arm[limit]]
+        vm_field = VM_OPERATIONS.get(type(op))
+        if vm_field is not None:
+            buckets += [self._vm_bucket(getattr(op, vm_field).lower(), now), self._subscription]
+        wait = 0.0
+        for bucket in buckets:
+            bucket.refill(now)
+            wait = max(wait, bucket.wait_s())
         if wait > 0:
             raise ArmError(429, "TooManyRequests", f"Too many requests for {op.kind}; retry "
                            f"after {math.ceil(wait)} s.", retry_after=float(math.ceil(wait)))
         for bucket in buckets:
             bucket.tokens -= 1
 
-    @staticmethod
-    def _scopes(op: Operation) -> list[tuple[str, str]]:
-        """(bucket, scope) pairs: one principal, one region (the simulation's)."""
-        if isinstance(op, NOT_ARM):
-            return []
-        kind = "arm_reads" if isinstance(op, READS) else (
-            "arm_deletes" if isinstance(op, DELETES) else "arm_writes")
-        scopes = [(kind, "")]
-        vm_field = VM_OPERATIONS.get(type(op))
-        if vm_field:
-            scopes += [("compute_per_vm", getattr(op, vm_field).lower()),
-                       ("compute_per_subscription", "")]
-        return scopes
-
-    def _bucket(self, name: str, scope: str, now: float) -> TokenBucket:
-        bucket = self._buckets.get((name, scope))
+    def _vm_bucket(self, vm: str, now: float) -> TokenBucket:
+        bucket = self._per_vm.get(vm)
         if bucket is None:
-            bucket = self._buckets[(name, scope)] = TokenBucket.full(getattr(self.limits, name))
-            bucket.at_s = now
-        bucket.refill(now)
+            bucket = self._per_vm[vm] = TokenBucket.full(self.limits.compute_per_vm, now)
         return bucket

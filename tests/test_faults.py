@@ -47,7 +47,8 @@ def assert_promises_kept(scenario, report) -> None:
         # The clean-up itself failed for good (faults on its deletes too): the restore
         # says so, and lists what is left; everything else still holds.
         assert report.status == "failed"
-        assert report.leaked or report.kept
+        tagged = {i for i, r in resources.items() if r["tags"].get(RESTORE_ID_TAG)}
+        assert tagged == {i.lower() for i in report.leaked + report.kept}  # all reported
         return
     assert report.leaked == [], report.leaked
     if report.status == "succeeded":
