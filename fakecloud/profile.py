@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -136,6 +137,24 @@ class QuotaLimits(_Strict):
     managed_disks: int = Field(ge=0)
 
 
+class RehydrationPrice(_Strict):
+    per_gb: float = Field(ge=0)
+    per_10k_reads: float = Field(ge=0)
+
+
+class Prices(_Strict):
+    """List prices for the cost model (USD unless ``currency`` says otherwise)."""
+
+    currency: str = "USD"
+    region: str = ""
+    vm_hourly: dict[str, float]
+    disk_gb_month: dict[str, float]
+    snapshot_gb_month: float = Field(ge=0)
+    rehydration: dict[Literal["standard", "high"], RehydrationPrice]
+    restore_point_object_mb: float = Field(gt=0)
+    inter_region_gb: float = Field(ge=0)
+
+
 class WorkerProfileRule(_Strict):
     size: str
     under_gb: float | None = Field(default=None, gt=0)
@@ -157,6 +176,7 @@ class RegionProfile(_Strict):
     vm_sizes: dict[str, VmSize]
     throttling: Throttling
     quotas: QuotaLimits
+    prices: Prices
     worker_profile: list[WorkerProfileRule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -168,6 +188,9 @@ class RegionProfile(_Strict):
         if last.under_gb is not None or last.up_to_gb is not None:
             raise ValueError("the last worker_profile rule must have no bound "
                              "(it takes the rest)")
+        unpriced = sorted(set(self.vm_sizes) - set(self.prices.vm_hourly))
+        if unpriced:
+            raise ValueError(f"prices.vm_hourly lacks {', '.join(unpriced)}")
         unknown = [r.size for r in self.worker_profile if r.size not in self.vm_sizes]
         if unknown:
             raise ValueError(f"worker_profile names sizes missing from vm_sizes: {unknown}")

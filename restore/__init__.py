@@ -15,7 +15,7 @@ from restore.scenario import Fault, Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
-    "load_scenario", "resume",
+    "load_scenario", "resume", "sweep",
     "parse_scenario", "plan_for", "simulate",
 ]
 
@@ -36,6 +36,15 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
     from restore.backends.sim import simulate as simulate_sim
 
     return simulate_sim(scenario, seed, faults=faults, journal=journal)
+
+
+def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
+          faults: Iterable[Fault] = ()):
+    """Monte Carlo: ``runs`` seeded simulations on all cores; ``.to_dict()`` gives the
+    percentiles of duration and cost. Same seed, same numbers, whatever ``workers``."""
+    from restore.backends.sweep import sweep as sweep_sim
+
+    return sweep_sim(scenario, runs, seed, workers, list(faults))
 
 
 def resume(journal: str | Path) -> Report:

@@ -9,11 +9,14 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 import restore
 from restore.backends.journal import JournalError
+from restore.backends.sweep import PERCENTILES
+from restore.backends.sweep import sweep as sweep_runs
 from restore.engine import RECOVERY_STEPS, dry_run
 from restore.errors import RestoreLabError, ScenarioError
 from restore.report import Report
@@ -101,6 +104,55 @@ def simulate(
     report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
                                         safety_snapshot))
     _finish(report, as_json, journal)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many simulations.")] = 1000,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Sweep seed (default: the scenario's); run i gets a seed derived from "
+        "it, so the numbers do not depend on --workers.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Processes (default: every core).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Monte Carlo: simulate SCENARIO many times and show percentiles of duration and cost.
+
+    Faults with a probability in the scenario make some runs fail; the summary counts them.
+    """
+    summary = _guarded(lambda: _sweep(scenario, runs, seed, workers, show=not as_json))
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _show_sweep(summary)
+
+
+def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
+           show: bool) -> dict[str, Any]:
+    loaded = restore.load_scenario(find_scenario(scenario))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=not show) as bar:
+        task = bar.add_task(f"simulating {loaded.name}", total=runs)
+        try:
+            result = sweep_runs(loaded, runs, seed, workers,
+                                progress=lambda done: bar.advance(task, done))
+        except ScenarioError as exc:
+            raise ScenarioError(scenario, exc.field, exc.message) from None
+    return result.to_dict()
+
+
+def _show_sweep(summary: dict[str, Any]) -> None:
+    table = Table("", "mean", *PERCENTILES, "min", "max", title_justify="left",
+                  title=f"{summary['scenario']}: {summary['runs']} runs (seed "
+                        f"{summary['seed']}), {summary['succeeded']} succeeded; time in h:mm")
+    table.add_row("time", *(_clock(v)[:-3] for v in summary["duration_s"].values()))
+    if summary["cost"]:
+        table.add_row("cost", *(f"{v:,.2f}" for v in summary["cost"].values()))
+    out.print(table)
+    if summary["failed"]:
+        out.print(f"statuses: {summary['statuses']}")
 
 
 @app.command()

@@ -27,7 +27,7 @@ properties."""
 FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
     "duration_s", "steps", "operations", "final_state", "restored_vm", "leaked", "kept",
-    "source_intact", "data_verified", "critical_path_s",
+    "source_intact", "data_verified", "critical_path_s", "cost",
 )
 
 
@@ -45,7 +45,8 @@ class Report:
     """One restore's outcome; ``to_dict()`` gives the JSON contract."""
 
     def __init__(self, engine: Engine, backend: str, seed: int, duration_s: float,
-                 source_before: list[Resource] | None, inventory: Inventory):
+                 source_before: list[Resource] | None, inventory: Inventory,
+                 costing: Callable[[], dict[str, Any]] | None = None):
         ctx = engine.plan.context
         self.scenario = engine.plan.scenario
         self.backend = backend
@@ -68,6 +69,12 @@ class Report:
         self._step_records = engine.steps
         self._op_records = engine.operations
         self._export = inventory.export
+        self._costing = costing
+
+    @cached_property
+    def cost(self) -> dict[str, Any] | None:
+        """What the restore itself cost, by item (None when the backend has no prices)."""
+        return self._costing() if self._costing else None
 
     @cached_property
     def steps(self) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import simpy
 
+from fakecloud.cost import restore_cost
 from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
@@ -174,7 +175,9 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
                       faults_left=injector.remaining() if injector else [])
-    return Report(engine, "sim", seed, end, prepared.source_before, state)
+    return Report(engine, "sim", seed, end, prepared.source_before, state,
+                  lambda: restore_cost(engine.operations, end, prepared.plan.context,
+                                       prepared.profile.prices))
 
 
 _recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()

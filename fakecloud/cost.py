@@ -1,0 +1,86 @@
+"""What a restore costs by itself, from its operations and the profile's list prices:
+the workers' compute time, the disks and snapshots it creates while they exist (until
+deleted, or until the restore ends), archive rehydration (per GB and per read by
+priority) and data moved between regions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fakecloud.profile import Prices
+from restore import arm, ops
+from restore.engine import Ticket
+from restore.plan import RestoreContext
+
+HOURS_PER_MONTH = 730.0
+MB_PER_GB = 1024
+WORKER_OS_DISK = ("Standard_LRS", 30)  # as fakecloud's state model creates it
+
+
+@dataclass(slots=True)
+class _Life:
+    """A billed resource: from when it was created until it was removed."""
+
+    rate_per_hour: float
+    start_s: float
+    end_s: float | None = None
+
+
+def restore_cost(tickets: Iterable[Ticket], end_s: float, ctx: RestoreContext,
+                 prices: Prices) -> dict[str, object]:
+    """USD (or ``prices.currency``) by item, and the total."""
+    lives: dict[str, _Life] = {}
+    items = {"worker_compute": 0.0, "disks": 0.0, "snapshots": 0.0, "rehydration": 0.0,
+             "transfer": 0.0}
+    sizes = {d.source.lower(): d.size_gb for d in ctx.disks}
+    sizes.update({d.snapshot.lower(): d.size_gb for d in ctx.disks if d.snapshot})
+    done = sorted((t for t in tickets if t.status == "succeeded"), key=lambda t: t.end_s)
+    for ticket in done:
+        op, start, end = ticket.op, ticket.start_s, ticket.end_s
+        if isinstance(op, ops.CreateVm) and op.os_disk_from_image:
+            lives[op.id.lower()] = _Life(prices.vm_hourly[op.size], start)
+            sku, gb = WORKER_OS_DISK
+            lives[op.os_disk.lower()] = _Life(_disk_rate(prices, sku, gb), start)
+        elif isinstance(op, ops.CreateDisk):
+            lives[op.id.lower()] = _Life(_disk_rate(prices, op.sku, op.size_gb), start)
+        elif isinstance(op, ops.CreateSnapshot):
+            gb = sizes.get(op.source.lower(), 0)
+            lives[op.id.lower()] = _Life(prices.snapshot_gb_month * gb / HOURS_PER_MONTH, start)
+            if op.location != ctx.source.location:  # a copy to the target region
+                items["transfer"] += gb * prices.inter_region_gb
+        elif isinstance(op, ops.DeallocateVm | ops.DeleteVm | ops.DeleteDisk | ops.DeleteSnapshot):
+            _end(lives, op.id, end)
+        elif isinstance(op, ops.DeleteResourceGroup):
+            for key in [k for k in lives if arm.group_id_of(k) == op.id.lower()]:
+                _end(lives, key, end)
+        elif isinstance(op, ops.MoveResources):
+            target = op.target_group.lower()
+            for resource in op.resources:
+                life = lives.pop(resource.lower(), None)
+                if life is not None:
+                    lives[f"{target}/providers/{arm.parse_id(resource).type.lower()}/"
+                          f"{arm.name_of(resource).lower()}"] = life
+        elif isinstance(op, ops.RehydrateRestorePoint):
+            price = prices.rehydration[op.priority]
+            reads = op.size_gb * MB_PER_GB / prices.restore_point_object_mb
+            items["rehydration"] += op.size_gb * price.per_gb + reads / 10_000 * price.per_10k_reads
+        elif isinstance(op, ops.WriteDiskData) and ctx.location != ctx.source.location:
+            items["transfer"] += sum(w.data_gb for w in op.writes) * prices.inter_region_gb
+    for key, life in lives.items():
+        hours = ((life.end_s if life.end_s is not None else end_s) - life.start_s) / 3600
+        kind = "worker_compute" if "/virtualmachines/" in key else (
+            "snapshots" if "/snapshots/" in key else "disks")
+        items[kind] += life.rate_per_hour * hours
+    rounded = {k: round(v, 4) for k, v in items.items()}
+    return {"currency": prices.currency, "total": round(sum(items.values()), 4), **rounded}
+
+
+def _disk_rate(prices: Prices, sku: str, size_gb: int) -> float:
+    return prices.disk_gb_month[sku] * size_gb / HOURS_PER_MONTH
+
+
+def _end(lives: dict[str, _Life], arm_id: str, at_s: float) -> None:
+    life = lives.get(arm_id.lower())
+    if life is not None and life.end_s is None:
+        life.end_s = at_s
