@@ -97,19 +97,16 @@ class Engine:
         for run in finished:
             self.steps.append(run)
             self._started.add(run.name)
-            befores = self.plan.prerequisites.get(run.name, ())
-            self._chain_s[run.name] = run.busy_s + max(
-                (self._chain_s.get(b, 0.0) for b in befores), default=0.0)
             self._waiting_on.pop(run.name, None)
-            for dependent in self._dependents.get(run.name, ()):
-                if dependent in self._waiting_on:
-                    self._waiting_on[dependent] -= 1
+            self._chain(run)
+            self._release_dependents(run.name)
         self._started |= interrupted
         self._rerun = set(interrupted)
         self._next_id = next_ticket
         if error is not None:
             self.error = error
             self._waiting_on.clear()
+
     @property
     def finished(self) -> bool:
         """Nothing runs or waits any more: succeeded, failed, rolled back or interrupted."""
@@ -219,14 +216,19 @@ class Engine:
         if name in RECOVERY_STEPS:
             self.status = "rolled_back" if name == "rollback" else "failed"
             return []
+        ready = self._release_dependents(name)
+        tickets = self._start(ready, now) if self.error is None else []
+        return tickets + self._settle(now)
+
+    def _release_dependents(self, name: str) -> list[str]:
+        """``name`` has ended: the steps that waited only for it are ready."""
         ready = []
-        for dependent in self._dependents[name]:
+        for dependent in self._dependents.get(name, ()):
             if dependent in self._waiting_on:
                 self._waiting_on[dependent] -= 1
                 if not self._waiting_on[dependent]:
                     ready.append(dependent)
-        tickets = self._start(ready, now) if self.error is None else []
-        return tickets + self._settle(now)
+        return ready
 
     def _fail_step(self, run: StepRun, exc: CloudError, now: float) -> list[Ticket]:
         name = self._retire(run, "failed", now)
@@ -255,14 +257,16 @@ class Engine:
         run.end_s, run.status = now, status
         self._running -= 1
         self.on_step(run)
-        longest_before = 0.0
-        # A recovery step comes after everything that ran before it.
+        self._chain(run)
+        return run.name
+
+    def _chain(self, run: StepRun) -> None:
+        """The longest busy chain ending with ``run``; a recovery step comes after
+        everything that ran before it."""
         befores = self._chain_s if run.name in RECOVERY_STEPS else self.plan.prerequisites[
             run.name]
-        for before in befores:
-            longest_before = max(longest_before, self._chain_s[before])
+        longest_before = max((self._chain_s[b] for b in befores), default=0.0)
         self._chain_s[run.name] = longest_before + run.busy_s
-        return run.name
 
 
 def dry_run(plan: Plan) -> list[Ticket]:
