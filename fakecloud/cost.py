@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.profile import Prices
 from restore import arm, ops
 from restore.engine import Ticket
@@ -15,7 +16,6 @@ from restore.plan import RestoreContext
 
 HOURS_PER_MONTH = 730.0
 MB_PER_GB = 1024
-WORKER_OS_DISK = ("Standard_LRS", 30)  # as fakecloud's state model creates it
 
 
 @dataclass(slots=True)
@@ -40,7 +40,7 @@ def restore_cost(tickets: Iterable[Ticket], end_s: float, ctx: RestoreContext,
         op, start, end = ticket.op, ticket.start_s, ticket.end_s
         if isinstance(op, ops.CreateVm) and op.os_disk_from_image:
             lives[op.id.lower()] = _Life(prices.vm_hourly[op.size], start)
-            sku, gb = WORKER_OS_DISK
+            sku, gb = IMAGE_OS_DISK
             lives[op.os_disk.lower()] = _Life(_disk_rate(prices, sku, gb), start)
         elif isinstance(op, ops.CreateDisk):
             lives[op.id.lower()] = _Life(_disk_rate(prices, op.sku, op.size_gb), start)

@@ -336,6 +336,3 @@ def _short(arm_id: str) -> str:
         return f"{parts[4]}/{parts[7]}/{parts[8]}"
     return arm_id
 
-
-def main() -> None:  # pragma: no cover - console script entry
-    app()

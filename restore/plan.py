@@ -18,7 +18,6 @@ from restore.scenario import DiskSpec, Scenario
 
 RESTORE_ID_TAG = "restorelab-restore-id"
 APPLIANCE_TAG = "veeam-backup-appliance-id"
-WORKER_OS_DISK_GB = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +33,6 @@ class WorkerRule:
         if self.under_gb is not None:
             return total_gb < self.under_gb
         return self.up_to_gb is None or total_gb <= self.up_to_gb
-
-
-VEEAM_WORKER_PROFILE = (
-    WorkerRule("Standard_F2s_v2", under_gb=100),
-    WorkerRule("Standard_F4s_v2", up_to_gb=1024),
-    WorkerRule("Standard_F8s_v2"),
-)
-"""Veeam's defaults (VBAzure 8 user guide, "Worker profiles"); regions may override."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +123,6 @@ class RestoreContext:
     tags: Tags
     staging_group: str | None
     staging_tags: Tags
-    disk_group: str
     target_group: str
     disks: tuple[DiskPlan, ...]
     workers: tuple[WorkerPlan, ...]
@@ -275,7 +265,6 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
         restore_id=rid, subscription=sub, location=location, zone=zone, tags=tags_of(tags),
         staging_group=arm.resource_group_id(sub, staging_rg) if staging_rg else None,
         staging_tags=tags_of({**tags, APPLIANCE_TAG: sc.appliance_id}),
-        disk_group=arm.resource_group_id(sub, disk_rg),
         target_group=arm.resource_group_id(sub, target_rg),
         disks=disks,
         workers=() if snapshot else _workers(disks, sizing, sub, disk_rg, rid, source),

@@ -23,6 +23,8 @@ from fakecloud.models.resources import (
 from restore import arm
 
 R = TypeVar("R", bound=Resource)
+IMAGE_OS_DISK = ("Standard_LRS", 30)
+"""The OS disk a VM created from the worker image gets: SKU and GB."""
 
 
 class ArmError(Exception):
@@ -264,7 +266,8 @@ class CloudState:
                            f"VM '{interface.vm}'.")
         self._same_location(interface, location)
         if os_disk_from_image:
-            disk = self.create_disk(os_disk, location, 30, "Standard_LRS", zone, tags=tags)
+            sku, size_gb = IMAGE_OS_DISK
+            disk = self.create_disk(os_disk, location, size_gb, sku, zone, tags=tags)
             disk.create_option = "FromImage"
         else:
             disk = self._attachable(self.get(os_disk, Disk), location, zone)
