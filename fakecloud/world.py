@@ -9,11 +9,13 @@ from restore.scenario import Scenario
 
 
 def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
-                quotas: Quotas | None = None) -> CloudState:
+                quotas: Quotas | None = None, state: CloudState | None = None) -> CloudState:
     """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
-    for a new location, the target group and subnet. ``quotas`` apply from then on."""
+    for a new location, the target group and subnet. ``quotas`` apply from then on. Given
+    a ``state``, adds to it (a fleet: groups and networks are shared)."""
     ctx, src = plan.context, scenario.source_vm
-    state = CloudState(scenario.subscription, max_data_disks)
+    state = state or CloudState(scenario.subscription, max_data_disks)
+    state.quotas = None
     state.create_resource_group(ctx.source.group, src.location)
     _ensure_subnet(state, ctx.source.subnet, src.location)
     state.create_nic(ctx.source.nic, src.location, ctx.source.subnet)

@@ -15,7 +15,7 @@ from restore.scenario import Fault, Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
-    "load_scenario", "resume", "sweep",
+    "load_scenario", "resume", "simulate_fleet", "sweep",
     "parse_scenario", "plan_for", "simulate",
 ]
 
@@ -33,9 +33,20 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
+    if scenario.fleet is not None:
+        raise ScenarioError("<scenario>", "fleet", "a fleet is restored with "
+                            "restore.simulate_fleet (the CLI's simulate does so)")
     from restore.backends.sim import simulate as simulate_sim
 
     return simulate_sim(scenario, seed, faults=faults, journal=journal)
+
+
+def simulate_fleet(scenario: Scenario, seed: int | None = None):
+    """Mass restore: every VM of ``scenario.fleet`` at once, sharing the region and a
+    worker pool; the report gives the makespan, its lower bound, and each VM's outcome."""
+    from restore.backends.fleet import simulate_fleet as simulate_fleet_sim
+
+    return simulate_fleet_sim(scenario, seed)
 
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,

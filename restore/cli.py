@@ -101,9 +101,46 @@ def simulate(
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
     faults = [Fault(at=crash_at, kind="crash")] if crash_at else []
+    loaded = _guarded(lambda: restore.load_scenario(find_scenario(scenario)))
+    if loaded.fleet is not None:
+        _guarded(lambda: _refuse_for_fleet(scenario, journal=journal, crash_at=crash_at,
+                                           safety_snapshot=safety_snapshot))
+        fleet = _guarded(lambda: _simulate_fleet(scenario, loaded, seed))
+        print(json.dumps(fleet.to_dict(), indent=2)) if as_json else _show_fleet(fleet)
+        raise typer.Exit(fleet.exit_code)
     report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
                                         safety_snapshot))
     _finish(report, as_json, journal)
+
+
+def _refuse_for_fleet(scenario: str, **options: object) -> None:
+    given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value]
+    if given:
+        raise ScenarioError(scenario, given[0], "not available for a fleet (mass restore)")
+
+
+def _simulate_fleet(scenario: str, loaded: restore.Scenario, seed: int | None):
+    try:
+        return restore.simulate_fleet(loaded, seed)
+    except ScenarioError as exc:
+        raise ScenarioError(scenario, exc.field, exc.message) from None
+
+
+def _show_fleet(fleet) -> None:
+    summary = fleet.to_dict()
+    table = Table("priority", "VMs", "done by", title_justify="left",
+                  title=f"{summary['scenario']}: {summary['vms']} VMs, "
+                        f"{summary['max_workers']} workers at most")
+    for priority, group in summary["by_priority"].items():
+        table.add_row(priority, str(group["vms"]), _clock(group["makespan_s"]))
+    out.print(table)
+    color = "green" if summary["status"] == "succeeded" else "red"
+    out.print(Text(f"status        {summary['status']} ({summary['succeeded']} of "
+                   f"{summary['vms']} succeeded)", style=color))
+    out.print(f"makespan      {_clock(summary['makespan_s'])} (lower bound "
+              f"{_clock(summary['lower_bound_s'])}; longest single restore "
+              f"{_clock(summary['critical_path_s'])})")
+    out.print(f"cost          {summary['cost']:,.2f}; left behind: {summary['leaked']}")
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """When to retry a failed operation and how long to wait first (tenacity's policies).
 
 Retried: the statuses azure-core retries (408, 429, 500, 502, 503, 504). The wait is
-tenacity's exponential backoff, never shorter than the cloud's Retry-After.
+tenacity's exponential backoff, never shorter than the cloud's Retry-After. Throttling
+(429) says when to come back, so it has a budget of its own, larger than errors'.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 @dataclass(frozen=True)
 class RetryPolicy:
     stop: stop_base = field(default_factory=lambda: stop_after_attempt(5))
+    throttled_stop: stop_base = field(default_factory=lambda: stop_after_attempt(30))
     wait: wait_base = field(default_factory=lambda: wait_exponential(multiplier=2, min=2,
                                                                      max=120))
 
@@ -29,6 +31,6 @@ class RetryPolicy:
             return None
         state = RetryCallState(None, None, (), {})
         state.attempt_number = attempt
-        if self.stop(state):
+        if (self.throttled_stop if error.status == 429 else self.stop)(state):
             return None
         return max(float(self.wait(state)), error.retry_after or 0.0)

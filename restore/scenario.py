@@ -165,6 +165,23 @@ class DataBlock(Strict):
     size_mb: int = Field(default=64, gt=0)
 
 
+class FleetGroup(Strict):
+    count: int = Field(ge=1, le=100_000)
+    priority: int = Field(default=0, description="lower goes first for a worker slot")
+
+
+class Fleet(Strict):
+    """Mass restore: VMs like ``source_vm``, in groups, sharing one region and a pool of
+    at most ``max_workers`` workers."""
+
+    groups: list[FleetGroup] = Field(min_length=1)
+    max_workers: int = Field(ge=1)
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
 class Scenario(Strict):
     name: Name
     seed: int = 0
@@ -176,10 +193,27 @@ class Scenario(Strict):
     target: Target = Target()
     data: DataBlock | None = None
     faults: list[Fault] = []
+    fleet: Fleet | None = None
 
     @property
     def is_original_location(self) -> bool:
         return self.target.location == "original"
+
+    def replicas(self) -> list[tuple[Scenario, int]]:
+        """A fleet's VMs as single-VM scenarios (``<name>-0001``, ...) with their priority."""
+        assert self.fleet is not None
+        raw = self.model_dump(mode="json", exclude={"fleet"})
+        out, number = [], 0
+        for group in self.fleet.groups:
+            for _ in range(group.count):
+                number += 1
+                tag = f"{number:04d}"
+                raw["name"] = f"{self.name}-{tag}"
+                raw["source_vm"]["name"] = f"{self.source_vm.name}-{tag}"
+                if raw["target"].get("vm_name"):
+                    raw["target"]["vm_name"] = f"{self.target.vm_name}-{tag}"
+                out.append((Scenario.model_validate(raw), group.priority))
+        return out
 
 
 def load_scenario(path: str | Path) -> Scenario:

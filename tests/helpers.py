@@ -20,7 +20,9 @@ from restore.ops import CreateDisk, CreateNic, CreateResourceGroup, CreateSnapsh
 from restore.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
+ALL_SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
+SCENARIO_FILES = [p for p in ALL_SCENARIO_FILES if not p.stem.startswith("fleet-")]
+"""The single-VM scenarios (fleets are restored by simulate_fleet)."""
 FAULTED_FILES = [p for p in SCENARIO_FILES if p.stem.startswith("faulted-")]
 CLEAN_FILES = [p for p in SCENARIO_FILES if p not in FAULTED_FILES]
 

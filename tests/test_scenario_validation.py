@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import SCENARIO_FILES, make_scenario, scenario_dict, with_changes
+from helpers import ALL_SCENARIO_FILES, make_scenario, scenario_dict, with_changes
 
 import restore
 from fakecloud.profile import load_profile
@@ -269,7 +269,7 @@ def test_load_scenario_reads_a_good_file(tmp_path):
     assert load_scenario(str(path)).name == BASE["name"]
 
 
-@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_SCENARIO_FILES, ids=lambda p: p.stem)
 def test_shipped_scenarios_are_valid(path):
     scenario = load_scenario(path)
     assert scenario.name == path.stem

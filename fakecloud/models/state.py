@@ -7,6 +7,7 @@ they were created with.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -58,15 +59,17 @@ class CloudState:
                  quotas: Quotas | None = None):
         self.subscription = subscription
         self.max_data_disks = max_data_disks
-        self.quotas = quotas
         self._resources: dict[str, Resource] = {}
         self._groups: dict[str, ResourceGroup] = {}
+        self._members: dict[str, set[str]] = {}  # group (lower) -> keys of its resources
+        self._usage: dict[str, Counter[str]] = {}  # location -> quota usage
+        self.quotas = quotas
 
     def copy(self) -> CloudState:
         """An independent copy: changes to either do not show in the other."""
         twin = CloudState(self.subscription, self.max_data_disks, self.quotas)
-        for key, resource in self._resources.items():
-            clone = twin._resources[key] = resource.copy()
+        for resource in self._resources.values():
+            clone = twin._add(resource.copy())
             if isinstance(clone, ResourceGroup):
                 twin._groups[clone.name.lower()] = clone
         return twin
@@ -103,24 +106,36 @@ class CloudState:
         return [self._resources[k] for k in sorted(self._resources)]
 
     def in_group(self, group: str) -> list[Resource]:
-        prefix = arm.resource_group_id(self.subscription, group).lower() + "/"
-        return [r for k, r in sorted(self._resources.items()) if k.startswith(prefix)]
+        return [self._resources[k] for k in sorted(self._members.get(group.lower(), ()))]
 
     def usage(self, location: str) -> dict[str, int]:
         """What counts against the quotas in ``location``: vCPUs of VMs that are not
         deallocated (in all and per family), and managed disks."""
-        used = {"regional_vcpus": 0, "managed_disks": 0}
-        cores = self.quotas.cores if self.quotas else {}
+        return {"regional_vcpus": 0, "managed_disks": 0, **self._usage.get(location, {})}
+
+    @property
+    def quotas(self) -> Quotas | None:
+        return self._quotas
+
+    @quotas.setter
+    def quotas(self, quotas: Quotas | None) -> None:
+        """Enforce ``quotas`` from now on (None: none), counting what exists."""
+        self._quotas = quotas
+        self._usage = {}
         for resource in self._resources.values():
-            if resource.location != location:
-                continue
-            if isinstance(resource, Disk):
-                used["managed_disks"] += 1
-            elif isinstance(resource, VirtualMachine) and resource.power_state != "deallocated":
-                family, vcpus = cores.get(resource.size, ("", 0))
-                used["regional_vcpus"] += vcpus
-                used[family] = used.get(family, 0) + vcpus
-        return used
+            self._count(resource, +1)
+
+    def _count(self, resource: Resource, sign: int) -> None:
+        """Keep the quota usage as resources come and go (and VMs start or stop)."""
+        if self._quotas is None:
+            return
+        used = self._usage.setdefault(resource.location, Counter())
+        if isinstance(resource, Disk):
+            used["managed_disks"] += sign
+        elif isinstance(resource, VirtualMachine) and resource.power_state != "deallocated":
+            family, vcpus = self._quotas.cores.get(resource.size, ("", 0))
+            used["regional_vcpus"] += sign * vcpus
+            used[family] += sign * vcpus
 
     def check_quota(self, location: str, vm_sizes: Iterable[str] = (), disks: int = 0) -> None:
         """Raise QuotaExceeded if these VMs and disks do not fit next to what exists."""
@@ -179,8 +194,8 @@ class CloudState:
             if isinstance(resource, VirtualMachine):
                 self._release(resource)
         for resource in self.in_group(group.name):
-            del self._resources[resource.id.lower()]
-        del self._resources[group.id.lower()]
+            self._drop(resource)
+        self._drop(group)
         del self._groups[group.name.lower()]
 
     # -- disks and snapshots -----------------------------------------------------------
@@ -209,7 +224,7 @@ class CloudState:
         if disk.managed_by:
             raise ArmError(409, "OperationNotAllowed", f"Disk '{disk.name}' is attached to VM "
                            f"'{disk.managed_by}'.")
-        del self._resources[disk.id.lower()]
+        self._drop(disk)
 
     def create_snapshot(self, snapshot_id: str, location: str, source: str,
                         tags: Mapping[str, str] = {}) -> Snapshot:
@@ -222,7 +237,7 @@ class CloudState:
                                   source=origin.id))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
-        del self._resources[self.get(snapshot_id, Snapshot).id.lower()]
+        self._drop(self.get(snapshot_id, Snapshot))
 
     # -- network -----------------------------------------------------------------------
 
@@ -248,7 +263,7 @@ class CloudState:
         if nic.vm:
             raise ArmError(400, "NicInUse", f"Network interface '{nic.name}' is used by VM "
                            f"'{nic.vm}'.")
-        del self._resources[nic.id.lower()]
+        self._drop(nic)
 
     # -- virtual machines --------------------------------------------------------------
 
@@ -313,14 +328,16 @@ class CloudState:
 
     def deallocate_vm(self, vm_id: str) -> VirtualMachine:
         vm = self.get(vm_id, VirtualMachine)
+        self._count(vm, -1)  # a deallocated VM holds no vCPU quota
         vm.power_state = "deallocated"
+        self._count(vm, +1)
         return vm
 
     def delete_vm(self, vm_id: str) -> None:
         """Delete the VM; its disks and NIC stay, detached (ARM's default delete options)."""
         vm = self.get(vm_id, VirtualMachine)
         self._release(vm)
-        del self._resources[vm.id.lower()]
+        self._drop(vm)
 
     # -- moves -------------------------------------------------------------------------
 
@@ -335,11 +352,11 @@ class CloudState:
                 raise ArmError(409, "Conflict", f"Resource '{resource.name}' already exists in "
                                f"resource group '{target.name}'.")
         for resource in moving:
-            del self._resources[resource.id.lower()]
+            self._drop(resource)
             resource.id = arm.resource_id(self.subscription, target.name, resource.type,
                                           resource.name)
             resource.resource_group = target.name
-            self._resources[resource.id.lower()] = resource
+            self._add(resource)
         return moving
 
     # -- rules -------------------------------------------------------------------------
@@ -360,8 +377,18 @@ class CloudState:
                            f"{existing.type} already exists in resource group "
                            f"'{existing.resource_group}'.")
 
+    def _drop(self, resource: Resource) -> None:
+        key = resource.id.lower()
+        del self._resources[key]
+        self._members.get(resource.resource_group.lower(), set()).discard(key)
+        self._count(resource, -1)
+
     def _add(self, resource: R) -> R:
-        self._resources[resource.id.lower()] = resource
+        key = resource.id.lower()
+        self._resources[key] = resource
+        if not isinstance(resource, ResourceGroup):
+            self._members.setdefault(resource.resource_group.lower(), set()).add(key)
+        self._count(resource, +1)
         return resource
 
     def _attachable(self, disk: Disk, location: str, zone: str | None) -> Disk:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
 from fakecloud.sim import OrchestratorCrash, SimRegion
 from fakecloud.world import build_world
+from restore import ops
 from restore.backends.journal import Journal, JournalError
 from restore.engine import RECOVERY_STEPS, Engine, StepRun, Ticket
 from restore.errors import CloudError, ScenarioError
@@ -120,64 +121,168 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     _check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
-    injector = FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
-                             {*prepared.plan.step_names, *RECOVERY_STEPS}) if faults else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
-                       injector)
+                       _injector(faults, seed, prepared.plan))
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
                       resuming.next_ticket)
-    record = book.record_operation if book else lambda ticket: None
-
-    def execute(tickets: list[Ticket]) -> None:
-        for ticket in tickets:
-            if ticket.delay_s:
-                env.timeout(ticket.delay_s, ticket).callbacks.append(send_later)
-            else:
-                send(ticket)
-
-    def send_later(event: simpy.Event) -> None:
-        send(event.value)
-
-    def send(ticket: Ticket) -> None:
-        """Apply the operation now; it completes when its simulated time has passed."""
-        if engine.finished:
-            return
-        record(ticket)
-        try:
-            delay, result = region.apply(ticket.op, ticket.step, ticket.recheck, env.now)
-            done = env.timeout(delay, (ticket, result))
-        except ArmError as exc:
-            error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
-            done = env.timeout(exc.after_s, (ticket, error))
-        except OrchestratorCrash:
-            engine.interrupt(ticket, env.now)
-            record(ticket)
-            crashed_at.append(env.now)
-            return
-        done.callbacks.append(completed)
-
-    def completed(event: simpy.Event) -> None:
-        ticket, outcome = event.value
-        if engine.finished:
-            return  # the orchestrator is gone: nobody hears the answer
-        follow_ups = engine.complete(ticket, outcome, env.now)
-        record(ticket)
-        execute(follow_ups)
-
-    crashed_at: list[float] = []
-    execute(engine.start(env.now))
+    driver = Orchestrator(env, region, engine, book.record_operation if book else None)
+    driver.start()
     env.run()
-    end = crashed_at[0] if crashed_at else env.now
     if book:
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
-                      faults_left=injector.remaining() if injector else [])
-    return Report(engine, "sim", seed, end, prepared.source_before, state,
-                  lambda: restore_cost(engine.operations, end, prepared.plan.context,
+                      faults_left=region.faults.remaining() if region.faults else [])
+    return Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
+                  lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                        prepared.profile.prices))
+
+
+def _injector(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:
+    if not faults:
+        return None
+    return FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
+                         {*plan.step_names, *RECOVERY_STEPS})
+
+
+class WorkerPool:
+    """At most ``capacity`` workers exist at once across a fleet's restores; the lowest
+    priority number gets the next free slot."""
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env, self.capacity = env, capacity
+        self.slots = simpy.PriorityResource(env, capacity)
+        self.held: dict[str, tuple[simpy.Event, float]] = {}
+        self.busy_s = 0.0  # slot-seconds held, for the makespan's lower bound
+        self.in_use = self.peak = 0
+
+    def acquire(self, vm: str, priority: int, then: Callable[[], None]) -> None:
+        if vm.lower() in self.held:
+            then()
+            return
+        request = self.slots.request(priority=priority)
+        self.held[vm.lower()] = (request, 0.0)
+
+        def granted(_: simpy.Event) -> None:
+            self.held[vm.lower()] = (request, self.env.now)
+            self.in_use += 1
+            self.peak = max(self.peak, self.in_use)
+            then()
+
+        request.callbacks.append(granted)
+
+    def release(self, vm: str) -> None:
+        found = self.held.pop(vm.lower(), None)
+        if found is not None:
+            request, since = found
+            if request.triggered:
+                self.in_use -= 1
+                self.busy_s += self.env.now - since
+            self.slots.release(request)
+
+
+class Orchestrator:
+    """Drives one engine's operations in a simulated region: applies each when it is sent
+    (after any retry delay), hands its outcome back when its time has passed."""
+
+    def __init__(self, env: simpy.Environment, region: SimRegion, engine: Engine,
+                 record: Callable[[Ticket], None] | None = None,
+                 pool: WorkerPool | None = None, priority: int = 0):
+        self.env, self.region, self.engine = env, region, engine
+        self.record = record or (lambda ticket: None)
+        self.pool, self.priority = pool, priority
+        self.end_s = env.now
+        self.waited_s = 0.0  # for a worker slot
+        self.first_ask_s: float | None = None  # when it first asked for a worker slot
+        self.last_release_s: float | None = None  # when its last worker slot went back
+        self.placed = env.event()  # it holds a worker slot, or needs none any more
+        self.placed_s: float | None = None
+
+    def start(self) -> None:
+        self._execute(self.engine.start(self.env.now))
+
+    def _execute(self, tickets: list[Ticket]) -> None:
+        for ticket in tickets:
+            if ticket.delay_s:
+                self.env.timeout(ticket.delay_s, ticket).callbacks.append(self._send_later)
+            elif self.pool and _creates_worker(ticket.op):
+                if self.first_ask_s is None:
+                    self.first_ask_s = self.env.now
+                self.pool.acquire(ticket.op.id, self.priority,
+                                  lambda t=ticket, asked=self.env.now: self._send_slotted(t, asked))
+            else:
+                self._send(ticket)
+
+    def _send_later(self, event: simpy.Event) -> None:
+        self._execute([replace_delay(event.value)])
+
+    def _send_slotted(self, ticket: Ticket, asked_s: float) -> None:
+        self.waited_s += self.env.now - asked_s
+        if not self.placed.triggered:
+            self.placed_s = self.env.now
+            self.placed.succeed()
+        self._send(ticket)
+
+    def _send(self, ticket: Ticket) -> None:
+        """Apply the operation now; it completes when its simulated time has passed."""
+        engine = self.engine
+        if engine.finished:
+            return
+        self.record(ticket)
+        try:
+            delay, result = self.region.apply(ticket.op, ticket.step, ticket.recheck,
+                                              self.env.now)
+            done = self.env.timeout(delay, (ticket, result))
+        except ArmError as exc:
+            error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
+            done = self.env.timeout(exc.after_s, (ticket, error))
+        except OrchestratorCrash:
+            engine.interrupt(ticket, self.env.now)
+            self.record(ticket)
+            self._ended()
+            return
+        done.callbacks.append(self._completed)
+
+    def _completed(self, event: simpy.Event) -> None:
+        ticket, outcome = event.value
+        engine = self.engine
+        if engine.finished:
+            return  # the orchestrator is gone: nobody hears the answer
+        if self.pool and _frees_worker(ticket.op, outcome):
+            self.pool.release(ticket.op.id)
+            self.last_release_s = self.env.now
+        follow_ups = engine.complete(ticket, outcome, self.env.now)
+        self.record(ticket)
+        if engine.finished:
+            self._ended()
+        self._execute(follow_ups)
+
+    def _ended(self) -> None:
+        self.end_s = self.env.now
+        if not self.placed.triggered:
+            self.placed.succeed()
+        if self.pool:
+            for worker in self.engine.plan.context.workers:
+                self.pool.release(worker.vm)
+
+
+def replace_delay(ticket: Ticket) -> Ticket:
+    """The ticket, its wait done."""
+    ticket.delay_s = 0.0
+    return ticket
+
+
+def _creates_worker(op: object) -> bool:
+    return isinstance(op, ops.CreateVm) and op.os_disk_from_image
+
+
+def _frees_worker(op: object, outcome: object) -> bool:
+    """A worker's deletion done, or its creation failed: its pool slot is free again."""
+    if isinstance(op, ops.DeleteVm):
+        return not isinstance(outcome, CloudError)
+    return _creates_worker(op) and isinstance(outcome, CloudError)
 
 
 _recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
