@@ -15,7 +15,6 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
     a ``state``, adds to it (a fleet: groups and networks are shared)."""
     ctx, src = plan.context, scenario.source_vm
     state = state or CloudState(scenario.subscription, max_data_disks)
-    state.quotas = None
     state.create_resource_group(ctx.source.group, src.location)
     _ensure_subnet(state, ctx.source.subnet, src.location)
     state.create_nic(ctx.source.nic, src.location, ctx.source.subnet)
@@ -38,7 +37,8 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
         _ensure_subnet(state, ctx.vm.subnet, ctx.location)
-    state.quotas = quotas
+    if quotas is not None:
+        state.quotas = quotas
     return state
 
 

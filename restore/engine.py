@@ -131,7 +131,7 @@ class Engine:
         if isinstance(outcome, CloudError):
             ticket.error_code = outcome.code
             ticket.errors.append(outcome.code)
-            delay = self.retry.delay_s(outcome, ticket.attempts)
+            delay = self.retry.delay_s(outcome, ticket.attempts, ticket.retry_wait_s)
             if delay is not None:
                 ticket.attempts += 1
                 ticket.delay_s, ticket.retry_wait_s = delay, ticket.retry_wait_s + delay

@@ -2,14 +2,14 @@
 
 Retried: the statuses azure-core retries (408, 429, 500, 502, 503, 504). The wait is
 tenacity's exponential backoff, never shorter than the cloud's Retry-After. Throttling
-(429) says when to come back, so it has a budget of its own, larger than errors'.
+(429) says when to come back, so its budget is time spent waiting, not attempts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tenacity import RetryCallState, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, stop_after_attempt, stop_after_delay, wait_exponential
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
@@ -21,16 +21,18 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 @dataclass(frozen=True)
 class RetryPolicy:
     stop: stop_base = field(default_factory=lambda: stop_after_attempt(5))
-    throttled_stop: stop_base = field(default_factory=lambda: stop_after_attempt(30))
+    throttled_stop: stop_base = field(default_factory=lambda: stop_after_delay(3 * 3600))
     wait: wait_base = field(default_factory=lambda: wait_exponential(multiplier=2, min=2,
                                                                      max=120))
 
-    def delay_s(self, error: CloudError, attempt: int) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``; None when not to retry."""
+    def delay_s(self, error: CloudError, attempt: int, waited_s: float = 0.0) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, having waited ``waited_s`` for
+        this operation already; None when not to retry."""
         if error.status not in RETRYABLE_STATUSES:
             return None
         state = RetryCallState(None, None, (), {})
         state.attempt_number = attempt
+        state.start_time, state.outcome_timestamp = 0.0, waited_s
         if (self.throttled_stop if error.status == 429 else self.stop)(state):
             return None
         return max(float(self.wait(state)), error.retry_after or 0.0)

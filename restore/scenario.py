@@ -176,10 +176,16 @@ class Fleet(Strict):
 
     groups: list[FleetGroup] = Field(min_length=1)
     max_workers: int = Field(ge=1)
+    max_active: int | None = Field(default=None, ge=1, description="restores running at "
+                                   "once (default: twice max_workers)")
 
     @property
     def count(self) -> int:
         return sum(g.count for g in self.groups)
+
+    @property
+    def active_limit(self) -> int:
+        return self.max_active or 2 * self.max_workers
 
 
 class Scenario(Strict):

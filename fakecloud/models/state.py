@@ -62,6 +62,7 @@ class CloudState:
         self._resources: dict[str, Resource] = {}
         self._groups: dict[str, ResourceGroup] = {}
         self._members: dict[str, set[str]] = {}  # group (lower) -> keys of its resources
+        self._by_tag: dict[tuple[str, str], set[str]] = {}  # (tag, value) -> keys
         self._usage: dict[str, Counter[str]] = {}  # location -> quota usage
         self.quotas = quotas
 
@@ -169,7 +170,7 @@ class CloudState:
 
     def tagged(self, key: str, value: str) -> list[str]:
         """Ids of the resources carrying tag ``key: value``, sorted."""
-        return [r.id for k, r in sorted(self._resources.items()) if r.tags.get(key) == value]
+        return [self._resources[k].id for k in sorted(self._by_tag.get((key, value), ()))]
 
     # -- resource groups ---------------------------------------------------------------
 
@@ -182,8 +183,9 @@ class CloudState:
                 raise ArmError(409, "InvalidResourceGroupLocation",
                                f"Resource group '{existing.name}' already exists in location "
                                f"'{existing.location}'.")
+            self._drop(existing)
             existing.tags = dict(tags)
-            return existing
+            return self._add(existing)
         group = self._add(ResourceGroup(group_id, location, dict(tags)))
         self._groups[group.name.lower()] = group
         return group
@@ -381,6 +383,8 @@ class CloudState:
         key = resource.id.lower()
         del self._resources[key]
         self._members.get(resource.resource_group.lower(), set()).discard(key)
+        for tag in resource.tags.items():
+            self._by_tag[tag].discard(key)
         self._count(resource, -1)
 
     def _add(self, resource: R) -> R:
@@ -388,6 +392,8 @@ class CloudState:
         self._resources[key] = resource
         if not isinstance(resource, ResourceGroup):
             self._members.setdefault(resource.resource_group.lower(), set()).add(key)
+        for tag in resource.tags.items():
+            self._by_tag.setdefault(tag, set()).add(key)
         self._count(resource, +1)
         return resource
 

@@ -5,6 +5,7 @@ goes to the lowest priority number first."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ class VmOutcome:
     name: str
     priority: int
     status: str
+    error: str | None  # the failure's code
     end_s: float
     critical_path_s: float  # its own chain of work, without waiting for a worker slot
     waited_s: float
@@ -82,7 +84,9 @@ class FleetReport:
             "cost": round(sum(v.cost for v in self.vms), 4),
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
+            "errors": dict(Counter(v.error for v in self.vms if v.error)),
             "per_vm": [{"name": v.name, "priority": v.priority, "status": v.status,
+                        "error": v.error,
                         "end_s": round(v.end_s, 3), "waited_s": round(v.waited_s, 3),
                         "critical_path_s": round(v.critical_path_s, 3),
                         "cost": round(v.cost, 4), "source_intact": v.source_intact}
@@ -114,7 +118,7 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
         before = source_snapshot(plan.context, state.lookup)
         driver = Orchestrator(env, region, Engine(plan), pool=pool, priority=priority)
         drivers.append((replica, plan, priority, before, driver))
-    env.process(_start_by_priority(env, [d[-1] for d in drivers]))
+    env.process(_admit(env, [d[-1] for d in drivers], fleet.active_limit))
     env.run()
     vms = [_outcome(replica, plan, priority, before, driver, state, profile)
            for replica, plan, priority, before, driver in drivers]
@@ -122,18 +126,17 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
                        vms)
 
 
-def _start_by_priority(env: simpy.Environment, drivers: list[Orchestrator]):
-    """Start the restores a priority at a time: the next priority's start when every
-    restore of the ones before holds its worker (or needs none), so the pool serves the
-    lowest numbers first while later restores still overlap their lead-in."""
-    by_priority: dict[int, list[Orchestrator]] = {}
-    for driver in drivers:
-        by_priority.setdefault(driver.priority, []).append(driver)
-    for priority in sorted(by_priority):
-        group = by_priority[priority]
-        for driver in group:
-            driver.start()
-        yield env.all_of([driver.placed for driver in group])
+def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):
+    """Start the restores lowest priority number first (file order among equals), at most
+    ``limit`` at once: a new one starts when one ends. Like an appliance's job queue, it
+    keeps a large fleet from flooding ARM and the worker pool's queue."""
+    running: list[Orchestrator] = []
+    for driver in sorted(drivers, key=lambda d: d.priority):
+        while len(running) >= limit:
+            yield env.any_of([d.done for d in running])
+            running = [d for d in running if not d.done.triggered]
+        driver.start()
+        running.append(driver)
 
 
 def _outcome(replica, plan, priority, before, driver, state, profile) -> VmOutcome:
@@ -142,7 +145,8 @@ def _outcome(replica, plan, priority, before, driver, state, profile) -> VmOutco
     leaked = [i for i in state.tagged(RESTORE_ID_TAG, ctx.restore_id)
               if engine.status != "succeeded" or not _restored(ctx, i)]
     tail = None if driver.last_release_s is None else driver.end_s - driver.last_release_s
-    return VmOutcome(replica.name, priority, engine.status, driver.end_s,
+    error = engine.error["code"] if engine.error else None
+    return VmOutcome(replica.name, priority, engine.status, error, driver.end_s,
                      engine.critical_path_s() - driver.waited_s, driver.waited_s,
                      driver.placed_s, driver.first_ask_s, tail, cost, len(leaked),
                      before == source_snapshot(ctx, state.lookup))

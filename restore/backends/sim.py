@@ -197,8 +197,8 @@ class Orchestrator:
         self.waited_s = 0.0  # for a worker slot
         self.first_ask_s: float | None = None  # when it first asked for a worker slot
         self.last_release_s: float | None = None  # when its last worker slot went back
-        self.placed = env.event()  # it holds a worker slot, or needs none any more
-        self.placed_s: float | None = None
+        self.placed_s: float | None = None  # when it first got a worker slot
+        self.done = env.event()  # the restore ended
 
     def start(self) -> None:
         self._execute(self.engine.start(self.env.now))
@@ -220,9 +220,8 @@ class Orchestrator:
 
     def _send_slotted(self, ticket: Ticket, asked_s: float) -> None:
         self.waited_s += self.env.now - asked_s
-        if not self.placed.triggered:
+        if self.placed_s is None:
             self.placed_s = self.env.now
-            self.placed.succeed()
         self._send(ticket)
 
     def _send(self, ticket: Ticket) -> None:
@@ -261,8 +260,7 @@ class Orchestrator:
 
     def _ended(self) -> None:
         self.end_s = self.env.now
-        if not self.placed.triggered:
-            self.placed.succeed()
+        self.done.succeed()
         if self.pool:
             for worker in self.engine.plan.context.workers:
                 self.pool.release(worker.vm)
