@@ -50,12 +50,13 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None):
 
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
-          faults: Iterable[Fault] = ()):
-    """Monte Carlo: ``runs`` seeded simulations on all cores; ``.to_dict()`` gives the
-    percentiles of duration and cost. Same seed, same numbers, whatever ``workers``."""
+          faults: Iterable[Fault] = (), dask_address: str | None = None):
+    """Monte Carlo: ``runs`` seeded simulations on all cores (or a Dask cluster);
+    ``.to_dict()`` gives the percentiles of duration and cost. Same seed, same numbers,
+    whatever ``workers`` or cluster."""
     from restore.backends.sweep import sweep as sweep_sim
 
-    return sweep_sim(scenario, runs, seed, workers, list(faults))
+    return sweep_sim(scenario, runs, seed, workers, list(faults), dask_address=dask_address)
 
 
 def resume(journal: str | Path) -> Report:

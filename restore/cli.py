@@ -152,13 +152,16 @@ def sweep(
         "it, so the numbers do not depend on --workers.")] = None,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Processes (default: every core).")] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Run on the Dask distributed scheduler at this address "
+        "(tcp://host:8786) instead of local processes; needs restorelab[dask].")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo: simulate SCENARIO many times and show percentiles of duration and cost.
 
     Faults with a probability in the scenario make some runs fail; the summary counts them.
     """
-    summary = _guarded(lambda: _sweep(scenario, runs, seed, workers, show=not as_json))
+    summary = _guarded(lambda: _sweep(scenario, runs, seed, workers, dask, show=not as_json))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -166,7 +169,7 @@ def sweep(
 
 
 def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
-           show: bool) -> dict[str, Any]:
+           dask: str | None, show: bool) -> dict[str, Any]:
     loaded = restore.load_scenario(find_scenario(scenario))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
@@ -174,9 +177,12 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
         task = bar.add_task(f"simulating {loaded.name}", total=runs)
         try:
             result = sweep_runs(loaded, runs, seed, workers,
-                                progress=lambda done: bar.advance(task, done))
+                                progress=lambda done: bar.advance(task, done),
+                                dask_address=dask)
         except ScenarioError as exc:
             raise ScenarioError(scenario, exc.field, exc.message) from None
+        except (RuntimeError, OSError) as exc:  # no Dask installed, or no scheduler there
+            raise ScenarioError("--dask", "", " ".join(str(exc).split())) from None
     return result.to_dict()
 
 

@@ -122,3 +122,24 @@ def test_transfer_is_paid_only_across_regions():
 def test_the_snapshot_path_runs_no_worker():
     cost = cost_of(make_scenario(kind="snapshot", location="original"))
     assert cost["worker_compute"] == 0
+
+
+def test_sweep_on_a_dask_cluster_gives_the_same_numbers():
+    distributed = pytest.importorskip("distributed")
+    scenario = make_scenario(location="new")
+    local = restore.sweep(scenario, 600, seed=5, workers=1).to_dict()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        done = []
+        from restore.backends.sweep import sweep
+        remote = sweep(scenario, 600, seed=5, dask_address=cluster.scheduler_address,
+                       progress=done.append).to_dict()
+    assert remote == local
+    assert sum(done) == 600
+
+
+def test_cli_sweep_with_an_unreachable_dask_scheduler_is_a_clear_error():
+    result = CliRunner().invoke(app, ["sweep", "orig-snapshot", "--runs", "10", "--dask",
+                                      "tcp://127.0.0.1:9"])
+    assert result.exit_code == 2 and "--dask" in result.stderr
+    assert "Traceback" not in result.output

@@ -19,6 +19,7 @@ from typing import Any
 from restore.backends.sim import simulate
 from restore.scenario import Fault, Scenario
 
+DASK_CONNECT_TIMEOUT_S = 5
 CHUNK = 250  # runs per task: large enough to pay for the process hop, small for progress
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
 
@@ -67,9 +68,11 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
           faults: list[Fault] | None = None,
-          progress: Callable[[int], None] | None = None) -> SweepResult:
-    """``runs`` simulations of ``scenario`` on ``workers`` processes (default: all cores);
-    ``progress(n)`` is told each time ``n`` more runs are done."""
+          progress: Callable[[int], None] | None = None,
+          dask_address: str | None = None) -> SweepResult:
+    """``runs`` simulations of ``scenario`` on ``workers`` processes (default: all cores),
+    or on the Dask cluster at ``dask_address``; ``progress(n)`` is told each time ``n``
+    more runs are done."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     seed = scenario.seed if seed is None else seed
@@ -77,11 +80,29 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [])
               for start in range(0, runs, CHUNK)]
     result = SweepResult(scenario.name, seed)
-    for outcomes in _map(_run_chunk, chunks, workers):
+    done = _on_dask(chunks, dask_address, progress) if dask_address else _map(
+        _run_chunk, chunks, workers)
+    for outcomes in done:
         result.outcomes += outcomes
-        if progress:
+        if progress and not dask_address:
             progress(len(outcomes))
     return result
+
+
+def _on_dask(chunks: list[tuple], address: str,
+             progress: Callable[[int], None] | None) -> list[list[Outcome]]:
+    """The chunks on a Dask distributed cluster, in order (extra ``restorelab[dask]``)."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise RuntimeError("--dask needs Dask distributed: pip install 'restorelab[dask]'"
+                           ) from None
+    with Client(address, timeout=DASK_CONNECT_TIMEOUT_S) as client:
+        futures = client.map(_run_chunk, chunks, pure=False)
+        for future in as_completed(futures):
+            if progress:
+                progress(len(future.result()))
+        return client.gather(futures)
 
 
 def _map(function: Callable, chunks: list[tuple], workers: int) -> Iterator[list[Outcome]]:
