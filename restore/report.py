@@ -57,11 +57,7 @@ class Report:
         self.recovery_error = engine.recovery_error
         self.duration_s = _t(duration_s)
         self.restored_vm = _restored_vm(ctx, inventory)
-        tagged = inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
-        rolled_forward = self.status == "failed" and engine.source_touched
-        kept = restored_data(ctx, tagged) if rolled_forward or self.status == "succeeded" else ()
-        self.leaked = [i for i in tagged if i.lower() not in kept]
-        self.kept = [i for i in tagged if i.lower() in kept] if rolled_forward else []
+        self.leaked, self.kept = leaked_and_kept(engine, inventory)
         self.source_intact = source_before is not None and source_before == source_snapshot(
             ctx, inventory.lookup)
         self.data_verified: bool | None = None
@@ -113,6 +109,17 @@ class Report:
                   "resource": o["resource"], **_span(o), "status": o["status"],
                   "attempts": o["attempts"]} for o in self.operations]
         return pd.DataFrame(rows)
+
+
+def leaked_and_kept(engine: Engine, inventory: Inventory) -> tuple[list[str], list[str]]:
+    """Of what the restore created and still exists: the temporary resources left behind,
+    and the restored data kept on purpose after a failure past the source's removal."""
+    ctx = engine.plan.context
+    tagged = inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
+    rolled_forward = engine.status == "failed" and engine.source_touched
+    keep = restored_data(ctx, tagged) if rolled_forward or engine.status == "succeeded" else ()
+    kept = [i for i in tagged if i.lower() in keep] if rolled_forward else []
+    return [i for i in tagged if i.lower() not in keep], kept
 
 
 def source_snapshot(ctx: RestoreContext,

@@ -12,13 +12,14 @@ from typing import Any
 import simpy
 
 from fakecloud.cost import restore_cost
+from fakecloud.models import CloudState
 from fakecloud.profile import RegionProfile, load_profile
 from fakecloud.sim import SimRegion
 from fakecloud.world import build_world
 from restore.backends.sim import Orchestrator, WorkerPool, _check_disks, _injector
 from restore.engine import Engine
-from restore.plan import RESTORE_ID_TAG, build_plan
-from restore.report import source_snapshot
+from restore.plan import Plan, build_plan
+from restore.report import leaked_and_kept, source_snapshot
 from restore.scenario import Scenario
 
 
@@ -139,11 +140,11 @@ def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):
         running.append(driver)
 
 
-def _outcome(replica, plan, priority, before, driver, state, profile) -> VmOutcome:
+def _outcome(replica: Scenario, plan: Plan, priority: int, before: list[dict] | None,
+             driver: Orchestrator, state: CloudState, profile: RegionProfile) -> VmOutcome:
     engine, ctx = driver.engine, plan.context
     cost = restore_cost(engine.operations, driver.end_s, ctx, profile.prices)["total"]
-    leaked = [i for i in state.tagged(RESTORE_ID_TAG, ctx.restore_id)
-              if engine.status != "succeeded" or not _restored(ctx, i)]
+    leaked, _ = leaked_and_kept(engine, state)
     tail = None if driver.last_release_s is None else driver.end_s - driver.last_release_s
     error = engine.error["code"] if engine.error else None
     return VmOutcome(replica.name, priority, engine.status, error, driver.end_s,
@@ -151,7 +152,3 @@ def _outcome(replica, plan, priority, before, driver, state, profile) -> VmOutco
                      driver.placed_s, driver.first_ask_s, tail, cost, len(leaked),
                      before == source_snapshot(ctx, state.lookup))
 
-
-def _restored(ctx, arm_id: str) -> bool:
-    ids = {ctx.vm.id.lower(), ctx.vm.nic.lower(), *(d.final_id.lower() for d in ctx.disks)}
-    return arm_id.lower() in ids
