@@ -128,12 +128,14 @@ class CloudState:
 
     def _count(self, resource: Resource, sign: int) -> None:
         """Keep the quota usage as resources come and go (and VMs start or stop)."""
-        if self._quotas is None:
+        if self._quotas is None or not isinstance(resource, Disk | VirtualMachine):
             return
-        used = self._usage.setdefault(resource.location, Counter())
+        used = self._usage.get(resource.location)
+        if used is None:
+            used = self._usage[resource.location] = Counter()
         if isinstance(resource, Disk):
             used["managed_disks"] += sign
-        elif isinstance(resource, VirtualMachine) and resource.power_state != "deallocated":
+        elif resource.power_state != "deallocated":
             family, vcpus = self._quotas.cores.get(resource.size, ("", 0))
             used["regional_vcpus"] += sign * vcpus
             used[family] += sign * vcpus
