@@ -216,7 +216,9 @@ class Orchestrator:
                 self._send(ticket)
 
     def _send_later(self, event: simpy.Event) -> None:
-        self._execute([replace_delay(event.value)])
+        ticket = event.value
+        ticket.delay_s = 0.0  # waited: now it is sent (through the pool, if it needs one)
+        self._execute([ticket])
 
     def _send_slotted(self, ticket: Ticket, asked_s: float) -> None:
         self.waited_s += self.env.now - asked_s
@@ -264,12 +266,6 @@ class Orchestrator:
         if self.pool:
             for worker in self.engine.plan.context.workers:
                 self.pool.release(worker.vm)
-
-
-def replace_delay(ticket: Ticket) -> Ticket:
-    """The ticket, its wait done."""
-    ticket.delay_s = 0.0
-    return ticket
 
 
 def _creates_worker(op: object) -> bool:
