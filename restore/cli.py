@@ -154,7 +154,8 @@ def sweep(
         "--workers", min=1, help="Processes (default: every core).")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Run on the Dask distributed scheduler at this address "
-        "(tcp://host:8786) instead of local processes; needs restorelab[dask].")] = None,
+        "(tcp://host:8786) instead of local processes; needs the dask extra "
+        "(pip install 'restorelab\\[dask]').")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo: simulate SCENARIO many times and show percentiles of duration and cost.
@@ -203,8 +204,10 @@ def resume(
     journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Finish an interrupted restore from its journal: the steps that ended stay done, the
-    interrupted ones run again, checking what exists before acting.
+    """Finish an interrupted restore from its journal.
+
+    The steps that ended stay done; the interrupted ones run again, checking what exists
+    before acting, so the restore ends as an uninterrupted one would.
 
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
     nothing to resume), 3 interrupted again.
