@@ -276,14 +276,17 @@ def _plan(scenario: str) -> dict[str, Any]:
 @app.command()
 def scenarios() -> None:
     """List the shipped example scenarios (pass a name to simulate or plan)."""
-    table = Table("name", "restore point", "target", "disks", title="Shipped scenarios",
-                  title_justify="left")
+    table = Table("name", "restore point", "target", "disks", "also",
+                  title="Shipped scenarios", title_justify="left")
     for name, path in shipped_scenarios().items():
         sc = restore.load_scenario(path)
         rp = sc.restore_point
         point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
             f", {rp.priority} priority)" if rp.tier == "archive" else ")")
-        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)))
+        also = (f"fleet of {sc.fleet.count}" if sc.fleet else
+                f"{len(sc.faults)} fault rules" if sc.faults else "")
+        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)),
+                      also)
     out.print(table)
 
 
