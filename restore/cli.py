@@ -276,9 +276,12 @@ def _plan(scenario: str) -> dict[str, Any]:
 @app.command()
 def scenarios() -> None:
     """List the shipped example scenarios (pass a name to simulate or plan)."""
-    table = Table("name", "restore point", "target", "disks", "also",
-                  title="Shipped scenarios", title_justify="left")
-    for name, path in shipped_scenarios().items():
+    shipped = shipped_scenarios()
+    table = Table(title="Shipped scenarios", title_justify="left")
+    table.add_column("name", no_wrap=True, min_width=max(map(len, shipped)))
+    for heading in ("restore point", "target", "disks", "also"):
+        table.add_column(heading)
+    for name, path in shipped.items():
         sc = restore.load_scenario(path)
         rp = sc.restore_point
         point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
