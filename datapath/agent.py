@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import zstandard
 
-from datapath.repository import DiskManifest, MissingObject, Store, chunk_name, disk_digest
+from datapath.repository import (
+    ArchivedObject,
+    DiskManifest,
+    MissingObject,
+    Store,
+    chunk_name,
+    disk_digest,
+)
 
 
 class ChunkError(Exception):
@@ -74,6 +81,9 @@ def _fetch(disk: DiskManifest, store: Store, index: int,
         packed = store.get(chunk_name(digest))
     except MissingObject:
         raise ChunkError(disk.name, index, digest, "missing from the repository") from None
+    except ArchivedObject:
+        raise ChunkError(disk.name, index, digest,
+                         "in the archive tier: rehydrate the restore point first") from None
     try:
         data = zstandard.ZstdDecompressor().decompress(packed)
     except zstandard.ZstdError as exc:

@@ -66,6 +66,10 @@ class MissingObject(KeyError):
     """An object the manifest names is not in the repository."""
 
 
+class ArchivedObject(KeyError):
+    """The object is in the archive tier: rehydrate it before reading."""
+
+
 ZERO_CHUNK = "0" * 64
 
 
