@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from fakecloud.data import DataPath
 from fakecloud.faults import FaultInjector, error_for
 from fakecloud.models import ArmError, CloudState, Snapshot, VirtualMachine
 from fakecloud.profile import RegionProfile, Samplers
@@ -30,8 +31,10 @@ class SimRegion:
     """Applies restore operations to a CloudState and says how long each one takes."""
 
     def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
-                 samplers: Samplers | None = None, faults: FaultInjector | None = None):
+                 samplers: Samplers | None = None, faults: FaultInjector | None = None,
+                 data: DataPath | None = None):
         self.state, self.profile, self.rng = state, profile, rng
+        self.data = data  # real bytes for the agent to write (bytes-mode scenarios)
         self._samplers = samplers or profile.samplers()
         self.faults = faults
         self.throttle = Throttle(profile.throttling)
@@ -178,7 +181,15 @@ class SimRegion:
     def _write_disk_data(self, op: ops.WriteDiskData) -> float:
         """The worker's agent starts, then the data flows."""
         worker = self.state.get(op.worker, VirtualMachine)
-        return self._latency("start_restore_agent") + self.transfer_s(op, worker.size)
+        took = self._latency("start_restore_agent") + self.transfer_s(op, worker.size)
+        if self.data is not None:
+            try:
+                for write in op.writes:
+                    self.data.restore(write.disk, worker.name)
+            except ArmError as exc:
+                exc.after_s = took
+                raise
+        return took
 
     def _find_resources(self, op: ops.FindResources) -> tuple[float, list[tuple[str, str]]]:
         found = [(self.state.find(i).type, i) for i in self.state.tagged(op.key, op.value)]

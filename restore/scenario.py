@@ -161,8 +161,11 @@ class Fault(Strict):
 
 
 class DataBlock(Strict):
+    """``bytes``: each disk holds ``size_mb`` MB (at most its size) of real, seeded bytes,
+    backed up and restored by the real agent; ``model``: time only."""
+
     mode: Literal["bytes", "model"] = "model"
-    size_mb: int = Field(default=64, gt=0)
+    size_mb: int = Field(default=64, gt=0, le=1024)
 
 
 class FleetGroup(Strict):

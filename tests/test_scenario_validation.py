@@ -214,16 +214,6 @@ def test_duplicate_disk_names_are_a_scenario_error(disks):
     assert info.value.field.startswith("source_vm")
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"data": {"mode": "bytes"}}, "data.mode"),
-])
-def test_unmodelled_features_are_refused_loudly(change, field):
-    scenario = parse_scenario({**BASE, **change})
-    with pytest.raises(ScenarioError) as info:
-        restore.simulate(scenario)
-    assert info.value.field == field
-
-
 # -- files ---------------------------------------------------------------------------------
 
 def test_load_scenario_missing_file(tmp_path):

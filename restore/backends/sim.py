@@ -12,6 +12,7 @@ from typing import Any
 import simpy
 
 from fakecloud.cost import restore_cost
+from fakecloud.data import DataPath
 from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
@@ -39,17 +40,20 @@ class Prepared:
     world: CloudState  # never run on: each restore gets a copy
     source_before: list[dict[str, Any]] | None
     samplers: Samplers
+    data: DataPath | None = None  # the backed-up bytes, for bytes-mode scenarios
 
 
 def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepared:
     """Validate, plan and seed the world once; the seed only changes the region's timing."""
-    _refuse_unmodelled(scenario)
     profile = profile or load_profile(scenario.region_profile)
     plan = build_plan(scenario, profile.sizing)
     _check_disks(plan, profile)
     world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
+    data = None
+    if scenario.data is not None and scenario.data.mode == "bytes" and plan.context.workers:
+        data = DataPath.back_up(plan, scenario.data.size_mb)
     return Prepared(scenario, profile, plan, world,
-                    source_snapshot(plan.context, world.lookup), profile.samplers())
+                    source_snapshot(plan.context, world.lookup), profile.samplers(), data)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile | None = None,
@@ -121,8 +125,9 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     _check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
+    data = replace(prepared.data, verified={}) if prepared.data else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
-                       _injector(faults, seed, prepared.plan))
+                       _injector(faults, seed, prepared.plan), data)
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
@@ -135,9 +140,12 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
                       faults_left=region.faults.remaining() if region.faults else [])
-    return Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
-                  lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
-                                       prepared.profile.prices))
+    report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
+                    lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
+                                         prepared.profile.prices))
+    if data is not None:
+        report.data_verified = engine.status == "succeeded" and data.all_verified()
+    return report
 
 
 def _injector(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:
@@ -293,12 +301,6 @@ def _prepared(scenario: Scenario, profile: RegionProfile | None) -> Prepared:
         if len(_recent) > RECENT_LIMIT:
             _recent.popitem(last=False)
     return found
-
-
-def _refuse_unmodelled(scenario: Scenario) -> None:
-    """Fields the schema accepts but this version does not simulate yet: say so, loudly."""
-    if scenario.data is not None and scenario.data.mode == "bytes":
-        raise ScenarioError("<scenario>", "data.mode", "byte-level data is not implemented yet")
 
 
 def _check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:

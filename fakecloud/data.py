@@ -1,0 +1,80 @@
+"""Disks that hold real bytes in the simulation (scenario ``data: {mode: bytes}``): the
+source disks' seeded content, backed up into an in-memory repository before the restore,
+and written by the real restore agent when the simulated worker restores data."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datapath.agent import ChunkError, restore_disk
+from datapath.repository import DiskManifest, MissingObject, SourceDisk, backup
+from fakecloud.models import ArmError
+from restore.plan import Plan
+
+CHUNK = 1024 * 1024
+MB = 1024 * 1024
+
+
+class MemoryStore:
+    """A repository in memory: object name -> bytes."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        self.objects[name] = data
+
+    def get(self, name: str) -> bytes:
+        try:
+            return self.objects[name]
+        except KeyError:
+            raise MissingObject(name) from None
+
+    def exists(self, name: str) -> bool:
+        return name in self.objects
+
+
+def seeded_bytes(label: str, size: int) -> bytes:
+    """Disk-like content for ``label``: random chunks with every fourth one all zeros."""
+    rng = random.Random(hashlib.sha256(label.encode()).digest())
+    chunks = [bytes(CHUNK) if i % 4 == 3 else rng.randbytes(CHUNK)
+              for i in range(-(-size // CHUNK))]
+    return b"".join(chunks)[:size]
+
+
+@dataclass
+class DataPath:
+    """The restore point of a bytes-mode scenario and what the agent wrote from it."""
+
+    store: MemoryStore
+    disks: dict[str, DiskManifest]  # restored disk id (lower) -> its manifest disk
+    verified: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def back_up(cls, plan: Plan, size_mb: int) -> DataPath:
+        """Seed every source disk with ``size_mb`` MB (at most its size) and back it up."""
+        store = MemoryStore()
+        sources = [SourceDisk(d.source, d.lun, d.sku, io.BytesIO(seeded_bytes(
+            d.source, min(size_mb, d.size_gb * 1024) * MB))) for d in plan.context.disks]
+        manifest, _ = backup({"name": plan.context.source.vm}, sources, store,
+                             plan.context.restore_point.id.replace("/", "-"), chunk_size=CHUNK)
+        by_source = {disk.name: disk for disk in manifest.disks}
+        return cls(store, {d.id.lower(): by_source[d.source] for d in plan.context.disks})
+
+    def restore(self, disk_id: str, worker: str) -> None:
+        """The agent on ``worker`` writes one disk; a bad chunk fails the operation."""
+        manifest = self.disks[disk_id.lower()]
+        with tempfile.TemporaryDirectory(prefix="restorelab-disk-") as folder:
+            try:
+                result = restore_disk(manifest, self.store, Path(folder) / "disk.img")
+            except ChunkError as exc:
+                raise ArmError(422, "DataCorrupted", f"restore agent on {worker}: {exc}") from None
+        self.verified[disk_id.lower()] = result.verified
+
+    def all_verified(self) -> bool:
+        return len(self.verified) == len(self.disks) and all(self.verified.values())
