@@ -362,6 +362,9 @@ def _summary(report: Report) -> Text:
         lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
                      f"{vm['size']}, {len(vm['disks'])} disks, {vm['power_state']})")
     lines.append(f"\nsource intact {'yes' if report.source_intact else 'no'}")
+    if report.data_verified is not None:
+        lines.append(f"\ndata verified {'yes' if report.data_verified else 'NO'}",
+                     style=None if report.data_verified else "red")
     leaked = ", ".join(_short(r) for r in report.leaked) or "nothing"
     lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
     return lines
