@@ -61,6 +61,11 @@ class LocalStore:
     def exists(self, name: str) -> bool:
         return (self.root / name).is_file()
 
+    def names(self, prefix: str = "") -> list[str]:
+        return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*")
+                      if p.is_file() and str(p.relative_to(self.root)).startswith(prefix)
+                      and not p.name.endswith(".partial"))
+
 
 class MissingObject(KeyError):
     """An object the manifest names is not in the repository."""

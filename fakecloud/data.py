@@ -14,6 +14,7 @@ from pathlib import Path
 from datapath.agent import ChunkError, restore_disk
 from datapath.repository import DiskManifest, MissingObject, SourceDisk, backup
 from fakecloud.models import ArmError
+from restore import arm
 from restore.plan import Plan
 
 CHUNK = 1024 * 1024
@@ -47,6 +48,22 @@ def seeded_bytes(label: str, size: int) -> bytes:
     return b"".join(chunks)[:size]
 
 
+def source_disks(plan: Plan, size_mb: int) -> list[SourceDisk]:
+    """The plan's source disks, each holding ``size_mb`` MB (at most its size) of seeded
+    bytes: the same bytes for the same disk every time."""
+    return [SourceDisk(d.source, d.lun, d.sku, io.BytesIO(seeded_bytes(
+        d.source, min(size_mb, d.size_gb * 1024) * MB))) for d in plan.context.disks]
+
+
+def vm_config(plan: Plan) -> dict[str, object]:
+    """What a restore point records of the source VM."""
+    ctx = plan.context
+    return {"name": arm.name_of(ctx.source.vm), "id": ctx.source.vm, "size": ctx.vm.size,
+            "location": ctx.source.location, "subnet": ctx.source.subnet,
+            "disks": [{"source": d.source, "lun": d.lun, "size_gb": d.size_gb, "sku": d.sku}
+                      for d in ctx.disks]}
+
+
 @dataclass
 class DataPath:
     """The restore point of a bytes-mode scenario and what the agent wrote from it."""
@@ -59,10 +76,8 @@ class DataPath:
     def back_up(cls, plan: Plan, size_mb: int) -> DataPath:
         """Seed every source disk with ``size_mb`` MB (at most its size) and back it up."""
         store = MemoryStore()
-        sources = [SourceDisk(d.source, d.lun, d.sku, io.BytesIO(seeded_bytes(
-            d.source, min(size_mb, d.size_gb * 1024) * MB))) for d in plan.context.disks]
-        manifest, _ = backup({"name": plan.context.source.vm}, sources, store,
-                             plan.context.restore_point.id.replace("/", "-"), chunk_size=CHUNK)
+        manifest, _ = backup(vm_config(plan), source_disks(plan, size_mb), store, "restore",
+                             chunk_size=CHUNK)
         by_source = {disk.name: disk for disk in manifest.disks}
         return cls(store, {d.id.lower(): by_source[d.source] for d in plan.context.disks})
 

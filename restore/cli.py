@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 import restore
+from datapath.repository import LocalStore, manifest_name
+from datapath.repository import backup as back_up
+from fakecloud.data import CHUNK, source_disks, vm_config
 from restore.backends.journal import JournalError
 from restore.backends.sweep import PERCENTILES
 from restore.backends.sweep import sweep as sweep_runs
@@ -197,6 +201,54 @@ def _show_sweep(summary: dict[str, Any]) -> None:
     out.print(table)
     if summary["failed"]:
         out.print(f"statuses: {summary['statuses']}")
+
+
+@app.command()
+def backup(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    repository: Annotated[Path, typer.Option(
+        "--repository", help="Local repository directory (created if missing).")] = Path(
+        "restorelab-repository"),
+    size_mb: Annotated[int | None, typer.Option(
+        "--size-mb", min=1, max=1024, help="MB of seeded bytes per disk (default: the "
+        "scenario's data.size_mb, else 64).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back up the source VM of SCENARIO into a repository: its disks hold seeded bytes,
+    stored as content-addressed zstd chunks; a chunk already stored is not stored again."""
+    stats = _guarded(lambda: _backup(scenario, repository, size_mb, show=not as_json))
+    if as_json:
+        print(json.dumps(stats, indent=2))
+    else:
+        out.print(f"restore point {stats['restore_point']} of {stats['vm']}: "
+                  f"{stats['chunks']} chunks ({stats['zero']} zero), {stats['stored']} new "
+                  f"stored, {stats['bytes_read'] / 2**20:,.1f} MB read, "
+                  f"{stats['bytes_stored'] / 2**20:,.1f} MB written")
+        out.print(f"manifest: {stats['manifest']}")
+
+
+def _backup(scenario: str, repository: Path, size_mb: int | None,
+            show: bool) -> dict[str, Any]:
+    loaded = restore.load_scenario(find_scenario(scenario))
+    size = size_mb or (loaded.data.size_mb if loaded.data else 64)
+    plan = restore.plan_for(loaded)
+    store, vm = LocalStore(repository), vm_config(plan)
+    name = str(vm["name"])
+    disks = source_disks(plan, size)
+    total = sum(len(d.reader.getbuffer()) for d in disks)
+    try:
+        point = f"rp-{len(store.names(f'restore-points/{name}/')) + 1:04d}"
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                      console=err, transient=True, disable=not show) as bar:
+            task = bar.add_task(f"backing up {name}", total=total)
+            _, stats = back_up(vm, disks, store, point, chunk_size=CHUNK,
+                               progress=lambda done: bar.advance(task, done))
+    except OSError as exc:
+        raise ScenarioError(str(repository), "--repository",
+                            f"cannot use it ({exc.strerror})") from None
+    return {"vm": name, "restore_point": point,
+            "manifest": str(repository / manifest_name(name, point)),
+            **dataclasses.asdict(stats)}
 
 
 @app.command()
