@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -67,6 +68,20 @@ def _guarded(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
+@contextmanager
+def _naming(scenario: str) -> Iterator[None]:
+    """Errors about a loaded scenario name it as the user did (backends know the field
+    only)."""
+    try:
+        yield
+    except ScenarioError as exc:
+        raise _named(exc, scenario) from None
+
+
+def _named(exc: ScenarioError, scenario: str) -> ScenarioError:
+    return ScenarioError(scenario, exc.field, exc.message)
+
+
 def _error(exc: Exception) -> None:
     """One line on stderr, whatever the message holds."""
     err.print(Text("error: ", style="bold red") + Text(" ".join(str(exc).split())),
@@ -124,10 +139,8 @@ def _refuse_for_fleet(scenario: str, **options: object) -> None:
 
 
 def _simulate_fleet(scenario: str, loaded: restore.Scenario, seed: int | None):
-    try:
+    with _naming(scenario):
         return restore.simulate_fleet(loaded, seed)
-    except ScenarioError as exc:
-        raise ScenarioError(scenario, exc.field, exc.message) from None
 
 
 def _show_fleet(fleet) -> None:
@@ -181,11 +194,10 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
                   disable=not show) as bar:
         task = bar.add_task(f"simulating {loaded.name}", total=runs)
         try:
-            result = sweep_runs(loaded, runs, seed, workers,
-                                progress=lambda done: bar.advance(task, done),
-                                dask_address=dask)
-        except ScenarioError as exc:
-            raise ScenarioError(scenario, exc.field, exc.message) from None
+            with _naming(scenario):
+                result = sweep_runs(loaded, runs, seed, workers,
+                                    progress=lambda done: bar.advance(task, done),
+                                    dask_address=dask)
         except (RuntimeError, OSError) as exc:  # no Dask installed, or no scheduler there
             raise ScenarioError("--dask", "", " ".join(str(exc).split())) from None
     return result.to_dict()
@@ -295,7 +307,7 @@ def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]
     except ScenarioError as exc:
         if faults and exc.field == f"faults.{len(loaded.faults)}.at":
             raise ScenarioError(scenario, "--crash-at", exc.message) from None
-        raise ScenarioError(scenario, exc.field, exc.message) from None
+        raise _named(exc, scenario) from None
 
 
 @app.command()
@@ -310,10 +322,8 @@ def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, as_json: JsonOpt = False) -> 
 
 def _plan(scenario: str) -> dict[str, Any]:
     loaded = restore.load_scenario(find_scenario(scenario))
-    try:
+    with _naming(scenario):
         the_plan = restore.plan_for(loaded)
-    except ScenarioError as exc:
-        raise ScenarioError(scenario, exc.field, exc.message) from None
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}
     for ticket in dry_run(the_plan):
         ops[ticket.step].append({"op": ticket.op.kind, "resource": ticket.op.resource})
