@@ -82,6 +82,14 @@ class Throttle:
         for bucket in buckets:
             bucket.tokens -= 1
 
+    def remaining(self, now: float) -> dict[str, int]:
+        """Whole requests left in each ARM bucket, as ARM's x-ms-ratelimit headers say."""
+        left = {}
+        for name, bucket in self._arm.items():
+            bucket.refill(now)
+            left[name] = int(bucket.tokens)
+        return left
+
     def _vm_bucket(self, vm: str, now: float) -> TokenBucket:
         bucket = self._per_vm.get(vm)
         if bucket is None:

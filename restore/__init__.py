@@ -19,13 +19,16 @@ __all__ = [
     "parse_scenario", "plan_for", "simulate",
 ]
 
-BACKENDS = ("sim",)
+BACKENDS = ("sim", "fake-arm")
 """Backends `simulate` runs on."""
 
 
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
              faults: Iterable[Fault] = (), journal: str | Path | None = None) -> Report:
     """Restore ``scenario`` on a simulated backend and return the report.
+
+    ``backend``: "sim" (the SimPy region) or "fake-arm" (the azure-mgmt-* SDK against
+    fakecloud's HTTP fake of ARM over the same region; needs the ``azure`` extra).
 
     ``faults`` add fault rules to the scenario's own, e.g.
     ``Fault(at="create_empty_disks", kind="transient", times=2)``; ``journal`` (a new
@@ -38,7 +41,7 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
                             "restore.simulate_fleet (the CLI's simulate does so)")
     from restore.backends.sim import simulate as simulate_sim
 
-    return simulate_sim(scenario, seed, faults=faults, journal=journal)
+    return simulate_sim(scenario, seed, faults=faults, journal=journal, backend=backend)
 
 
 def simulate_fleet(scenario: Scenario, seed: int | None = None):

@@ -66,6 +66,7 @@ class Report:
         self._op_records = engine.operations
         self._export = inventory.export
         self._costing = costing
+        self.arm_requests: dict[int, list[str]] | None = None  # ticket id -> ARM calls
 
     @cached_property
     def cost(self) -> dict[str, Any] | None:
@@ -78,7 +79,12 @@ class Report:
 
     @cached_property
     def operations(self) -> list[dict[str, Any]]:
-        return [_operation(o) for o in self._op_records]
+        """Each operation; on the SDK backends also the ARM requests it made
+        (``"PUT /subscriptions/... 202"``)."""
+        if self.arm_requests is None:
+            return [_operation(o) for o in self._op_records]
+        return [{**_operation(o), "arm_requests": self.arm_requests.get(o.id, [])}
+                for o in self._op_records]
 
     @cached_property
     def final_state(self) -> dict[str, list[Resource]]:

@@ -57,9 +57,12 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile | None = None,
-             faults: Iterable[Fault | FaultRule] = (), journal: str | Path | None = None
-             ) -> Report:
+             faults: Iterable[Fault | FaultRule] = (), journal: str | Path | None = None,
+             backend: str = "sim") -> Report:
     """Run one restore of ``scenario`` in a simulated region; same seed, same report.
+
+    ``backend`` "fake-arm" sends every operation through the azure-mgmt-* SDK to
+    fakecloud's ARM fake of the same region, instead of applying it directly.
 
     ``faults`` add to the scenario's own fault rules. With ``journal`` (a new file) the
     restore's progress and, at the end, the simulated region are kept there, so an
@@ -68,14 +71,15 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile
     prepared = _prepared(scenario, profile)
     seed = scenario.seed if seed is None else seed
     faults = [*scenario.faults, *faults]
+    runner = _runner(backend)
     if journal is None:
-        return run(prepared, seed, faults)
+        return runner(prepared, seed, faults)
     _check_fault_targets(prepared.plan, faults)
     with Journal(journal, create=True) as book:
-        book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend="sim",
+        book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend=backend,
                       restore_id=prepared.plan.context.restore_id,
                       source_before=prepared.source_before)
-        return run(prepared, seed, faults, book)
+        return runner(prepared, seed, faults, book)
 
 
 def resume(journal: str | Path) -> Report:
@@ -101,8 +105,9 @@ def resume(journal: str | Path) -> Report:
             clock_s=book.meta("clock_s"))
         faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
                   for f in book.meta("faults_left")]
-        return run(replace(prepared, source_before=book.meta("source_before")),
-                   book.meta("seed"), faults, book, state, resumption)
+        runner = _runner(book.meta("backend") or "sim")
+        return runner(replace(prepared, source_before=book.meta("source_before")),
+                      book.meta("seed"), faults, book, state, resumption)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,18 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     if data is not None:
         report.data_verified = engine.status == "succeeded" and data.all_verified()
     return report
+
+
+def _runner(backend: str) -> Callable[..., Report]:
+    """``run`` of the backend named: "sim", or "fake-arm" (the SDK against the ARM fake)."""
+    if backend == "sim":
+        return run
+    if backend == "fake-arm":
+        from restore.backends import fake_arm  # needs the azure extra
+
+        return lambda prepared, seed, faults, *rest: fake_arm.run(
+            prepared, seed, [FaultRule.of(f) for f in faults], *rest)
+    raise ValueError(f"unknown backend {backend!r} (available: sim, fake-arm)")
 
 
 def _injector(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:

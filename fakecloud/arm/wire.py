@@ -1,0 +1,84 @@
+"""Region resources in ARM's wire shape (camelCase, nested ``properties``), as the
+azure-mgmt-* models read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakecloud.models import (
+    Disk,
+    NetworkInterface,
+    Resource,
+    ResourceGroup,
+    Snapshot,
+    VirtualMachine,
+)
+from restore import arm
+
+
+def envelope(resource: Resource, provisioning: str = "Succeeded") -> dict[str, Any]:
+    """The fields every ARM resource has, and its properties in wire form."""
+    body: dict[str, Any] = {"id": resource.id, "name": resource.name, "type": resource.type,
+                            "location": resource.location, "tags": dict(resource.tags)}
+    properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
+    body["properties"] = {**properties, "provisioningState": provisioning}
+    if isinstance(resource, Disk):
+        body["sku"] = {"name": resource.sku}
+        if resource.managed_by:
+            body["managedBy"] = resource.managed_by
+    zone = getattr(resource, "zone", None)
+    if zone:
+        body["zones"] = [zone]
+    return body
+
+
+def summary(resource: Resource) -> dict[str, Any]:
+    """A resource as the generic resources list shows it."""
+    return {"id": resource.id, "name": resource.name, "type": resource.type,
+            "location": resource.location, "tags": dict(resource.tags)}
+
+
+def _disk(disk: Disk) -> dict[str, Any]:
+    creation: dict[str, Any] = {"createOption": disk.create_option}
+    if disk.source:
+        creation["sourceResourceId"] = disk.source
+    return {"diskSizeGB": disk.size_gb, "creationData": creation,
+            "diskState": "Attached" if disk.managed_by else "Unattached"}
+
+
+def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
+    return {"diskSizeGB": snapshot.size_gb,
+            "creationData": {"createOption": "Copy", "sourceResourceId": snapshot.source}}
+
+
+def _nic(nic: NetworkInterface) -> dict[str, Any]:
+    properties: dict[str, Any] = {"ipConfigurations": [
+        {"name": "ipconfig1", "properties": {"subnet": {"id": nic.subnet},
+                                             "privateIPAllocationMethod": "Dynamic"}}]}
+    if nic.vm:
+        properties["virtualMachine"] = {"id": nic.vm}
+    return properties
+
+
+def _vm(vm: VirtualMachine) -> dict[str, Any]:
+    def managed(lun: int | None, disk_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": arm.name_of(disk_id), "createOption": "Attach",
+                                 "managedDisk": {"id": disk_id}}
+        return entry if lun is None else {"lun": lun, **entry}
+
+    return {
+        "hardwareProfile": {"vmSize": vm.size},
+        "storageProfile": {"osDisk": {**managed(None, vm.os_disk), "osType": "Linux"},
+                           "dataDisks": [managed(lun, disk)
+                                         for lun, disk in sorted(vm.data_disks.items())]},
+        "networkProfile": {"networkInterfaces": [{"id": vm.nic}]},
+    }
+
+
+def instance_view(vm: VirtualMachine) -> dict[str, Any]:
+    return {"statuses": [{"code": "ProvisioningState/succeeded"},
+                         {"code": f"PowerState/{vm.power_state}"}]}
+
+
+PROPERTIES = {Disk: _disk, Snapshot: _snapshot, NetworkInterface: _nic, VirtualMachine: _vm,
+              ResourceGroup: lambda group: {}}

@@ -1,0 +1,106 @@
+"""``mock_azure()``: the unmodified azure-mgmt-* clients against fakecloud's ARM fake.
+
+Works as a context manager and as a decorator, like moto's ``mock_aws``::
+
+    with mock_azure() as azure:              # azure: the ArmFake, its state and clock
+        client = ComputeManagementClient(FakeCredential(), azure.subscription)
+        client.disks.get("rg", "disk")       # 404 ResourceNotFound, as ARM answers
+
+Every request to an Azure host goes to the fake; one it does not implement gets 501 with
+an ARM error body naming the method and path. Local addresses (Azurite) pass through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from contextlib import ContextDecorator
+from typing import Any
+
+import responses
+from azure.core.credentials import AccessToken
+
+from fakecloud.arm.fake import ArmFake, error
+from fakecloud.clock import VirtualClock
+from fakecloud.data import DataPath
+from fakecloud.faults import FaultRule
+from fakecloud.models import CloudState
+from fakecloud.profile import RegionProfile, load_profile
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+AZURE_HOSTS = re.compile(r"https?://([^/]*\.)?(azure\.com|azure\.net|windows\.net|"
+                         r"microsoftonline\.com|azure-api\.net)(:\d+)?/.*", re.IGNORECASE)
+ARM_URLS = re.compile(r"https://management\.azure\.com/.*", re.IGNORECASE)
+IMDS_TOKEN = re.compile(r"http://169\.254\.169\.254/metadata/identity/oauth2/token.*")
+AZURE_OR_IMDS = re.compile(f"{AZURE_HOSTS.pattern}|{IMDS_TOKEN.pattern}", re.IGNORECASE)
+LOCAL = re.compile(r"https?://(127\.0\.0\.1|localhost)(:\d+)?/.*")
+METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
+TOKEN_LIFETIME_S = 3600
+
+
+class FakeCredential:
+    """A token credential for the fake: any scope, a token that never reaches Azure."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("fakecloud-token", 2**31 - 1)
+
+
+class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
+    """Answer Azure's HTTP with fakecloud's ARM fake while active.
+
+    ``state`` is the region to serve (default: an empty subscription in ``profile``,
+    default the ``default`` profile); ``clock`` its virtual time; ``seed`` draws the
+    latencies; ``faults`` and ``steps`` are the simulation's fault rules and the step names
+    they may name; ``data`` the backed-up bytes of a bytes-mode scenario.
+    """
+
+    def __init__(self, state: CloudState | None = None, profile: RegionProfile | None = None,
+                 clock: VirtualClock | None = None, seed: int = 0,
+                 faults: Iterable[FaultRule] = (), steps: Iterable[str] = (),
+                 data: DataPath | None = None):
+        self.profile = profile or load_profile("default")
+        self.state = state
+        self.clock, self.seed, self.faults, self.steps = clock, seed, list(faults), list(steps)
+        self.data = data
+        self.fake: ArmFake | None = None
+        self._mock: responses.RequestsMock | None = None
+
+    def __enter__(self) -> ArmFake:
+        state = self.state or CloudState(DEFAULT_SUBSCRIPTION,
+                                         self.profile.sizing.max_data_disks, self.profile.quota)
+        self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.faults, self.steps,
+                            self.data)
+        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self._mock.add_passthru(LOCAL)
+        for method in METHODS:  # one callback per method: responses uses up repeated matches
+            self._mock.add_callback(method, AZURE_OR_IMDS, callback=self._answer)
+        self._mock.start()
+        return self.fake
+
+    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if ARM_URLS.match(request.url):
+            return self.fake.handle(request)
+        if IMDS_TOKEN.match(request.url):
+            return _imds_token(request)
+        return _not_implemented(request)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock.reset()
+            self._mock = None
+
+
+def _imds_token(request: Any) -> tuple[int, dict[str, str], str]:
+    """The managed-identity endpoint, so DefaultAzureCredential gets a token."""
+    return 200, {"Content-Type": "application/json"}, json.dumps({
+        "access_token": "fakecloud-token", "expires_in": str(TOKEN_LIFETIME_S),
+        "expires_on": str(2**31 - 1), "resource": "https://management.azure.com/",
+        "token_type": "Bearer"})
+
+
+def _not_implemented(request: Any) -> tuple[int, dict[str, str], str]:
+    status, headers, body = error(501, "NotImplementedInFake", f"fakecloud does not "
+                                  f"implement {request.method} {request.url}")
+    return status, {"Content-Type": "application/json", **headers}, body

@@ -1,0 +1,503 @@
+"""The `azure` backend: the engine's operations executed with the azure-mgmt-* SDK.
+
+Each operation is one or a few SDK calls; long-running ones wait on the SDK's pollers.
+Operations in flight run on their own threads, and the engine hears each outcome as it
+comes. Azure's errors reach the engine as ``CloudError`` with ARM's code, so retries,
+rollback and resume behave as in the simulation. With fakecloud's ``mock_azure`` and a
+virtual clock, the same code is the `fake-arm` backend.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import models as compute
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network import models as network
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.resource.resources import models as resources
+
+from restore import arm, ops
+from restore.engine import Engine, Ticket
+from restore.errors import CloudError
+from restore.ops import Operation
+
+STEP_HEADER = "x-restorelab-step"
+"""Sent with every request: the restore step it belongs to (fakecloud applies fault rules
+by step; Azure ignores it)."""
+WORKER_IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
+                                      sku="server", version="latest")
+WORKER_AGENT_COMMAND = "restorelab-agent"
+WORKER_ADMIN = "restorelab"
+WORKER_OS_DISK_SKU = "StandardSSD_LRS"
+
+_current_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default="")
+_current_calls: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "calls", default=None)
+
+
+def current_step() -> str:
+    """The step of the operation this thread works for ('' outside one)."""
+    return _current_step.get()
+
+
+class Clock(Protocol):
+    """Seconds since the restore began, and a way to wait; tasks in flight are announced
+    (a virtual clock moves only when all of them are waiting)."""
+
+    now: float
+
+    def sleep(self, seconds: float) -> None: ...
+    def task_started(self) -> None: ...
+    def task_ended(self) -> None: ...
+
+
+class WallClock:
+    """Real time, for real Azure."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    @property
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def task_started(self) -> None:
+        pass
+
+    def task_ended(self) -> None:
+        pass
+
+
+class ClockTransport(RequestsTransport):
+    """The SDK's HTTP transport, sleeping (pollers, retries) on the restore's clock."""
+
+    def __init__(self, clock: Clock, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.clock = clock
+
+    def sleep(self, duration: float) -> None:
+        self.clock.sleep(duration)
+
+
+class StepHeaderPolicy(SansIOHTTPPolicy):
+    """Tags each request with its step; keeps 'METHOD path -> status' per operation."""
+
+    def on_request(self, request: Any) -> None:
+        step = _current_step.get()
+        if step:
+            request.http_request.headers[STEP_HEADER] = step
+
+    def on_response(self, request: Any, response: Any) -> None:
+        calls = _current_calls.get()
+        if calls is not None:
+            http = request.http_request
+            path = http.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+            calls.append(f"{http.method} /{path} {response.http_response.status_code}")
+
+
+class Repository(Protocol):
+    """Where restore points live: archived ones are brought back to the hot tier."""
+
+    def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None: ...
+
+
+@dataclass
+class AzureClients:
+    """The three management clients of one subscription, sharing a transport."""
+
+    compute: ComputeManagementClient
+    network: NetworkManagementClient
+    resource: ResourceManagementClient
+
+    @classmethod
+    def connect(cls, credential: Any, subscription: str, clock: Clock,
+                polling_interval: float = 30.0, **kwargs: Any) -> AzureClients:
+        transport = ClockTransport(clock)
+        options = {"transport": transport, "polling_interval": polling_interval,
+                   "per_call_policies": [StepHeaderPolicy()], **kwargs}
+        return cls(ComputeManagementClient(credential, subscription, **options),
+                   NetworkManagementClient(credential, subscription, **options),
+                   ResourceManagementClient(credential, subscription, **options))
+
+
+def cloud_error(exc: AzureError) -> CloudError:
+    """ARM's error code and message, whatever layer of the SDK raised them."""
+    if isinstance(exc, HttpResponseError):
+        code = exc.error.code if exc.error is not None and exc.error.code else None
+        message = exc.error.message if exc.error is not None and exc.error.message else None
+        retry_after = None
+        if exc.response is not None and exc.response.headers.get("Retry-After"):
+            retry_after = float(exc.response.headers["Retry-After"])
+        return CloudError(code or f"Http{exc.status_code}", message or exc.message,
+                          exc.status_code, retry_after)
+    return CloudError(type(exc).__name__, str(exc))
+
+
+class AzureExecutor:
+    """Executes one engine operation with the SDK; returns what the simulation returns
+    (the resource id; for reads, what was found)."""
+
+    def __init__(self, clients: AzureClients, repository: Repository | None = None):
+        self.clients, self.repository = clients, repository
+        self._handlers: dict[type, Callable[[Any], Any]] = {
+            ops.CreateResourceGroup: self.create_resource_group,
+            ops.DeleteResourceGroup: self.delete_resource_group,
+            ops.CreateDisk: self.create_disk,
+            ops.DeleteDisk: self.delete_disk,
+            ops.CreateSnapshot: self.create_snapshot,
+            ops.DeleteSnapshot: self.delete_snapshot,
+            ops.CreateNic: self.create_nic,
+            ops.DeleteNic: self.delete_nic,
+            ops.CreateVm: self.create_vm,
+            ops.AttachDisks: self.attach_disks,
+            ops.DetachDisks: self.detach_disks,
+            ops.DeallocateVm: self.deallocate_vm,
+            ops.DeleteVm: self.delete_vm,
+            ops.MoveResources: self.move_resources,
+            ops.RehydrateRestorePoint: self.rehydrate,
+            ops.WriteDiskData: self.write_disk_data,
+            ops.FindResources: self.find_resources,
+            ops.CheckExists: self.check_exists,
+            ops.CheckNamesFree: self.check_names_free,
+            ops.CheckQuota: self.check_quota,
+        }
+
+    def execute(self, op: Operation, recheck: bool = False) -> Any:
+        """Run ``op``; with ``recheck`` (its step ran before an interruption) look first
+        and skip it when its effect is there. Raises CloudError."""
+        try:
+            if recheck and self.already_done(op):
+                return op.resource
+            result = self._handlers[type(op)](op)
+        except AzureError as exc:
+            raise cloud_error(exc) from None
+        return op.resource if result is None else result
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, arm_id: str) -> Any | None:
+        """The resource (an SDK model), or None when it does not exist."""
+        parsed = arm.parse_id(arm_id)
+        c, group, name = self.clients, parsed.resource_group, parsed.name
+        getters: dict[str, Callable[[], Any]] = {
+            arm.RESOURCE_GROUPS: lambda: c.resource.resource_groups.get(group),
+            arm.DISKS: lambda: c.compute.disks.get(group, name),
+            arm.SNAPSHOTS: lambda: c.compute.snapshots.get(group, name),
+            arm.VIRTUAL_MACHINES: lambda: c.compute.virtual_machines.get(
+                group, name, expand="instanceView"),
+            arm.NETWORK_INTERFACES: lambda: c.network.network_interfaces.get(group, name),
+            f"{arm.VIRTUAL_NETWORKS}/subnets": lambda: c.network.subnets.get(
+                group, arm_id.split("/")[-3], name),
+        }
+        try:
+            return getters[parsed.type]()
+        except HttpResponseError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def already_done(self, op: Operation) -> bool:
+        """Whether the effect of ``op`` is in the subscription already."""
+        if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
+                      | ops.CreateNic | ops.CreateVm):
+            found = self.get(op.id)
+            return found is not None and dict(found.tags or {}) == dict(op.tags)
+        if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
+                      | ops.DeleteResourceGroup):
+            return self.get(op.id) is None
+        if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.DeallocateVm):
+            vm = self.get(op.resource)
+            attached = {d.managed_disk.id.lower(): d.lun
+                        for d in (vm.storage_profile.data_disks if vm else [])}
+            if isinstance(op, ops.AttachDisks):
+                return all(attached.get(disk.lower()) == lun for lun, disk in op.disks)
+            if isinstance(op, ops.DetachDisks):
+                return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
+            return vm is not None and _power_state(vm) == "deallocated"
+        if isinstance(op, ops.MoveResources):
+            return all(self.get(f"{op.target_group}/providers/{arm.parse_id(r).type}/"
+                                f"{arm.name_of(r)}") for r in op.resources)
+        return False
+
+    def find_resources(self, op: ops.FindResources) -> list[tuple[str, str]]:
+        where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
+        found = [(r.type, r.id) for r in self.clients.resource.resources.list(filter=where)]
+        found += [(arm.RESOURCE_GROUPS, g.id)
+                  for g in self.clients.resource.resource_groups.list(filter=where)]
+        return sorted(found, key=lambda pair: pair[1].lower())
+
+    def check_exists(self, op: ops.CheckExists) -> None:
+        for arm_id in op.ids:
+            if self.get(arm_id) is None:
+                raise CloudError("ResourceNotFound", f"'{arm_id}' was not found.", 404)
+
+    def check_names_free(self, op: ops.CheckNamesFree) -> None:
+        ours = dict(op.tags)
+        for arm_id in op.ids:
+            found = self.get(arm_id)
+            if found is not None and not ours.items() <= dict(found.tags or {}).items():
+                raise CloudError("Conflict", f"The name of '{arm_id}' is taken by a resource "
+                                 "this restore did not create.", 409)
+
+    def check_quota(self, op: ops.CheckQuota) -> None:
+        """The VM sizes must be offered in the location without restriction, and the VMs
+        and disks must fit next to the usage (Compute's usages API)."""
+        where = f"location eq '{op.location}'"
+        offered = {sku.name: sku for sku in self.clients.compute.resource_skus.list(filter=where)
+                   if sku.resource_type == "virtualMachines"}
+        wanted: dict[str, int] = {"cores": 0, "managedDisks": op.disks}
+        for size in op.vm_sizes:
+            sku = offered.get(size)
+            if sku is None or sku.restrictions:
+                raise CloudError("SkuNotAvailable", f"The VM size '{size}' is not available "
+                                 f"in location '{op.location}'.", 409)
+            vcpus = int(next((c.value for c in sku.capabilities or [] if c.name == "vCPUs"), 0))
+            wanted["cores"] += vcpus
+            wanted[sku.family] = wanted.get(sku.family, 0) + vcpus
+        for usage in self.clients.compute.usage.list(op.location):
+            extra = wanted.get(usage.name.value, 0)
+            if extra and usage.current_value + extra > usage.limit:
+                raise CloudError("QuotaExceeded", f"Operation could not be completed as it "
+                                 f"results in exceeding approved {usage.name.localized_value} "
+                                 f"quota in {op.location}: limit {usage.limit}, in use "
+                                 f"{usage.current_value}, requested {extra}.", 409)
+
+    # -- resource groups and moves -----------------------------------------------------
+
+    def create_resource_group(self, op: ops.CreateResourceGroup) -> None:
+        self.clients.resource.resource_groups.create_or_update(
+            arm.name_of(op.id), resources.ResourceGroup(location=op.location, tags=dict(op.tags)))
+
+    def delete_resource_group(self, op: ops.DeleteResourceGroup) -> None:
+        self.clients.resource.resource_groups.begin_delete(arm.name_of(op.id)).result()
+
+    def move_resources(self, op: ops.MoveResources) -> None:
+        info = resources.ResourcesMoveInfo(resources=list(op.resources),
+                                           target_resource_group=op.target_group)
+        group = arm.name_of(op.source_group)
+        self.clients.resource.resources.begin_validate_move_resources(group, info).result()
+        self.clients.resource.resources.begin_move_resources(group, info).result()
+
+    # -- disks and snapshots -----------------------------------------------------------
+
+    def create_disk(self, op: ops.CreateDisk) -> None:
+        creation = (compute.CreationData(create_option="Copy",
+                                         source_resource_id=op.source_snapshot)
+                    if op.source_snapshot else compute.CreationData(create_option="Empty"))
+        disk = compute.Disk(location=op.location, tags=dict(op.tags),
+                            sku=compute.DiskSku(name=op.sku), disk_size_gb=op.size_gb,
+                            creation_data=creation, zones=[op.zone] if op.zone else None)
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.disks.begin_create_or_update(
+            parsed.resource_group, parsed.name, disk).result()
+
+    def delete_disk(self, op: ops.DeleteDisk) -> None:
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.disks.begin_delete(parsed.resource_group, parsed.name).result()
+
+    def create_snapshot(self, op: ops.CreateSnapshot) -> None:
+        snapshot = compute.Snapshot(location=op.location, tags=dict(op.tags),
+                                    creation_data=compute.CreationData(
+                                        create_option="Copy", source_resource_id=op.source))
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.snapshots.begin_create_or_update(
+            parsed.resource_group, parsed.name, snapshot).result()
+
+    def delete_snapshot(self, op: ops.DeleteSnapshot) -> None:
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.snapshots.begin_delete(parsed.resource_group, parsed.name).result()
+
+    # -- network interfaces and VMs ----------------------------------------------------
+
+    def create_nic(self, op: ops.CreateNic) -> None:
+        nic = network.NetworkInterface(location=op.location, tags=dict(op.tags),
+                                       ip_configurations=[network.NetworkInterfaceIPConfiguration(
+                                           name="ipconfig1", subnet=network.Subnet(id=op.subnet),
+                                           private_ip_allocation_method="Dynamic")])
+        parsed = arm.parse_id(op.id)
+        self.clients.network.network_interfaces.begin_create_or_update(
+            parsed.resource_group, parsed.name, nic).result()
+
+    def delete_nic(self, op: ops.DeleteNic) -> None:
+        parsed = arm.parse_id(op.id)
+        self.clients.network.network_interfaces.begin_delete(
+            parsed.resource_group, parsed.name).result()
+
+    def create_vm(self, op: ops.CreateVm) -> None:
+        """A worker boots a fresh OS disk from the worker image (a one-time admin password
+        nobody keeps: the agent arrives by Run Command); a restored VM boots its own."""
+        parsed = arm.parse_id(op.id)
+        os_profile = None
+        if op.os_disk_from_image:
+            os_disk = compute.OSDisk(name=arm.name_of(op.os_disk), create_option="FromImage",
+                                     managed_disk=compute.ManagedDiskParameters(
+                                         storage_account_type=WORKER_OS_DISK_SKU))
+            storage = compute.StorageProfile(image_reference=WORKER_IMAGE, os_disk=os_disk)
+            os_profile = compute.OSProfile(computer_name=parsed.name[:15],
+                                           admin_username=WORKER_ADMIN,
+                                           admin_password=secrets.token_urlsafe(24) + "!aA1")
+        else:
+            source = self.get(op.os_disk)
+            os_disk = compute.OSDisk(create_option="Attach", os_type=getattr(
+                source, "os_type", None) or "Linux", managed_disk=compute.ManagedDiskParameters(
+                    id=op.os_disk))
+            storage = compute.StorageProfile(os_disk=os_disk)
+        vm = compute.VirtualMachine(
+            location=op.location, tags=dict(op.tags), zones=[op.zone] if op.zone else None,
+            hardware_profile=compute.HardwareProfile(vm_size=op.size), storage_profile=storage,
+            os_profile=os_profile, network_profile=compute.NetworkProfile(network_interfaces=[
+                compute.NetworkInterfaceReference(id=op.nic, primary=True)]))
+        self.clients.compute.virtual_machines.begin_create_or_update(
+            parsed.resource_group, parsed.name, vm).result()
+
+    def attach_disks(self, op: ops.AttachDisks) -> None:
+        """All the disks in one VM update."""
+        self._update_data_disks(op.vm, lambda disks: disks + [
+            compute.DataDisk(lun=lun, create_option="Attach",
+                             managed_disk=compute.ManagedDiskParameters(id=disk))
+            for lun, disk in op.disks])
+
+    def detach_disks(self, op: ops.DetachDisks) -> None:
+        leaving = {disk.lower() for disk in op.disks}
+        self._update_data_disks(op.vm, lambda disks: [
+            d for d in disks if d.managed_disk.id.lower() not in leaving])
+
+    def _update_data_disks(self, vm_id: str, change: Callable[[list[Any]], list[Any]]) -> None:
+        parsed = arm.parse_id(vm_id)
+        machines = self.clients.compute.virtual_machines
+        vm = machines.get(parsed.resource_group, parsed.name)
+        vm.storage_profile.data_disks = change(list(vm.storage_profile.data_disks or []))
+        machines.begin_create_or_update(parsed.resource_group, parsed.name, vm).result()
+
+    def deallocate_vm(self, op: ops.DeallocateVm) -> None:
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.virtual_machines.begin_deallocate(
+            parsed.resource_group, parsed.name).result()
+
+    def delete_vm(self, op: ops.DeleteVm) -> None:
+        parsed = arm.parse_id(op.id)
+        self.clients.compute.virtual_machines.begin_delete(
+            parsed.resource_group, parsed.name).result()
+
+    # -- the restore point and the worker's agent --------------------------------------
+
+    def rehydrate(self, op: ops.RehydrateRestorePoint) -> None:
+        if self.repository is None:
+            raise CloudError("RepositoryNotConfigured", f"restore point {op.restore_point!r} "
+                             "is archived and no repository was given to rehydrate it")
+        self.repository.rehydrate(op.restore_point, op.priority, op.size_gb)
+
+    def write_disk_data(self, op: ops.WriteDiskData) -> None:
+        """Start the restore agent on the worker through Run Command; it writes each
+        attached disk from the restore point and verifies it."""
+        parsed = arm.parse_id(op.worker)
+        vm = self.clients.compute.virtual_machines.get(parsed.resource_group, parsed.name)
+        luns = {d.managed_disk.id.lower(): d.lun for d in vm.storage_profile.data_disks or []}
+        writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "data_gb": w.data_gb}
+                  for w in op.writes]
+        command = compute.RunCommandInput(
+            command_id="RunShellScript",
+            script=[f"{WORKER_AGENT_COMMAND} --restore-point \"$restore_point\" "
+                    "--writes \"$writes\""],
+            parameters=[compute.RunCommandInputParameter(name=name, value=value) for name, value
+                        in (("restore_point", op.restore_point), ("writes", json.dumps(writes)),
+                            ("parallel_workers", str(op.parallel_workers)))])
+        self.clients.compute.virtual_machines.begin_run_command(
+            parsed.resource_group, parsed.name, command).result()
+
+
+def _power_state(vm: Any) -> str:
+    statuses = vm.instance_view.statuses if vm.instance_view else []
+    return next((s.code.split("/", 1)[1] for s in statuses or []
+                 if s.code and s.code.startswith("PowerState/")), "unknown")
+
+
+@dataclass
+class Crash(Exception):
+    """The orchestrator died while sending an operation (an injected fault)."""
+
+    reason: BaseException
+
+
+@dataclass
+class Driver:
+    """Runs an engine's operations on threads, each as soon as the engine sends it, and
+    hands the outcomes back in the order they arrive."""
+
+    engine: Engine
+    executor: AzureExecutor
+    clock: Clock
+    record: Callable[[Ticket], None] = lambda ticket: None
+    crashes: tuple[type[BaseException], ...] = ()
+    calls: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> ARM requests
+    end_s: float = 0.0
+
+    def run(self) -> None:
+        outcomes: queue.Queue[tuple[Ticket, Any]] = queue.Queue()
+        in_flight = 0
+        for ticket in self.engine.start(self.clock.now):
+            self._send(ticket, outcomes)
+            in_flight += 1
+        while in_flight:
+            ticket, outcome = outcomes.get()
+            in_flight -= 1
+            for follow_up in self._hear(ticket, outcome):
+                self._send(follow_up, outcomes)
+                in_flight += 1
+            self.clock.task_ended()
+
+    def _send(self, ticket: Ticket, outcomes: queue.Queue[tuple[Ticket, Any]]) -> None:
+        self.clock.task_started()
+        self.record(ticket)
+        calls = self.calls.setdefault(ticket.id, [])
+        context = contextvars.copy_context()
+        context.run(_current_step.set, ticket.step)
+        context.run(_current_calls.set, calls)
+        threading.Thread(target=context.run, args=(self._work, ticket, outcomes),
+                         name=f"restorelab-{ticket.op.kind}", daemon=True).start()
+
+    def _work(self, ticket: Ticket, outcomes: queue.Queue[tuple[Ticket, Any]]) -> None:
+        try:
+            self.clock.sleep(ticket.delay_s)
+            ticket.delay_s = 0.0  # waited: now it is sent
+            outcome = self.executor.execute(ticket.op, ticket.recheck)
+        except CloudError as exc:
+            outcome = exc
+        except self.crashes as exc:
+            outcome = Crash(exc)
+        except BaseException as exc:  # a bug, not a cloud answer: end the restore with it
+            outcome = exc
+        outcomes.put((ticket, outcome))
+
+    def _hear(self, ticket: Ticket, outcome: Any) -> list[Ticket]:
+        engine = self.engine
+        if engine.finished:
+            return []  # the orchestrator is gone: nobody hears the answer
+        if isinstance(outcome, Crash):
+            engine.interrupt(ticket, self.clock.now)
+        elif isinstance(outcome, BaseException) and not isinstance(outcome, CloudError):
+            raise outcome
+        else:
+            follow_ups = engine.complete(ticket, outcome, self.clock.now)
+        self.record(ticket)
+        if engine.finished:
+            self.end_s = self.clock.now
+            return []
+        return follow_ups
