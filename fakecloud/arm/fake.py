@@ -219,6 +219,7 @@ class ArmFake:
             if exc.status != 200:  # refused at once; 200: accepted, fails when it ends
                 raise
             pending = Pending(self.clock.now + exc.after_s, exc, style)
+            body = lambda: _as_requested(request, op.resource)  # noqa: E731  (never created)
         self._busy_until[op.resource.lower()] = pending.done_s
         return status, self._track(pending, request), json.dumps(body() if body else {})
 
@@ -477,6 +478,13 @@ class ArmFake:
         if pending is None:
             raise ArmError(404, "OperationNotFound", f"Operation '{op_id}' was not found.")
         return pending
+
+
+def _as_requested(request: Any, arm_id: str) -> dict[str, Any]:
+    """The request's resource, being created (for an operation that will fail)."""
+    body = json.loads(request.body or "{}")
+    properties = {**body.get("properties", {}), "provisioningState": "Creating"}
+    return {**body, "id": arm_id, "name": arm.name_of(arm_id), "properties": properties}
 
 
 def _zone(body: dict[str, Any]) -> str | None:

@@ -15,13 +15,14 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
+from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as compute
 from azure.mgmt.network import NetworkManagementClient
@@ -54,18 +55,20 @@ def current_step() -> str:
 
 
 class Clock(Protocol):
-    """Seconds since the restore began, and a way to wait; tasks in flight are announced
-    (a virtual clock moves only when all of them are waiting)."""
+    """Seconds since the restore began, and a way to wait. Tasks (operations in flight,
+    and the driver) announce themselves: a virtual clock runs one at a time, in turn, and
+    moves only when all of them wait."""
 
     now: float
 
     def sleep(self, seconds: float) -> None: ...
-    def task_started(self) -> None: ...
-    def task_ended(self) -> None: ...
+    def admit(self, task: Hashable) -> None: ...
+    def enter(self, task: Hashable) -> None: ...
+    def leave(self) -> None: ...
 
 
 class WallClock:
-    """Real time, for real Azure."""
+    """Real time, for real Azure: tasks run at once, side by side."""
 
     def __init__(self) -> None:
         self._start = time.monotonic()
@@ -78,10 +81,13 @@ class WallClock:
         if seconds > 0:
             time.sleep(seconds)
 
-    def task_started(self) -> None:
+    def admit(self, task: Hashable) -> None:
         pass
 
-    def task_ended(self) -> None:
+    def enter(self, task: Hashable) -> None:
+        pass
+
+    def leave(self) -> None:
         pass
 
 
@@ -112,6 +118,19 @@ class StepHeaderPolicy(SansIOHTTPPolicy):
             calls.append(f"{http.method} /{path} {response.http_response.status_code}")
 
 
+class TaskPolling(ARMPolling):
+    """ARM's long-running-operation polling, run in the context of the operation that
+    started it (the SDK polls on a thread of its own, which would lose the step, the
+    request log and the clock's task)."""
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        self._context = contextvars.copy_context()
+        super().initialize(*args, **kwargs)
+
+    def run(self) -> None:
+        self._context.run(super().run)
+
+
 class Repository(Protocol):
     """Where restore points live: archived ones are brought back to the hot tier."""
 
@@ -125,6 +144,7 @@ class AzureClients:
     compute: ComputeManagementClient
     network: NetworkManagementClient
     resource: ResourceManagementClient
+    polling_interval: float = 30.0  # seconds between polls when ARM gives no Retry-After
 
     @classmethod
     def connect(cls, credential: Any, subscription: str, clock: Clock,
@@ -134,7 +154,8 @@ class AzureClients:
                    "per_call_policies": [StepHeaderPolicy()], **kwargs}
         return cls(ComputeManagementClient(credential, subscription, **options),
                    NetworkManagementClient(credential, subscription, **options),
-                   ResourceManagementClient(credential, subscription, **options))
+                   ResourceManagementClient(credential, subscription, **options),
+                   polling_interval)
 
 
 def cloud_error(exc: AzureError) -> CloudError:
@@ -189,6 +210,9 @@ class AzureExecutor:
         except AzureError as exc:
             raise cloud_error(exc) from None
         return op.resource if result is None else result
+
+    def _polling(self) -> TaskPolling:
+        return TaskPolling(self.clients.polling_interval)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -286,14 +310,14 @@ class AzureExecutor:
             arm.name_of(op.id), resources.ResourceGroup(location=op.location, tags=dict(op.tags)))
 
     def delete_resource_group(self, op: ops.DeleteResourceGroup) -> None:
-        self.clients.resource.resource_groups.begin_delete(arm.name_of(op.id)).result()
+        self.clients.resource.resource_groups.begin_delete(arm.name_of(op.id), polling=self._polling()).result()
 
     def move_resources(self, op: ops.MoveResources) -> None:
         info = resources.ResourcesMoveInfo(resources=list(op.resources),
                                            target_resource_group=op.target_group)
         group = arm.name_of(op.source_group)
-        self.clients.resource.resources.begin_validate_move_resources(group, info).result()
-        self.clients.resource.resources.begin_move_resources(group, info).result()
+        self.clients.resource.resources.begin_validate_move_resources(group, info, polling=self._polling()).result()
+        self.clients.resource.resources.begin_move_resources(group, info, polling=self._polling()).result()
 
     # -- disks and snapshots -----------------------------------------------------------
 
@@ -306,11 +330,11 @@ class AzureExecutor:
                             creation_data=creation, zones=[op.zone] if op.zone else None)
         parsed = arm.parse_id(op.id)
         self.clients.compute.disks.begin_create_or_update(
-            parsed.resource_group, parsed.name, disk).result()
+            parsed.resource_group, parsed.name, disk, polling=self._polling()).result()
 
     def delete_disk(self, op: ops.DeleteDisk) -> None:
         parsed = arm.parse_id(op.id)
-        self.clients.compute.disks.begin_delete(parsed.resource_group, parsed.name).result()
+        self.clients.compute.disks.begin_delete(parsed.resource_group, parsed.name, polling=self._polling()).result()
 
     def create_snapshot(self, op: ops.CreateSnapshot) -> None:
         snapshot = compute.Snapshot(location=op.location, tags=dict(op.tags),
@@ -318,11 +342,11 @@ class AzureExecutor:
                                         create_option="Copy", source_resource_id=op.source))
         parsed = arm.parse_id(op.id)
         self.clients.compute.snapshots.begin_create_or_update(
-            parsed.resource_group, parsed.name, snapshot).result()
+            parsed.resource_group, parsed.name, snapshot, polling=self._polling()).result()
 
     def delete_snapshot(self, op: ops.DeleteSnapshot) -> None:
         parsed = arm.parse_id(op.id)
-        self.clients.compute.snapshots.begin_delete(parsed.resource_group, parsed.name).result()
+        self.clients.compute.snapshots.begin_delete(parsed.resource_group, parsed.name, polling=self._polling()).result()
 
     # -- network interfaces and VMs ----------------------------------------------------
 
@@ -333,12 +357,12 @@ class AzureExecutor:
                                            private_ip_allocation_method="Dynamic")])
         parsed = arm.parse_id(op.id)
         self.clients.network.network_interfaces.begin_create_or_update(
-            parsed.resource_group, parsed.name, nic).result()
+            parsed.resource_group, parsed.name, nic, polling=self._polling()).result()
 
     def delete_nic(self, op: ops.DeleteNic) -> None:
         parsed = arm.parse_id(op.id)
         self.clients.network.network_interfaces.begin_delete(
-            parsed.resource_group, parsed.name).result()
+            parsed.resource_group, parsed.name, polling=self._polling()).result()
 
     def create_vm(self, op: ops.CreateVm) -> None:
         """A worker boots a fresh OS disk from the worker image (a one-time admin password
@@ -365,7 +389,7 @@ class AzureExecutor:
             os_profile=os_profile, network_profile=compute.NetworkProfile(network_interfaces=[
                 compute.NetworkInterfaceReference(id=op.nic, primary=True)]))
         self.clients.compute.virtual_machines.begin_create_or_update(
-            parsed.resource_group, parsed.name, vm).result()
+            parsed.resource_group, parsed.name, vm, polling=self._polling()).result()
 
     def attach_disks(self, op: ops.AttachDisks) -> None:
         """All the disks in one VM update."""
@@ -384,17 +408,17 @@ class AzureExecutor:
         machines = self.clients.compute.virtual_machines
         vm = machines.get(parsed.resource_group, parsed.name)
         vm.storage_profile.data_disks = change(list(vm.storage_profile.data_disks or []))
-        machines.begin_create_or_update(parsed.resource_group, parsed.name, vm).result()
+        machines.begin_create_or_update(parsed.resource_group, parsed.name, vm, polling=self._polling()).result()
 
     def deallocate_vm(self, op: ops.DeallocateVm) -> None:
         parsed = arm.parse_id(op.id)
         self.clients.compute.virtual_machines.begin_deallocate(
-            parsed.resource_group, parsed.name).result()
+            parsed.resource_group, parsed.name, polling=self._polling()).result()
 
     def delete_vm(self, op: ops.DeleteVm) -> None:
         parsed = arm.parse_id(op.id)
         self.clients.compute.virtual_machines.begin_delete(
-            parsed.resource_group, parsed.name).result()
+            parsed.resource_group, parsed.name, polling=self._polling()).result()
 
     # -- the restore point and the worker's agent --------------------------------------
 
@@ -420,7 +444,7 @@ class AzureExecutor:
                         in (("restore_point", op.restore_point), ("writes", json.dumps(writes)),
                             ("parallel_workers", str(op.parallel_workers)))])
         self.clients.compute.virtual_machines.begin_run_command(
-            parsed.resource_group, parsed.name, command).result()
+            parsed.resource_group, parsed.name, command, polling=self._polling()).result()
 
 
 def _power_state(vm: Any) -> str:
@@ -434,6 +458,9 @@ class Crash(Exception):
     """The orchestrator died while sending an operation (an injected fault)."""
 
     reason: BaseException
+
+
+DRIVER = "driver"  # the driver's own task: it hears outcomes and sends follow-ups
 
 
 @dataclass
@@ -451,20 +478,24 @@ class Driver:
 
     def run(self) -> None:
         outcomes: queue.Queue[tuple[Ticket, Any]] = queue.Queue()
+        self.clock.admit(DRIVER)
+        self.clock.enter(DRIVER)
         in_flight = 0
         for ticket in self.engine.start(self.clock.now):
             self._send(ticket, outcomes)
             in_flight += 1
+        self.clock.leave()
         while in_flight:
             ticket, outcome = outcomes.get()
+            self.clock.enter(DRIVER)
             in_flight -= 1
             for follow_up in self._hear(ticket, outcome):
                 self._send(follow_up, outcomes)
                 in_flight += 1
-            self.clock.task_ended()
+            self.clock.leave()
 
     def _send(self, ticket: Ticket, outcomes: queue.Queue[tuple[Ticket, Any]]) -> None:
-        self.clock.task_started()
+        self.clock.admit(ticket.id)
         self.record(ticket)
         calls = self.calls.setdefault(ticket.id, [])
         context = contextvars.copy_context()
@@ -474,6 +505,7 @@ class Driver:
                          name=f"restorelab-{ticket.op.kind}", daemon=True).start()
 
     def _work(self, ticket: Ticket, outcomes: queue.Queue[tuple[Ticket, Any]]) -> None:
+        self.clock.enter(ticket.id)
         try:
             self.clock.sleep(ticket.delay_s)
             ticket.delay_s = 0.0  # waited: now it is sent
@@ -485,6 +517,8 @@ class Driver:
         except BaseException as exc:  # a bug, not a cloud answer: end the restore with it
             outcome = exc
         outcomes.put((ticket, outcome))
+        self.clock.admit(DRIVER)
+        self.clock.leave()
 
     def _hear(self, ticket: Ticket, outcome: Any) -> list[Ticket]:
         engine = self.engine
