@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
-from azure.mgmt.core.polling.arm_polling import ARMPolling
+from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as compute
+from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network import models as network
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -151,7 +152,7 @@ class AzureClients:
                 polling_interval: float = 30.0, **kwargs: Any) -> AzureClients:
         transport = ClockTransport(clock)
         options = {"transport": transport, "polling_interval": polling_interval,
-                   "per_call_policies": [StepHeaderPolicy()], **kwargs}
+                   "per_retry_policies": [StepHeaderPolicy()], **kwargs}
         return cls(ComputeManagementClient(credential, subscription, **options),
                    NetworkManagementClient(credential, subscription, **options),
                    ResourceManagementClient(credential, subscription, **options),
@@ -211,8 +212,13 @@ class AzureExecutor:
             raise cloud_error(exc) from None
         return op.resource if result is None else result
 
-    def _polling(self) -> TaskPolling:
-        return TaskPolling(self.clients.polling_interval)
+    def _wait(self, begin: Callable[..., LROPoller[Any]], arm_id: str, *args: Any) -> Any:
+        """Start a long-running operation on the resource (a resource group: on the
+        group) and wait for its end."""
+        parsed = arm.parse_id(arm_id)
+        names = (parsed.name,) if parsed.type == arm.RESOURCE_GROUPS else (
+            parsed.resource_group, parsed.name)
+        return begin(*names, *args, polling=TaskPolling(self.clients.polling_interval)).result()
 
     # -- reads -------------------------------------------------------------------------
 
@@ -310,14 +316,14 @@ class AzureExecutor:
             arm.name_of(op.id), resources.ResourceGroup(location=op.location, tags=dict(op.tags)))
 
     def delete_resource_group(self, op: ops.DeleteResourceGroup) -> None:
-        self.clients.resource.resource_groups.begin_delete(arm.name_of(op.id), polling=self._polling()).result()
+        self._wait(self.clients.resource.resource_groups.begin_delete, op.id)
 
     def move_resources(self, op: ops.MoveResources) -> None:
         info = resources.ResourcesMoveInfo(resources=list(op.resources),
                                            target_resource_group=op.target_group)
-        group = arm.name_of(op.source_group)
-        self.clients.resource.resources.begin_validate_move_resources(group, info, polling=self._polling()).result()
-        self.clients.resource.resources.begin_move_resources(group, info, polling=self._polling()).result()
+        self._wait(self.clients.resource.resources.begin_validate_move_resources,
+                   op.source_group, info)
+        self._wait(self.clients.resource.resources.begin_move_resources, op.source_group, info)
 
     # -- disks and snapshots -----------------------------------------------------------
 
@@ -328,25 +334,19 @@ class AzureExecutor:
         disk = compute.Disk(location=op.location, tags=dict(op.tags),
                             sku=compute.DiskSku(name=op.sku), disk_size_gb=op.size_gb,
                             creation_data=creation, zones=[op.zone] if op.zone else None)
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.disks.begin_create_or_update(
-            parsed.resource_group, parsed.name, disk, polling=self._polling()).result()
+        self._wait(self.clients.compute.disks.begin_create_or_update, op.id, disk)
 
     def delete_disk(self, op: ops.DeleteDisk) -> None:
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.disks.begin_delete(parsed.resource_group, parsed.name, polling=self._polling()).result()
+        self._wait(self.clients.compute.disks.begin_delete, op.id)
 
     def create_snapshot(self, op: ops.CreateSnapshot) -> None:
         snapshot = compute.Snapshot(location=op.location, tags=dict(op.tags),
                                     creation_data=compute.CreationData(
                                         create_option="Copy", source_resource_id=op.source))
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.snapshots.begin_create_or_update(
-            parsed.resource_group, parsed.name, snapshot, polling=self._polling()).result()
+        self._wait(self.clients.compute.snapshots.begin_create_or_update, op.id, snapshot)
 
     def delete_snapshot(self, op: ops.DeleteSnapshot) -> None:
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.snapshots.begin_delete(parsed.resource_group, parsed.name, polling=self._polling()).result()
+        self._wait(self.clients.compute.snapshots.begin_delete, op.id)
 
     # -- network interfaces and VMs ----------------------------------------------------
 
@@ -355,14 +355,10 @@ class AzureExecutor:
                                        ip_configurations=[network.NetworkInterfaceIPConfiguration(
                                            name="ipconfig1", subnet=network.Subnet(id=op.subnet),
                                            private_ip_allocation_method="Dynamic")])
-        parsed = arm.parse_id(op.id)
-        self.clients.network.network_interfaces.begin_create_or_update(
-            parsed.resource_group, parsed.name, nic, polling=self._polling()).result()
+        self._wait(self.clients.network.network_interfaces.begin_create_or_update, op.id, nic)
 
     def delete_nic(self, op: ops.DeleteNic) -> None:
-        parsed = arm.parse_id(op.id)
-        self.clients.network.network_interfaces.begin_delete(
-            parsed.resource_group, parsed.name, polling=self._polling()).result()
+        self._wait(self.clients.network.network_interfaces.begin_delete, op.id)
 
     def create_vm(self, op: ops.CreateVm) -> None:
         """A worker boots a fresh OS disk from the worker image (a one-time admin password
@@ -388,8 +384,7 @@ class AzureExecutor:
             hardware_profile=compute.HardwareProfile(vm_size=op.size), storage_profile=storage,
             os_profile=os_profile, network_profile=compute.NetworkProfile(network_interfaces=[
                 compute.NetworkInterfaceReference(id=op.nic, primary=True)]))
-        self.clients.compute.virtual_machines.begin_create_or_update(
-            parsed.resource_group, parsed.name, vm, polling=self._polling()).result()
+        self._wait(self.clients.compute.virtual_machines.begin_create_or_update, op.id, vm)
 
     def attach_disks(self, op: ops.AttachDisks) -> None:
         """All the disks in one VM update."""
@@ -408,17 +403,13 @@ class AzureExecutor:
         machines = self.clients.compute.virtual_machines
         vm = machines.get(parsed.resource_group, parsed.name)
         vm.storage_profile.data_disks = change(list(vm.storage_profile.data_disks or []))
-        machines.begin_create_or_update(parsed.resource_group, parsed.name, vm, polling=self._polling()).result()
+        self._wait(machines.begin_create_or_update, vm_id, vm)
 
     def deallocate_vm(self, op: ops.DeallocateVm) -> None:
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.virtual_machines.begin_deallocate(
-            parsed.resource_group, parsed.name, polling=self._polling()).result()
+        self._wait(self.clients.compute.virtual_machines.begin_deallocate, op.id)
 
     def delete_vm(self, op: ops.DeleteVm) -> None:
-        parsed = arm.parse_id(op.id)
-        self.clients.compute.virtual_machines.begin_delete(
-            parsed.resource_group, parsed.name, polling=self._polling()).result()
+        self._wait(self.clients.compute.virtual_machines.begin_delete, op.id)
 
     # -- the restore point and the worker's agent --------------------------------------
 
@@ -443,8 +434,7 @@ class AzureExecutor:
             parameters=[compute.RunCommandInputParameter(name=name, value=value) for name, value
                         in (("restore_point", op.restore_point), ("writes", json.dumps(writes)),
                             ("parallel_workers", str(op.parallel_workers)))])
-        self.clients.compute.virtual_machines.begin_run_command(
-            parsed.resource_group, parsed.name, command, polling=self._polling()).result()
+        self._wait(self.clients.compute.virtual_machines.begin_run_command, op.worker, command)
 
 
 def _power_state(vm: Any) -> str:
