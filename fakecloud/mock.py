@@ -8,6 +8,8 @@ Works as a context manager and as a decorator, like moto's ``mock_aws``::
 
 Every request to an Azure host goes to the fake; one it does not implement gets 501 with
 an ARM error body naming the method and path. Local addresses (Azurite) pass through.
+The SDK's transport sleeps (poller waits, Retry-After of 429s) on the fake's virtual
+clock, so a 10-minute VM create returns at once with the clock 10 minutes later.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import re
 from collections.abc import Iterable
 from contextlib import ContextDecorator
 from typing import Any
+from unittest import mock
 
 import responses
 from azure.core.credentials import AccessToken
+from azure.core.pipeline.transport import HttpTransport
 
 from fakecloud.arm.fake import ArmFake, error
 from fakecloud.clock import VirtualClock
@@ -65,6 +69,7 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
         self.data = data
         self.fake: ArmFake | None = None
         self._mock: responses.RequestsMock | None = None
+        self._sleep_patch: Any = None
 
     def __enter__(self) -> ArmFake:
         state = self.state or CloudState(DEFAULT_SUBSCRIPTION,
@@ -76,6 +81,10 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
         for method in METHODS:  # one callback per method: responses uses up repeated matches
             self._mock.add_callback(method, AZURE_OR_IMDS, callback=self._answer)
         self._mock.start()
+        clock = self.fake.clock
+        self._sleep_patch = mock.patch.object(HttpTransport, "sleep",
+                                              lambda _transport, seconds: clock.sleep(seconds))
+        self._sleep_patch.start()
         return self.fake
 
     def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -86,6 +95,9 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
         return _not_implemented(request)
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._sleep_patch is not None:
+            self._sleep_patch.stop()
+            self._sleep_patch = None
         if self._mock is not None:
             self._mock.stop()
             self._mock.reset()

@@ -313,7 +313,7 @@ class ArmFake:
         type_ = arm.parse_id(urlsplit(request.url).path).type
         arm_id = self._id(match, type_)
         if self.state.find(arm_id) is None:
-            self.state.get(arm_id, ResourceGroup)  # a missing group is ResourceGroupNotFound
+            self.state.get(arm.group_id_of(arm_id), ResourceGroup)  # else ResourceGroupNotFound
             return 204, {}, ""
         delete = {arm.DISKS: ops.DeleteDisk, arm.SNAPSHOTS: ops.DeleteSnapshot,
                   arm.VIRTUAL_MACHINES: ops.DeleteVm, arm.NETWORK_INTERFACES: ops.DeleteNic}
@@ -326,6 +326,9 @@ class ArmFake:
         creation = props.get("creationData", {})
         source = creation.get("sourceResourceId") if creation.get("createOption") == "Copy" \
             else None
+        if source is None and int(props.get("diskSizeGB") or 0) < 1:
+            raise ArmError(400, "InvalidParameter", "Required parameter 'diskSizeGB' is "
+                           "missing (null) or not positive for an empty disk.")
         op = ops.CreateDisk(disk_id, body.get("location", ""), int(props.get("diskSizeGB", 0)),
                             (body.get("sku") or {}).get("name", "Premium_LRS"),
                             _zone(body), source, ops.tags_of(body.get("tags") or {}))
