@@ -63,7 +63,16 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
 
 
 def resume(journal: str | Path) -> Report:
-    """Finish the interrupted restore kept in ``journal``."""
+    """Finish the interrupted restore kept in ``journal`` (a real one on the backend it
+    ran on: `azure` signs in with DefaultAzureCredential)."""
+    from restore.backends.journal import Journal
+
+    with Journal(journal, create=False) as book:
+        backend = book.meta("backend")
+    if backend == "azure":
+        from restore.backends.live import resume as resume_live
+
+        return resume_live(journal)
     from restore.backends.sim import resume as resume_sim
 
     return resume_sim(journal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -23,7 +23,8 @@ from restore.backends.journal import JournalError
 from restore.backends.sweep import PERCENTILES
 from restore.backends.sweep import sweep as sweep_runs
 from restore.engine import RECOVERY_STEPS, dry_run
-from restore.errors import RestoreLabError, ScenarioError
+from restore.errors import CloudError, RestoreLabError, ScenarioError
+from restore.plan import RESTORE_ID_TAG
 from restore.report import Report
 from restore.scenario import DEFAULT_SCENARIO, Fault, find_scenario, shipped_scenarios
 
@@ -40,6 +41,10 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
+
+
+class LiveError(RestoreLabError):
+    """A real restore could not start; nothing was changed."""
 STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
 STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 EXIT_BAD_INPUT = 2
@@ -54,6 +59,15 @@ SeedOpt = Annotated[int | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print only the JSON report on stdout (for scripts and CI).",
 )]
+
+SubscriptionOpt = Annotated[str | None, typer.Option(
+    "--subscription", envvar="AZURE_SUBSCRIPTION_ID", show_envvar=True,
+    help="The Azure subscription id of the source VM.")]
+SourceVmOpt = Annotated[str | None, typer.Option(
+    "--source-vm", help="The VM to restore (default: the scenario's source_vm.name).")]
+SourceGroupOpt = Annotated[str | None, typer.Option(
+    "--source-group", help="Its resource group (default: the scenario's "
+    "source_vm.resource_group).")]
 
 
 def _guarded(action: Callable[[], T]) -> T:
@@ -93,7 +107,9 @@ def simulate(
     scenario: ScenarioArg = DEFAULT_SCENARIO,
     seed: SeedOpt = None,
     backend: Annotated[str, typer.Option(
-        "--backend", help="Where operations run: 'sim' (fakecloud's SimPy region).",
+        "--backend", help="Where operations run: 'sim' (fakecloud's SimPy region) or "
+        "'fake-arm' (the azure-mgmt SDK against fakecloud's HTTP fake of Azure Resource "
+        "Manager, same region; needs the azure extra). Real Azure: `restorelab restore`.",
     )] = "sim",
     journal: Annotated[Path | None, typer.Option(
         "--journal", help="Keep the restore's progress in this new file (sqlite); an "
@@ -263,6 +279,109 @@ def _backup(scenario: str, repository: Path, size_mb: int | None,
             **dataclasses.asdict(stats)}
 
 
+@app.command("restore")
+def restore_in_azure(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Only 'azure': a real restore. To try a scenario without a "
+        "subscription use `restorelab simulate` (--backend sim or fake-arm).")] = "azure",
+    subscription: SubscriptionOpt = None,
+    source_vm: SourceVmOpt = None,
+    source_group: SourceGroupOpt = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Do not ask before removing the source VM (original-location "
+        "restores); for scripts and CI.")] = False,
+    journal: Annotated[Path | None, typer.Option(
+        "--journal", help="Keep the restore's progress in this new file (sqlite); a restore "
+        "stopped midway (Ctrl-C, a lost machine) is finished with `restorelab resume "
+        "JOURNAL`.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore the VM of SCENARIO in a real Azure subscription.
+
+    Signs in with DefaultAzureCredential (az login, managed identity, or AZURE_CLIENT_ID /
+    AZURE_TENANT_ID / AZURE_CLIENT_SECRET). First, all reads: the source VM is read from
+    Azure (size, disks, network; the scenario's source_vm names it), and the preflight
+    checks the restore point, target group and region, free names, quotas and VM sizes.
+    Then, if the restore removes the source (original location), it asks before going on.
+    Every resource it creates is tagged with the restore id.
+
+    Exit code: 0 succeeded, 1 failed, rolled back or not confirmed, 2 bad input (scenario,
+    flags, source not found, sign-in), 3 stopped midway (resume with the journal).
+    """
+    if backend != "azure":
+        _error(ScenarioError("--backend", "", f"restore runs on 'azure' only, not {backend!r}; "
+                             f"simulate with `restorelab simulate {scenario} --backend "
+                             f"{'fake-arm' if backend == 'fake-arm' else 'sim'}`"))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
+                                          show=not as_json))
+    if not as_json:
+        _show_changes(live.creates, live.deletes)
+    if live.removes_source and not yes and not _confirmed(live):
+        err.print("not confirmed: nothing was changed.")
+        raise typer.Exit(1)
+    report = _guarded(lambda: _run_live(live, journal, show=not as_json))
+    _finish(report, as_json, journal)
+
+
+def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None,
+                  source_group: str | None, show: bool):
+    from restore.backends import live
+
+    if not subscription:
+        raise ScenarioError("--subscription", "", "needed for the azure backend (or set "
+                            "AZURE_SUBSCRIPTION_ID)")
+    loaded = restore.load_scenario(find_scenario(scenario))
+    raw = loaded.model_dump(mode="json")
+    raw["source_vm"]["name"] = source_vm or raw["source_vm"]["name"]
+    raw["source_vm"]["resource_group"] = source_group or raw["source_vm"]["resource_group"]
+    loaded = restore.parse_scenario(raw, source=scenario)
+    reading = err.status(f"reading {loaded.source_vm.name} from Azure and checking the "
+                         "restore (reads only)")
+    with reading if show else nullcontext():
+        try:
+            return live.prepare(loaded, live.connect(subscription), source=scenario)
+        except CloudError as exc:
+            raise LiveError(f"preflight failed, nothing was changed: {exc.code}: "
+                            f"{exc.message}") from None
+        except live.AzureAccessError as exc:
+            raise ScenarioError("azure", "", str(exc)) from None
+
+
+def _confirmed(live: Any) -> bool:
+    vm = live.plan.context.source.vm
+    try:
+        return typer.confirm(f"This restore removes the source VM {_short(vm)} and its disks, "
+                             "replacing them with the restored ones. Go on?", default=False,
+                             err=True)
+    except typer.Abort:  # no answer (stdin closed)
+        return False
+
+
+def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
+    from restore.backends import live as live_backend
+    from restore.engine import dry_run
+
+    total = sum(1 for _ in dry_run(live.plan))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
+                  disable=not show) as bar:
+        task = bar.add_task("restoring", total=total)
+
+        def progress(ticket: Any) -> None:
+            if ticket.end_s is not None:
+                bar.update(task, advance=1, description=ticket.step)
+
+        try:
+            return live_backend.run(live, journal, progress)
+        except KeyboardInterrupt:
+            hint = (f"finish it with: restorelab resume {journal}" if journal else
+                    f"what it created is tagged {RESTORE_ID_TAG}={live.plan.context.restore_id}")
+            err.print(f"stopped midway; {hint}")
+            raise typer.Exit(3) from None
+
+
 @app.command()
 def resume(
     journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
@@ -276,8 +395,15 @@ def resume(
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
     nothing to resume), 3 interrupted again.
     """
-    report = _guarded(lambda: restore.resume(journal))
+    report = _guarded(lambda: _resume(journal))
     _finish(report, as_json, journal)
+
+
+def _resume(journal: Path) -> Report:
+    try:
+        return restore.resume(journal)
+    except CloudError as exc:  # the azure backend's reads before resuming
+        raise LiveError(f"{exc.code}: {exc.message}") from None
 
 
 def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
@@ -311,9 +437,30 @@ def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]
 
 
 @app.command()
-def plan(scenario: ScenarioArg = DEFAULT_SCENARIO, as_json: JsonOpt = False) -> None:
+def plan(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="'sim': plan from the scenario file alone. 'azure': read the "
+        "source VM from the subscription, run the preflight checks (source, restore point, "
+        "target group and region, names, quotas, VM sizes) and list what a real restore "
+        "would create and delete. Writes nothing either way.")] = "sim",
+    subscription: SubscriptionOpt = None,
+    source_vm: SourceVmOpt = None,
+    source_group: SourceGroupOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show the steps and every operation the restore in SCENARIO would run; runs nothing."""
-    summary = _guarded(lambda: _plan(scenario))
+    if backend == "azure":
+        live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
+                                              show=not as_json))
+        summary = {**_plan_summary(live.plan), "backend": "azure",
+                   "creates": live.creates, "deletes": live.deletes}
+    elif backend == "sim":
+        summary = _guarded(lambda: _plan(scenario))
+    else:
+        _error(ScenarioError("--backend", "", f"unknown backend {backend!r} for plan "
+                             "(available: sim, azure)"))
+        raise typer.Exit(EXIT_BAD_INPUT)
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -324,6 +471,10 @@ def _plan(scenario: str) -> dict[str, Any]:
     loaded = restore.load_scenario(find_scenario(scenario))
     with _naming(scenario):
         the_plan = restore.plan_for(loaded)
+    return _plan_summary(the_plan)
+
+
+def _plan_summary(the_plan: Any) -> dict[str, Any]:
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}
     for ticket in dry_run(the_plan):
         ops[ticket.step].append({"op": ticket.op.kind, "resource": ticket.op.resource})
@@ -362,13 +513,29 @@ def _show_plan(summary: dict[str, Any]) -> None:
         out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
         for op in step["operations"]:
             out.print(f"      {op['op']:<24} {_short(op['resource'])}", soft_wrap=True)
+    if "creates" in summary:
+        _show_changes(summary["creates"], summary["deletes"])
+
+
+def _show_changes(creates: list[str], deletes: list[str]) -> None:
+    out.print("[bold]Preflight passed.[/] A restore would create (temporary ones are removed "
+              "again):")
+    for arm_id in creates:
+        out.print(f"  [green]+[/] {_short(arm_id)}", soft_wrap=True)
+    if deletes:
+        out.print("[bold]and delete, from the source:[/]")
+        for arm_id in deletes:
+            out.print(f"  [red]-[/] {_short(arm_id)}", soft_wrap=True)
+    else:
+        out.print("and delete nothing of the source.")
 
 
 def _show_report(report: Report) -> None:
     total = max(report.duration_s, 1e-9)
     bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
-    table = Table(title=f"{report.scenario}: simulated timeline, "
-                  f"{_clock(report.duration_s)} in all", title_justify="left")
+    kind = "timeline" if report.backend == "azure" else "simulated timeline"
+    table = Table(title=f"{report.scenario}: {kind}, {_clock(report.duration_s)} in all",
+                  title_justify="left")
     table.add_column("step", no_wrap=True, min_width=26)
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
@@ -400,8 +567,9 @@ def _summary(report: Report) -> Text:
     color = "green" if report.status == "succeeded" else "red"
     lines = Text()
     lines.append("status        ", style="bold").append(report.status, style=f"bold {color}")
-    lines.append(f"\nduration      {_clock(report.duration_s)} ({report.duration_s:,.0f} s "
-                 f"simulated; critical path {report.critical_path_s:,.0f} s)")
+    seconds = "s" if report.backend == "azure" else "s simulated"
+    lines.append(f"\nduration      {_clock(report.duration_s)} ({report.duration_s:,.0f} "
+                 f"{seconds}; critical path {report.critical_path_s:,.0f} s)")
     if report.error:
         e = report.error
         lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "

@@ -247,8 +247,10 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
                             f"the VM has {len(disks) - 1}")
 
     src_vnet = src.network.vnet or f"{src.resource_group}-vnet"
-    src_subnet = arm.subnet_id(sub, src.resource_group, src_vnet, src.network.subnet)
-    src_nic = arm.resource_id(sub, src.resource_group, arm.NETWORK_INTERFACES, f"{src.name}-nic")
+    src_subnet = arm.subnet_id(sub, src.network.resource_group or src.resource_group, src_vnet,
+                               src.network.subnet)
+    src_nic = arm.resource_id(sub, src.resource_group, arm.NETWORK_INTERFACES,
+                              src.network.nic or f"{src.name}-nic")
     if original:
         subnet, nic, create_nic = src_subnet, src_nic, False
     else:

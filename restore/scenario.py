@@ -60,6 +60,9 @@ class DiskSpec(Strict):
 class Network(Strict):
     vnet: Name | None = None
     subnet: Name = "default"
+    resource_group: Name | None = Field(default=None, description="the vnet's group "
+                                        "(default: the VM's)")
+    nic: Name | None = Field(default=None, description="the VM's NIC (default: <vm>-nic)")
 
 
 class SourceVm(Strict):

@@ -94,6 +94,7 @@ class ArmFake:
         self.region = SimRegion(state, profile, random.Random(seed), faults=injector,
                                 data=data)
         self.requests: list[RequestRecord] = []
+        self.agent_installed = True  # False: the worker image lacks the restore agent
         self._pending: dict[str, Pending] = {}
         self._busy_until: dict[str, float] = {}  # resource (lower) -> end of its operation
         self._applied: dict[tuple[str, str], int] = {}
@@ -230,9 +231,10 @@ class ArmFake:
         self._pending[op_id] = pending
         sub = self.state.subscription
         headers = {"Retry-After": str(_wait_s(pending.done_s, self.clock.now))}
-        if pending.style == "location":
+        if pending.style in ("location", "both"):  # both: an action with a result to GET
             headers["Location"] = f"{ARM_HOST}/subscriptions/{sub}/operationresults/{op_id}" \
                                   "?api-version=2025-04-01"
+        if pending.style == "location":
             return headers
         provider = "Microsoft.Network" if "/microsoft.network/" in request.url.lower() \
             else "Microsoft.Compute"
@@ -408,6 +410,12 @@ class ArmFake:
         if WORKER_AGENT_COMMAND not in " ".join(body.get("script") or []):
             return error(501, "NotImplementedInFake", "fakecloud's ARM fake runs only the "
                          "restorelab worker agent through Run Command")
+        if not self.agent_installed:  # Run Command still succeeds; the script did not
+            missing = {"value": [{"code": "ComponentStatus/StdErr/succeeded", "level": "Info",
+                                  "message": f"script.sh: line 1: {WORKER_AGENT_COMMAND}: "
+                                             "command not found"}]}
+            pending = Pending(self.clock.now + RUN_COMMAND_START_S, None, "both", 200, missing)
+            return 202, self._track(pending, request), "{}"
         plan = json.loads(params.get("writes", "[]"))
         writes = []
         for entry in plan:
@@ -417,7 +425,7 @@ class ArmFake:
                                tuple(writes), int(params.get("parallel_workers", "1")))
         output = {"value": [{"code": "ComponentStatus/StdOut/succeeded", "level": "Info",
                              "message": json.dumps({"restored": [w.disk for w in writes]})}]}
-        return self._long_running(op, request, 202, output=output)
+        return self._long_running(op, request, 202, style="both", output=output)
 
     def get_subnet(self, request: Any, match: re.Match[str], query: dict) -> Response:
         group = self._id(match, arm.RESOURCE_GROUPS)
@@ -474,6 +482,8 @@ class ArmFake:
                          "Location": request.url}, ""
         if pending.error is not None:
             return error(pending.error.status, pending.error.code, pending.error.message)
+        if pending.output is not None:  # an action's result (Run Command's output)
+            return ok(pending.output)
         return pending.final_status, {}, ""
 
     def _pending_or_404(self, op_id: str) -> Pending:
@@ -494,6 +504,8 @@ def _zone(body: dict[str, Any]) -> str | None:
     zones = body.get("zones") or []
     return zones[0] if zones else None
 
+
+RUN_COMMAND_START_S = 30.0  # a Run Command that fails at once still takes the extension's start-up
 
 TAG_FILTER = re.compile(r"tagName eq '(?P<key>[^']*)' and tagValue eq '(?P<value>[^']*)'")
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.pipeline.policies import SansIOHTTPPolicy
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as compute
@@ -79,8 +79,10 @@ class WallClock:
         return time.monotonic() - self._start
 
     def sleep(self, seconds: float) -> None:
+        """The SDK transport's own sleep, so whatever replaces that one (fakecloud's
+        ``mock_azure`` sleeps in virtual time) replaces this one too."""
         if seconds > 0:
-            time.sleep(seconds)
+            HttpTransport.sleep(self, seconds)  # type: ignore[arg-type]
 
     def admit(self, task: Hashable) -> None:
         pass
@@ -145,6 +147,7 @@ class AzureClients:
     compute: ComputeManagementClient
     network: NetworkManagementClient
     resource: ResourceManagementClient
+    subscription: str
     polling_interval: float = 30.0  # seconds between polls when ARM gives no Retry-After
 
     @classmethod
@@ -156,13 +159,17 @@ class AzureClients:
         return cls(ComputeManagementClient(credential, subscription, **options),
                    NetworkManagementClient(credential, subscription, **options),
                    ResourceManagementClient(credential, subscription, **options),
-                   polling_interval)
+                   subscription, polling_interval)
+
+
+def _error_code(exc: HttpResponseError) -> str | None:
+    return exc.error.code if exc.error is not None else None
 
 
 def cloud_error(exc: AzureError) -> CloudError:
     """ARM's error code and message, whatever layer of the SDK raised them."""
     if isinstance(exc, HttpResponseError):
-        code = exc.error.code if exc.error is not None and exc.error.code else None
+        code = _error_code(exc)
         message = exc.error.message if exc.error is not None and exc.error.message else None
         retry_after = None
         if exc.response is not None and exc.response.headers.get("Retry-After"):
@@ -239,7 +246,7 @@ class AzureExecutor:
         try:
             return getters[parsed.type]()
         except HttpResponseError as exc:
-            if exc.status_code == 404:
+            if exc.status_code == 404 and _error_code(exc) != "SubscriptionNotFound":
                 return None
             raise
 
@@ -260,7 +267,7 @@ class AzureExecutor:
                 return all(attached.get(disk.lower()) == lun for lun, disk in op.disks)
             if isinstance(op, ops.DetachDisks):
                 return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
-            return vm is not None and _power_state(vm) == "deallocated"
+            return vm is not None and power_state(vm) == "deallocated"
         if isinstance(op, ops.MoveResources):
             return all(self.get(f"{op.target_group}/providers/{arm.parse_id(r).type}/"
                                 f"{arm.name_of(r)}") for r in op.resources)
@@ -434,10 +441,30 @@ class AzureExecutor:
             parameters=[compute.RunCommandInputParameter(name=name, value=value) for name, value
                         in (("restore_point", op.restore_point), ("writes", json.dumps(writes)),
                             ("parallel_workers", str(op.parallel_workers)))])
-        self._wait(self.clients.compute.virtual_machines.begin_run_command, op.worker, command)
+        result = self._wait(self.clients.compute.virtual_machines.begin_run_command,
+                            op.worker, command)
+        _check_agent_output(result, [w["disk"] for w in writes])
 
 
-def _power_state(vm: Any) -> str:
+def _check_agent_output(result: Any, disks: list[str]) -> None:
+    """Run Command succeeds whatever the script did: the agent's own report (one JSON line,
+    ``{"restored": [disk ids]}``) must name every disk, or the restore did not happen."""
+    statuses = result.value if result is not None and result.value else []
+    output = "\n".join(status.message or "" for status in statuses)
+    restored: set[str] = set()
+    for line in output.splitlines():
+        try:
+            restored |= {d.lower() for d in json.loads(line).get("restored", [])}
+        except (ValueError, AttributeError):
+            continue
+    missing = [d for d in disks if d.lower() not in restored]
+    if missing:
+        raise CloudError("AgentFailed", f"the restore agent did not restore "
+                         f"{', '.join(arm.name_of(d) for d in missing)}; it said: "
+                         f"{' '.join(output.split())[:300] or 'nothing'}")
+
+
+def power_state(vm: Any) -> str:
     statuses = vm.instance_view.statuses if vm.instance_view else []
     return next((s.code.split("/", 1)[1] for s in statuses or []
                  if s.code and s.code.startswith("PowerState/")), "unknown")
@@ -467,6 +494,11 @@ class Driver:
     end_s: float = 0.0
 
     def run(self) -> None:
+        """Drive the restore to its end, in a context of its own (the clock's task marks
+        stay out of the caller's)."""
+        contextvars.copy_context().run(self._drive)
+
+    def _drive(self) -> None:
         outcomes: queue.Queue[tuple[Ticket, Any]] = queue.Queue()
         self.clock.admit(DRIVER)
         self.clock.enter(DRIVER)

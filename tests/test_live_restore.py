@@ -1,0 +1,208 @@
+"""Real restores (`restorelab restore --backend azure`, `restore.backends.live`) end to end
+under ``mock_azure``: DefaultAzureCredential, the source read from the subscription,
+read-only preflight and plan, confirmation, journal and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import SCENARIO_FILES, SUBSCRIPTION
+
+pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+
+from typer.testing import CliRunner  # noqa: E402
+
+import restore  # noqa: E402
+from fakecloud import FakeCredential, mock_azure  # noqa: E402
+from restore.backends import live  # noqa: E402
+from restore.backends.fake_arm import FakeRepository  # noqa: E402
+from restore.backends.sim import prepare  # noqa: E402
+from restore.cli import app  # noqa: E402
+from restore.errors import CloudError, ScenarioError  # noqa: E402
+
+runner = CliRunner()
+CLEAN = [p for p in SCENARIO_FILES if not p.stem.startswith("faulted-")]
+
+
+@pytest.fixture(autouse=True)
+def no_azure_environment(monkeypatch):
+    """DefaultAzureCredential finds no service principal: it signs in through the (fake)
+    managed identity, as on an Azure VM."""
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
+                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def region_of(name: str, seed: int = 3):
+    """The scenario's source VM (and network) in a fake subscription."""
+    scenario = restore.load_scenario(next(p for p in SCENARIO_FILES if p.stem == name))
+    prepared = prepare(scenario)
+    return scenario, prepared, mock_azure(prepared.world.copy(), prepared.profile, seed=seed,
+                                          steps=prepared.plan.step_names)
+
+
+def writes(fake) -> list[str]:
+    return [f"{r.method} {r.path}" for r in fake.requests if r.method != "GET"]
+
+
+def cli(*args: str, stdin: str | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+@pytest.mark.parametrize("path", CLEAN, ids=lambda p: p.stem)
+def test_a_real_restore_ends_as_the_simulation_does(path):
+    """Same restore id, same final resources, tags and attachments as the sim backend."""
+    scenario, prepared, mocked = region_of(path.stem)
+    sim = restore.simulate(scenario)
+    with mocked as fake:
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        ready = live.prepare(scenario, clients, restore_id=prepared.plan.context.restore_id,
+                             repository=FakeRepository(fake))
+        report = live.run(ready)
+    assert report.backend == "azure" and report.status == sim.status == "succeeded"
+    assert fake.state.export() == sim.final_state["resources"]
+    assert report.leaked == [] and report.kept == []
+    assert report.restored_vm["id"].lower() == sim.restored_vm["id"].lower()
+    assert report.source_intact == sim.source_intact
+    assert all(o["arm_requests"] for o in report.operations  # rehydration: the repository's
+               if o["op"] != "rehydrate_restore_point")
+
+
+def test_restore_command_signs_in_reads_the_source_and_restores():
+    _, _, mocked = region_of("new-hot-backup")
+    with mocked as fake:
+        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--json")
+        report = json.loads(result.stdout)
+    assert result.exit_code == 0, result.stderr
+    assert report["backend"] == "azure" and report["status"] == "succeeded"
+    assert report["restored_vm"]["name"] == "web01-copy" and report["leaked"] == []
+    assert report["source_intact"] is True
+    assert any(r.path.endswith("/virtualMachines/web01") for r in fake.requests
+               if r.method == "GET")
+
+
+def test_plan_on_azure_lists_creates_and_deletes_and_writes_nothing():
+    _, _, mocked = region_of("orig-hot-backup")
+    with mocked as fake:
+        result = cli("plan", "orig-hot-backup", "--backend", "azure",
+                     "--subscription", SUBSCRIPTION, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert writes(fake) == []
+    assert summary["backend"] == "azure" and summary["steps"][0]["name"] == "preflight"
+    assert [d.rsplit("/", 1)[-1] for d in summary["deletes"]] == [
+        "web01-datadisk-0", "web01-osdisk", "web01"]
+    assert any("/resourceGroups/restorelab-staging-web01-" in c for c in summary["creates"])
+    human = None
+    with mocked:
+        human = cli("plan", "orig-hot-backup", "--backend", "azure",
+                    "--subscription", SUBSCRIPTION)
+    assert human.exit_code == 0 and "Preflight passed" in human.stdout
+    assert "- rg-prod/virtualMachines/web01" in human.stdout
+
+
+def test_removing_the_source_waits_for_a_yes():
+    _, _, mocked = region_of("orig-snapshot")
+    with mocked as fake:
+        refused = cli("restore", "orig-snapshot", "--subscription", SUBSCRIPTION, stdin="n\n")
+        assert refused.exit_code == 1 and "nothing was changed" in refused.stderr
+        assert "removes the source VM rg-prod/virtualMachines/web02" in refused.stderr
+        assert writes(fake) == []
+        no_answer = cli("restore", "orig-snapshot", "--subscription", SUBSCRIPTION)
+        assert no_answer.exit_code == 1 and writes(fake) == []
+        agreed = cli("restore", "orig-snapshot", "--subscription", SUBSCRIPTION, stdin="y\n")
+    assert agreed.exit_code == 0, agreed.stderr
+    assert "status        succeeded" in agreed.stdout and "timeline" in agreed.stdout
+    assert writes(fake)
+
+
+def test_a_new_location_restore_asks_nothing():
+    _, _, mocked = region_of("new-snapshot-other-region")
+    with mocked:
+        result = cli("restore", "new-snapshot-other-region", "--subscription", SUBSCRIPTION,
+                     "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "Go on?" not in result.stderr
+
+
+@pytest.mark.parametrize("args, exit_code, says", [
+    (("--backend", "sim"), 2, "restore runs on 'azure' only"),
+    ((), 2, "--subscription"),
+    (("--subscription", SUBSCRIPTION, "--source-vm", "nosuchvm"), 2,
+     "no VM 'nosuchvm' in resource group 'rg-prod'"),
+])
+def test_bad_flags_and_missing_sources_are_named(args, exit_code, says):
+    _, _, mocked = region_of("orig-hot-backup")
+    with mocked as fake:
+        result = cli("restore", "orig-hot-backup", "--yes", *args)
+    assert result.exit_code == exit_code
+    assert says in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output and writes(fake) == []
+
+
+def test_a_failed_preflight_changes_nothing():
+    scenario, prepared, mocked = region_of("new-hot-backup")
+    ctx = prepared.plan.context
+    with mocked as fake:  # someone else's NIC holds the restored VM's NIC name
+        fake.state.create_nic(ctx.vm.nic, ctx.location, ctx.source.subnet)
+        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--yes")
+        assert result.exit_code == 1
+        assert "preflight failed, nothing was changed: Conflict" in " ".join(
+            result.stderr.split())
+        assert writes(fake) == []
+
+
+def test_archived_restore_points_are_refused_before_any_read():
+    scenario, _, mocked = region_of("orig-archive-standard")
+    with mocked as fake:
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        with pytest.raises(ScenarioError, match="restore_point.tier"):
+            live.prepare(scenario, clients)
+    assert fake.requests == []
+
+
+def test_an_agent_that_did_not_run_fails_the_restore_and_rolls_back():
+    """On Azure Run Command succeeds whatever the script did: no agent report, no data."""
+    scenario, _, mocked = region_of("new-hot-backup")
+    with mocked as fake:
+        fake.agent_installed = False
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        report = live.run(live.prepare(scenario, clients))
+    assert report.status == "rolled_back"
+    assert report.error["code"] == "AgentFailed"
+    assert "command not found" in report.error["message"]
+    assert report.leaked == [] and report.source_intact
+
+
+def test_a_restore_stopped_midway_is_finished_by_resume(tmp_path):
+    scenario, prepared, mocked = region_of("orig-hot-backup")
+    journal = tmp_path / "restore.journal"
+    uninterrupted = restore.simulate(scenario)
+
+    def stop_at_move(ticket):
+        if ticket.step == "move_disks" and ticket.end_s is None:
+            raise KeyboardInterrupt  # Ctrl-C as the disks are about to move
+
+    with mocked as fake:
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        ready = live.prepare(scenario, clients, restore_id=prepared.plan.context.restore_id)
+        with pytest.raises(KeyboardInterrupt):
+            live.run(ready, journal, stop_at_move)
+        assert fake.state.find(prepared.plan.context.vm.id) is None  # source gone, not back
+        result = cli("resume", str(journal), "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["status"] == "succeeded"
+        assert fake.state.export() == uninterrupted.final_state["resources"]
+        again = cli("resume", str(journal))
+    assert again.exit_code == 2 and "nothing to resume" in again.stderr
+
+
+def test_cloud_errors_on_reads_become_cloud_errors(monkeypatch):
+    scenario, _, mocked = region_of("new-hot-backup")
+    with mocked as fake:
+        fake.state.subscription = "11111111-1111-1111-1111-111111111111"
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        with pytest.raises(CloudError, match="SubscriptionNotFound"):
+            live.prepare(scenario, clients)
