@@ -8,6 +8,7 @@ wait.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,14 @@ from fakecloud.faults import FaultRule
 from fakecloud.mock import FakeCredential, mock_azure
 from fakecloud.sim import OrchestratorCrash
 from restore import ops
-from restore.backends.azure import AzureClients, AzureExecutor, Driver, current_step
-from restore.engine import RECOVERY_STEPS, Engine
+from restore.backends.azure import (
+    AzureClients,
+    AzureExecutor,
+    Driver,
+    Repository,
+    current_step,
+)
+from restore.engine import RECOVERY_STEPS, Engine, Ticket
 from restore.report import Report
 
 if TYPE_CHECKING:
@@ -42,6 +49,17 @@ class FakeRepository:
         self.fake.clock.sleep(took)
 
 
+def drive(engine: Engine, clock: VirtualClock, subscription: str, repository: Repository,
+          record: Callable[[Ticket], None] = lambda ticket: None) -> Driver:
+    """Run ``engine``'s restore to its end through the SDK, on ``clock``, against whatever
+    answers Azure's HTTP (the ARM fake; in the benchmark, plain stubs)."""
+    clients = AzureClients.connect(FakeCredential(), subscription, clock, polling_interval=0)
+    driver = Driver(engine, AzureExecutor(clients, repository), clock, record,
+                    crashes=(OrchestratorCrash,))
+    driver.run()
+    return driver
+
+
 def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | None = None,
         state: CloudState | None = None, resuming: Resumption | None = None) -> Report:
     """One restore of a prepared scenario through the SDK against the ARM fake."""
@@ -55,12 +73,8 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
                       resuming.next_ticket)
     with mock_azure(state, prepared.profile, clock, seed, faults,
                     {*plan.step_names, *RECOVERY_STEPS}, data) as fake:
-        clients = AzureClients.connect(FakeCredential(), state.subscription, clock,
-                                       polling_interval=0)
-        driver = Driver(engine, AzureExecutor(clients, FakeRepository(fake)), clock,
-                        book.record_operation if book else (lambda ticket: None),
-                        crashes=(OrchestratorCrash,))
-        driver.run()
+        driver = drive(engine, clock, state.subscription, FakeRepository(fake),
+                       book.record_operation if book else (lambda ticket: None))
     if book:
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=clock.now, next_ticket=len(engine.operations) + (
