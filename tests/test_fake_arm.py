@@ -3,6 +3,8 @@ fakecloud's ARM fake and ends in the same final state as the SimPy backend."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import (
     LOCATIONS,
@@ -139,3 +141,18 @@ def test_subscription_of_the_scenario_is_served():
     scenario = path_scenario(("backup", "hot", None), "new")
     report = restore.simulate(scenario, backend="fake-arm")
     assert all(f"/subscriptions/{SUBSCRIPTION}/" in r["id"] for r in resources(report))
+
+
+def test_simulate_command_runs_on_fake_arm():
+    from typer.testing import CliRunner
+
+    from restore.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "orig-snapshot", "--backend", "fake-arm",
+                                      "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["backend"] == "fake-arm" and report["status"] == "succeeded"
+    assert all(o["arm_requests"] for o in report["operations"])
+    human = CliRunner().invoke(app, ["simulate", "orig-snapshot", "--backend", "fake-arm"])
+    assert human.exit_code == 0 and "simulated timeline" in human.stdout
