@@ -14,8 +14,9 @@ import os
 import random
 import shutil
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_of
 
 from datapath.agent import restore_disk
 from datapath.repository import LocalStore, SourceDisk, backup
@@ -34,14 +35,6 @@ def image(mb: int, seed: int = 1) -> bytes:
                      else bytes(CHUNK))
     return b"".join(parts)
 
-
-def best_of(rounds: int, action) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> int:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import responses
+from timing import best_of
 
 import restore
 from fakecloud.clock import VirtualClock
@@ -91,14 +91,6 @@ def restore_on_stubs(prepared: Any, exchanges: list[Exchange]) -> None:
                        repository=None)
     assert driver.engine.status == "succeeded", driver.engine.error
 
-
-def best_of(rounds: int, action) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> int:
