@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -23,7 +24,7 @@ from restore.backends.journal import JournalError
 from restore.backends.sweep import PERCENTILES
 from restore.backends.sweep import sweep as sweep_runs
 from restore.engine import RECOVERY_STEPS, dry_run
-from restore.errors import CloudError, RestoreLabError, ScenarioError
+from restore.errors import AzureAccessError, CloudError, RestoreLabError, ScenarioError
 from restore.plan import RESTORE_ID_TAG
 from restore.report import Report
 from restore.scenario import DEFAULT_SCENARIO, Fault, find_scenario, shipped_scenarios
@@ -74,7 +75,7 @@ def _guarded(action: Callable[[], T]) -> T:
     """Run a command body; bad input exits 2 with one clear line, never a traceback."""
     try:
         return action()
-    except (ScenarioError, JournalError) as exc:
+    except (ScenarioError, JournalError, AzureAccessError) as exc:
         _error(exc)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except RestoreLabError as exc:
@@ -332,6 +333,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
     if not subscription:
         raise ScenarioError("--subscription", "", "needed for the azure backend (or set "
                             "AZURE_SUBSCRIPTION_ID)")
+    _quiet_azure_logs()
     loaded = restore.load_scenario(find_scenario(scenario))
     raw = loaded.model_dump(mode="json")
     raw["source_vm"]["name"] = source_vm or raw["source_vm"]["name"]
@@ -345,8 +347,6 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
         except CloudError as exc:
             raise LiveError(f"preflight failed, nothing was changed: {exc.code}: "
                             f"{exc.message}") from None
-        except live.AzureAccessError as exc:
-            raise ScenarioError("azure", "", str(exc)) from None
 
 
 def _confirmed(live: Any) -> bool:
@@ -399,7 +399,13 @@ def resume(
     _finish(report, as_json, journal)
 
 
+def _quiet_azure_logs() -> None:
+    """The SDK logs each failed sign-in attempt; the CLI says what went wrong once."""
+    logging.getLogger("azure").setLevel(logging.ERROR)
+
+
 def _resume(journal: Path) -> Report:
+    _quiet_azure_logs()
     try:
         return restore.resume(journal)
     except CloudError as exc:  # the azure backend's reads before resuming

@@ -16,6 +16,10 @@ class ScenarioError(RestoreLabError):
         super().__init__(f"{where}: {message}")
 
 
+class AzureAccessError(RestoreLabError):
+    """Azure could not be reached, or refused the credentials."""
+
+
 class CloudError(RestoreLabError):
     """An operation failed in the cloud, with ARM's error code (e.g. OperationNotAllowed)."""
 

@@ -206,3 +206,18 @@ def test_cloud_errors_on_reads_become_cloud_errors(monkeypatch):
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
         with pytest.raises(CloudError, match="SubscriptionNotFound"):
             live.prepare(scenario, clients)
+
+
+def test_a_failed_sign_in_is_one_clear_line(monkeypatch):
+    import fakecloud.mock
+
+    monkeypatch.setattr(fakecloud.mock, "_imds_token", lambda request: (
+        400, {"Content-Type": "application/json"},
+        json.dumps({"error": "invalid_request", "error_description": "Identity not found"})))
+    _, _, mocked = region_of("new-hot-backup")
+    with mocked as fake:
+        result = cli("plan", "new-hot-backup", "--backend", "azure",
+                     "--subscription", SUBSCRIPTION)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot sign in to Azure")
+    assert "Traceback" not in result.output and writes(fake) == []

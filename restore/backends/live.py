@@ -29,7 +29,7 @@ from restore.backends.azure import (
 )
 from restore.backends.journal import Journal, JournalError
 from restore.engine import Engine, StepRun, Ticket, dry_run
-from restore.errors import RestoreLabError, ScenarioError
+from restore.errors import AzureAccessError, ScenarioError
 from restore.plan import RESTORE_ID_TAG, Plan, build_plan
 from restore.report import Report, Resource, source_snapshot
 from restore.scenario import DiskSku, Scenario, parse_scenario
@@ -37,10 +37,6 @@ from restore.steps import DESTRUCTIVE_STEPS
 
 BACKEND = "azure"
 DEFAULT_POLLING_INTERVAL_S = 30.0  # between LRO polls when ARM sends no Retry-After
-
-
-class AzureAccessError(RestoreLabError):
-    """Azure could not be reached or refused the credentials."""
 
 
 @dataclass(frozen=True)
