@@ -8,7 +8,7 @@ import hashlib
 import io
 import random
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from datapath.agent import ChunkError, restore_disk
@@ -64,8 +64,26 @@ def vm_config(plan: Plan) -> dict[str, object]:
                       for d in ctx.disks]}
 
 
+class RegionData:
+    """Bytes the region carries during a restore; copies by the cloud itself (a snapshot
+    of a disk, a disk from a snapshot) carry nothing unless a subclass says so."""
+
+    def copy(self, source: str, target: str) -> None:
+        """The cloud copied ``source``'s bytes into the new resource ``target``."""
+
+    def restore(self, disk_id: str, worker: str) -> None:
+        raise ArmError(400, "NoRestorePoint", f"no restore point to write {disk_id} from")
+
+    def fresh(self) -> RegionData:
+        """This data as it is before a restore (each run gets its own)."""
+        return self
+
+    def all_verified(self) -> bool:
+        raise NotImplementedError
+
+
 @dataclass
-class DataPath:
+class DataPath(RegionData):
     """The restore point of a bytes-mode scenario and what the agent wrote from it."""
 
     store: MemoryStore
@@ -91,5 +109,39 @@ class DataPath:
                 raise ArmError(422, "DataCorrupted", f"restore agent on {worker}: {exc}") from None
         self.verified[disk_id.lower()] = result.verified
 
+    def fresh(self) -> DataPath:
+        return replace(self, verified={})
+
     def all_verified(self) -> bool:
         return len(self.verified) == len(self.disks) and all(self.verified.values())
+
+
+@dataclass
+class SnapshotBytes(RegionData):
+    """The snapshot path in bytes mode: no repository and no agent; Azure copies each
+    snapshot's bytes into the disk made from it (and into a copy in another region). The
+    restored disks must end with their own source disk's bytes."""
+
+    contents: dict[str, bytes]  # resource id (lower) -> its bytes
+    expected: dict[str, str]  # restored disk id (lower) -> sha256 of its source disk
+
+    @classmethod
+    def seed(cls, plan: Plan, size_mb: int) -> SnapshotBytes:
+        """Seed every source disk with ``size_mb`` MB; its snapshot holds the same bytes."""
+        contents, expected = {}, {}
+        for disk, source in zip(plan.context.disks, source_disks(plan, size_mb), strict=True):
+            data = source.reader.getvalue()
+            contents[disk.source.lower()] = contents[disk.snapshot.lower()] = data
+            expected[disk.final_id.lower()] = hashlib.sha256(data).hexdigest()
+        return cls(contents, expected)
+
+    def copy(self, source: str, target: str) -> None:
+        if source.lower() in self.contents:
+            self.contents[target.lower()] = self.contents[source.lower()]
+
+    def fresh(self) -> SnapshotBytes:
+        return replace(self, contents=dict(self.contents))
+
+    def all_verified(self) -> bool:
+        return all(hashlib.sha256(self.contents.get(disk, b"")).hexdigest() == digest
+                   for disk, digest in self.expected.items())

@@ -27,7 +27,7 @@ from azure.core.pipeline.transport import HttpTransport
 
 from fakecloud.arm.fake import ArmFake, error
 from fakecloud.clock import VirtualClock
-from fakecloud.data import DataPath
+from fakecloud.data import RegionData
 from fakecloud.faults import FaultRule
 from fakecloud.models import CloudState
 from fakecloud.profile import RegionProfile, load_profile
@@ -62,7 +62,7 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
     def __init__(self, state: CloudState | None = None, profile: RegionProfile | None = None,
                  clock: VirtualClock | None = None, seed: int = 0,
                  faults: Iterable[FaultRule] = (), steps: Iterable[str] = (),
-                 data: DataPath | None = None):
+                 data: RegionData | None = None):
         self.profile = profile or load_profile("default")
         self.state = state
         self.clock, self.seed, self.faults, self.steps = clock, seed, list(faults), list(steps)

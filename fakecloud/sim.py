@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from fakecloud.data import DataPath
+from fakecloud.data import RegionData
 from fakecloud.faults import FaultInjector, error_for
 from fakecloud.models import ArmError, CloudState, Snapshot, VirtualMachine
 from fakecloud.profile import RegionProfile, Samplers
@@ -32,7 +32,7 @@ class SimRegion:
 
     def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
                  samplers: Samplers | None = None, faults: FaultInjector | None = None,
-                 data: DataPath | None = None):
+                 data: RegionData | None = None):
         self.state, self.profile, self.rng = state, profile, rng
         self.data = data  # real bytes for the agent to write (bytes-mode scenarios)
         self._samplers = samplers or profile.samplers()
@@ -126,6 +126,8 @@ class SimRegion:
     def _create_disk(self, op: ops.CreateDisk) -> float:
         self.state.create_disk(op.id, op.location, op.size_gb, op.sku, op.zone,
                                op.source_snapshot, dict(op.tags))
+        if op.source_snapshot and self.data is not None:
+            self.data.copy(op.source_snapshot, op.id)
         return self._latency("create_disk_from_snapshot" if op.source_snapshot else "create_disk")
 
     def _delete_disk(self, op: ops.DeleteDisk) -> float:
@@ -135,6 +137,8 @@ class SimRegion:
     def _create_snapshot(self, op: ops.CreateSnapshot) -> float:
         origin = self.state.find(op.source)
         snapshot = self.state.create_snapshot(op.id, op.location, op.source, dict(op.tags))
+        if self.data is not None:
+            self.data.copy(op.source, op.id)
         copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
         return self._latency("copy_snapshot" if copy else "create_snapshot")
 

@@ -28,9 +28,41 @@ def test_without_bytes_nothing_is_verified():
     assert run(prepare(make_scenario()), seed=1).data_verified is None
 
 
-def test_the_snapshot_path_has_no_repository_to_verify_against():
-    report = run(prepare(bytes_scenario(kind="snapshot")), seed=1)
-    assert report.status == "succeeded" and report.data_verified is None
+SNAPSHOT_TARGETS = [
+    pytest.param({"location": "original"}, id="original"),
+    pytest.param({"location": "new"}, id="new"),
+    pytest.param({"location": "new", "target": {"region": "northeurope"}}, id="other-region"),
+]
+
+
+@pytest.mark.parametrize("target", SNAPSHOT_TARGETS)
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_the_snapshot_path_restores_each_disk_from_its_own_snapshot(target, backend):
+    """No agent: Azure copies snapshot -> (copy in the target region) -> disk; every
+    restored disk must end with its own source disk's bytes."""
+    prepared = prepare(bytes_scenario(kind="snapshot", **target))
+    report = RUNNERS[backend](prepared)
+    assert report.status == "succeeded" and report.data_verified is True
+    assert len(prepared.data.expected) == len(prepared.plan.context.disks) == 3
+
+
+def test_a_snapshot_holding_other_bytes_is_caught():
+    prepared = prepare(bytes_scenario(kind="snapshot", location="new"))
+    first, second = (d.snapshot.lower() for d in prepared.plan.context.disks[:2])
+    contents = prepared.data.contents
+    contents[first], contents[second] = contents[second], contents[first]
+    report = run(prepared, seed=1)
+    assert report.status == "succeeded" and report.data_verified is False
+
+
+def _fake_arm(prepared):
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from restore.backends import fake_arm
+
+    return fake_arm.run(prepared, 1, [])
+
+
+RUNNERS = {"sim": lambda prepared: run(prepared, seed=1), "fake-arm": _fake_arm}
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fakecloud.arm import wire
 from fakecloud.clock import VirtualClock
-from fakecloud.data import DataPath
+from fakecloud.data import RegionData
 from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import (
     ArmError,
@@ -85,7 +85,7 @@ class ArmFake:
     def __init__(self, state: CloudState, profile: RegionProfile,
                  clock: VirtualClock | None = None, seed: int = 0,
                  faults: Iterable[FaultRule] = (), steps: Iterable[str] = (),
-                 data: DataPath | None = None):
+                 data: RegionData | None = None):
         self.state, self.profile, self.seed = state, profile, seed
         self.clock = clock or VirtualClock()
         faults = list(faults)

@@ -9,7 +9,6 @@ wait.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fakecloud.arm import ArmFake
@@ -66,7 +65,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     state = state or prepared.world.copy()
     clock = VirtualClock(resuming.clock_s if resuming else 0.0)
     plan = prepared.plan
-    data = replace(prepared.data, verified={}) if prepared.data else None
+    data = prepared.data.fresh() if prepared.data else None
     engine = Engine(plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,

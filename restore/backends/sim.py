@@ -12,7 +12,7 @@ from typing import Any
 import simpy
 
 from fakecloud.cost import restore_cost
-from fakecloud.data import DataPath
+from fakecloud.data import DataPath, RegionData, SnapshotBytes
 from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import ArmError, CloudState
 from fakecloud.profile import RegionProfile, Samplers, load_profile
@@ -40,7 +40,7 @@ class Prepared:
     world: CloudState  # never run on: each restore gets a copy
     source_before: list[dict[str, Any]] | None
     samplers: Samplers
-    data: DataPath | None = None  # the backed-up bytes, for bytes-mode scenarios
+    data: RegionData | None = None  # the source's bytes, for bytes-mode scenarios
 
 
 def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepared:
@@ -49,9 +49,10 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
     plan = build_plan(scenario, profile.sizing)
     _check_disks(plan, profile)
     world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
-    data = None
-    if scenario.data is not None and scenario.data.mode == "bytes" and plan.context.workers:
-        data = DataPath.back_up(plan, scenario.data.size_mb)
+    data: RegionData | None = None
+    if scenario.data is not None and scenario.data.mode == "bytes":
+        data = (DataPath.back_up(plan, scenario.data.size_mb) if plan.context.workers else
+                SnapshotBytes.seed(plan, scenario.data.size_mb))
     return Prepared(scenario, profile, plan, world,
                     source_snapshot(plan.context, world.lookup), profile.samplers(), data)
 
@@ -130,7 +131,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     _check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
-    data = replace(prepared.data, verified={}) if prepared.data else None
+    data = prepared.data.fresh() if prepared.data else None
     region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
                        _injector(faults, seed, prepared.plan), data)
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
