@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -67,6 +70,47 @@ class LocalStore:
                       and not p.name.endswith(".partial"))
 
 
+class HttpStore:
+    """A repository read over plain HTTPS: a blob container's URL with a read SAS (Azure
+    Storage, Azurite), so a worker needs nothing but the standard library to fetch."""
+
+    def __init__(self, url: str):
+        base, _, self.query = url.partition("?")
+        self.base = base.rstrip("/")
+
+    def _url(self, name: str) -> str:
+        return f"{self.base}/{urllib.parse.quote(name)}" + (f"?{self.query}" if self.query else "")
+
+    def get(self, name: str) -> bytes:
+        try:
+            with urllib.request.urlopen(self._url(name), timeout=HTTP_TIMEOUT_S) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise MissingObject(name) from None
+            if exc.code == 409 and exc.headers.get("x-ms-error-code") == "BlobArchived":
+                raise ArchivedObject(name) from None
+            raise
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except MissingObject:
+            return False
+        return True
+
+    def put(self, name: str, data: bytes) -> None:
+        raise PermissionError("an HTTP store is read-only (a read SAS)")
+
+
+def open_store(where: str) -> Store:
+    """A repository by address: an https:// container URL (with its SAS), or a directory."""
+    return HttpStore(where) if where.startswith(("https://", "http://")) else LocalStore(where)
+
+
+HTTP_TIMEOUT_S = 60
+
+
 class MissingObject(KeyError):
     """An object the manifest names is not in the repository."""
 
@@ -93,6 +137,19 @@ def chunk_name(digest: str) -> str:
 
 def manifest_name(vm: str, restore_point: str) -> str:
     return f"restore-points/{vm}/{restore_point}.json"
+
+
+def restore_point_id(vm: str, restore_point: str) -> str:
+    """How the engine names a restore point: ``restorepoints/<vm>/<restore point>``."""
+    return f"restorepoints/{vm}/{restore_point}"
+
+
+def manifest_of(point_id: str) -> str:
+    """The manifest's object name for a restore point id ``restorepoints/<vm>/<name>``."""
+    prefix, vm, name = (point_id.split("/") + ["", ""])[:3]
+    if prefix != "restorepoints" or not vm or not name:
+        raise ValueError(f"not a restore point id: {point_id!r} (restorepoints/<vm>/<name>)")
+    return manifest_name(vm, name)
 
 
 @dataclass

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import random
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +22,9 @@ from restore.plan import Plan
 
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
+REPOSITORY_URL = "fakecloud://repository"
+"""Where the fake's workers find the restore point (the one ``DataPath`` holds)."""
+AGENT_TIMEOUT_S = 300
 
 
 class MemoryStore:
@@ -94,7 +100,7 @@ class DataPath(RegionData):
     def back_up(cls, plan: Plan, size_mb: int) -> DataPath:
         """Seed every source disk with ``size_mb`` MB (at most its size) and back it up."""
         store = MemoryStore()
-        manifest, _ = backup(vm_config(plan), source_disks(plan, size_mb), store, "restore",
+        manifest, _ = backup(vm_config(plan), source_disks(plan, size_mb), store, plan.scenario,
                              chunk_size=CHUNK)
         by_source = {disk.name: disk for disk in manifest.disks}
         return cls(store, {d.id.lower(): by_source[d.source] for d in plan.context.disks})
@@ -111,6 +117,31 @@ class DataPath(RegionData):
 
     def fresh(self) -> DataPath:
         return replace(self, verified={})
+
+    def run_agent(self, archive: bytes, point_id: str, writes: list[dict]) -> dict:
+        """Run a delivered agent (its zipapp bytes) as the worker would, in a process of
+        its own, on a copy of the repository, writing each disk to a file; the disks it
+        restored are verified. Returns its report (or its error) as it printed it."""
+        with tempfile.TemporaryDirectory(prefix="restorelab-worker-") as folder:
+            root = Path(folder)
+            for name, blob in self.store.objects.items():
+                (root / "repository" / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / "repository" / name).write_bytes(blob)
+            (root / "agent.pyz").write_bytes(archive)
+            ran = subprocess.run(
+                [sys.executable, "-I", str(root / "agent.pyz"), "--store",
+                 str(root / "repository"), "--restore-point", point_id, "--writes",
+                 json.dumps(writes), "--device-pattern", str(root / "lun{lun}.img")],
+                capture_output=True, text=True, timeout=AGENT_TIMEOUT_S, check=False)
+        lines = ran.stdout.strip().splitlines()
+        try:
+            report = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            return {"error": {"code": "AgentFailed", "message": f"exit {ran.returncode}: "
+                              f"{(ran.stderr.strip().splitlines() or ['no output'])[-1]}"}}
+        for disk in report.get("restored", []):
+            self.verified[disk.lower()] = disk.lower() in self.disks
+        return report
 
     def all_verified(self) -> bool:
         return len(self.verified) == len(self.disks) and all(self.verified.values())

@@ -32,9 +32,10 @@ class SimRegion:
 
     def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
                  samplers: Samplers | None = None, faults: FaultInjector | None = None,
-                 data: RegionData | None = None):
+                 data: RegionData | None = None, runs_agent: bool = True):
         self.state, self.profile, self.rng = state, profile, rng
         self.data = data  # real bytes for the agent to write (bytes-mode scenarios)
+        self.runs_agent = runs_agent  # False: the agent runs elsewhere (the ARM fake's)
         self._samplers = samplers or profile.samplers()
         self.faults = faults
         self.throttle = Throttle(profile.throttling)
@@ -186,7 +187,7 @@ class SimRegion:
         """The worker's agent starts, then the data flows."""
         worker = self.state.get(op.worker, VirtualMachine)
         took = self._latency("start_restore_agent") + self.transfer_s(op, worker.size)
-        if self.data is not None:
+        if self.data is not None and self.runs_agent:
             try:
                 for write in op.writes:
                     self.data.restore(write.disk, worker.name)

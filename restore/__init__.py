@@ -62,9 +62,10 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
     return sweep_sim(scenario, runs, seed, workers, list(faults), dask_address=dask_address)
 
 
-def resume(journal: str | Path) -> Report:
+def resume(journal: str | Path, repository: str | None = None) -> Report:
     """Finish the interrupted restore kept in ``journal`` (a real one on the backend it
-    ran on: `azure` signs in with DefaultAzureCredential)."""
+    ran on: `azure` signs in with DefaultAzureCredential; ``repository`` is the restore
+    points' container URL with its SAS, which the journal does not keep)."""
     from restore.backends.journal import Journal
 
     with Journal(journal, create=False) as book:
@@ -72,7 +73,7 @@ def resume(journal: str | Path) -> Report:
     if backend == "azure":
         from restore.backends.live import resume as resume_live
 
-        return resume_live(journal)
+        return resume_live(journal, repository=repository)
     from restore.backends.sim import resume as resume_sim
 
     return resume_sim(journal)

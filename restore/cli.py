@@ -66,6 +66,11 @@ SubscriptionOpt = Annotated[str | None, typer.Option(
     help="The Azure subscription id of the source VM.")]
 SourceVmOpt = Annotated[str | None, typer.Option(
     "--source-vm", help="The VM to restore (default: the scenario's source_vm.name).")]
+RepositoryOpt = Annotated[str | None, typer.Option(
+    "--repository", envvar="RESTORELAB_REPOSITORY", show_envvar=True,
+    help="Image-level backups: the blob container holding the restore points, as its URL "
+    "with a read SAS (https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=...); the "
+    "worker's restore agent reads the chunks from it. Not needed for snapshots.")]
 SourceGroupOpt = Annotated[str | None, typer.Option(
     "--source-group", help="Its resource group (default: the scenario's "
     "source_vm.resource_group).")]
@@ -289,6 +294,7 @@ def restore_in_azure(
     subscription: SubscriptionOpt = None,
     source_vm: SourceVmOpt = None,
     source_group: SourceGroupOpt = None,
+    repository: RepositoryOpt = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Do not ask before removing the source VM (original-location "
         "restores); for scripts and CI.")] = False,
@@ -316,7 +322,7 @@ def restore_in_azure(
                              f"{'fake-arm' if backend == 'fake-arm' else 'sim'}`"))
         raise typer.Exit(EXIT_BAD_INPUT)
     live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
-                                          show=not as_json))
+                                          repository, show=not as_json))
     if not as_json:
         _show_changes(live.creates, live.deletes)
     if live.removes_source and not yes and not _confirmed(live):
@@ -327,7 +333,7 @@ def restore_in_azure(
 
 
 def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None,
-                  source_group: str | None, show: bool):
+                  source_group: str | None, repository: str | None, show: bool):
     from restore.backends import live
 
     if not subscription:
@@ -343,7 +349,9 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
                          "restore (reads only)")
     with reading if show else nullcontext():
         try:
-            return live.prepare(loaded, live.connect(subscription), source=scenario)
+            return live.prepare(loaded, live.connect(subscription), source=scenario,
+                                repository=live.ContainerRepository(repository)
+                                if repository else None)
         except CloudError as exc:
             raise LiveError(f"preflight failed, nothing was changed: {exc.code}: "
                             f"{exc.message}") from None
@@ -385,6 +393,7 @@ def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
 @app.command()
 def resume(
     journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
+    repository: RepositoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Finish an interrupted restore from its journal.
@@ -395,7 +404,7 @@ def resume(
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
     nothing to resume), 3 interrupted again.
     """
-    report = _guarded(lambda: _resume(journal))
+    report = _guarded(lambda: _resume(journal, repository))
     _finish(report, as_json, journal)
 
 
@@ -404,10 +413,10 @@ def _quiet_azure_logs() -> None:
     logging.getLogger("azure").setLevel(logging.ERROR)
 
 
-def _resume(journal: Path) -> Report:
+def _resume(journal: Path, repository: str | None) -> Report:
     _quiet_azure_logs()
     try:
-        return restore.resume(journal)
+        return restore.resume(journal, repository)
     except CloudError as exc:  # the azure backend's reads before resuming
         raise LiveError(f"{exc.code}: {exc.message}") from None
 
@@ -453,12 +462,13 @@ def plan(
     subscription: SubscriptionOpt = None,
     source_vm: SourceVmOpt = None,
     source_group: SourceGroupOpt = None,
+    repository: RepositoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the steps and every operation the restore in SCENARIO would run; runs nothing."""
     if backend == "azure":
         live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
-                                              show=not as_json))
+                                              repository, show=not as_json))
         summary = {**_plan_summary(live.plan), "backend": "azure",
                    "creates": live.creates, "deletes": live.deletes}
     elif backend == "sim":

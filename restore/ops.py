@@ -243,6 +243,7 @@ class DiskWrite:
     sku: str
     size_gb: int
     data_gb: float
+    source: str = ""  # the restore point's disk written there (the source disk's id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,8 @@ def launch_worker(ctx: RestoreContext) -> StepGen:
 def restore_data(ctx: RestoreContext) -> StepGen:
     """5. Restore the backed-up data to the empty disks on the workers."""
     yield [WriteDiskData(w.vm, w.size, ctx.restore_point.id,
-                         tuple(DiskWrite(d.id, d.sku, d.size_gb, d.data_gb) for d in w.disks),
+                         tuple(DiskWrite(d.id, d.sku, d.size_gb, d.data_gb, d.source)
+                               for d in w.disks),
                          len(ctx.workers))
            for w in ctx.workers]
 

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import random
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 pytest.importorskip("azure.storage.blob")
 
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # noqa: E402
+
+from datapath import delivery  # noqa: E402
 from datapath.agent import ChunkError, restore_disk  # noqa: E402
 from datapath.blob import BlobStore  # noqa: E402
 from datapath.repository import SourceDisk, backup, chunk_name  # noqa: E402
@@ -110,3 +116,31 @@ def test_archived_restore_point_needs_rehydration(store, tmp_path):
         restore_disk(manifest.disks[0], store, tmp_path / "os.img")
     store.rehydrate(chunks, priority="High")
     assert restore_disk(manifest.disks[0], store, tmp_path / "os.img").verified
+
+
+def test_agent_reads_the_container_over_http_with_a_sas(store, tmp_path):
+    """On a worker the agent has only the standard library and zstandard: it fetches the
+    chunks with plain GETs on the container URL and its SAS."""
+    data = disk_image(4)
+    back_up(store, data, "rp1")
+    container = store.container
+    sas = generate_container_sas(container.account_name, container.container_name,
+                                 account_key=container.credential.account_key,
+                                 permission=ContainerSasPermissions(read=True),
+                                 expiry=datetime.now(UTC) + timedelta(hours=1))
+    archive = tmp_path / "agent.pyz"
+    archive.write_bytes(delivery.agent_zipapp())
+    writes = json.dumps([{"lun": 0, "disk": "restored-os", "source": "os"}])
+
+    def agent(url: str) -> tuple[int, dict]:
+        ran = subprocess.run([sys.executable, "-I", str(archive), "--store", url,
+                              "--restore-point", "restorepoints/app01/rp1", "--writes", writes,
+                              "--device-pattern", str(tmp_path / "lun{lun}.img")],
+                             capture_output=True, text=True, timeout=120, check=False)
+        return ran.returncode, json.loads(ran.stdout.strip().splitlines()[-1])
+
+    code, report = agent(f"{container.url}?{sas}")
+    assert code == 0 and report["restored"] == ["restored-os"]
+    assert (tmp_path / "lun0.img").read_bytes() == data
+    code, report = agent(container.url)  # no SAS: the private container is not readable
+    assert code == 1 and report["error"]["code"] in ("RestorePointNotFound", "AgentError")

@@ -14,7 +14,9 @@ pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not install
 from typer.testing import CliRunner  # noqa: E402
 
 import restore  # noqa: E402
+from datapath import delivery  # noqa: E402
 from fakecloud import FakeCredential, mock_azure  # noqa: E402
+from fakecloud.data import REPOSITORY_URL  # noqa: E402
 from restore.backends import live  # noqa: E402
 from restore.backends.fake_arm import FakeRepository  # noqa: E402
 from restore.backends.sim import prepare  # noqa: E402
@@ -73,7 +75,8 @@ def test_a_real_restore_ends_as_the_simulation_does(path):
 def test_restore_command_signs_in_reads_the_source_and_restores():
     _, _, mocked = region_of("new-hot-backup")
     with mocked as fake:
-        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--json")
+        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--json",
+                     "--repository", REPOSITORY_URL)
         report = json.loads(result.stdout)
     assert result.exit_code == 0, result.stderr
     assert report["backend"] == "azure" and report["status"] == "succeeded"
@@ -87,7 +90,7 @@ def test_plan_on_azure_lists_creates_and_deletes_and_writes_nothing():
     _, _, mocked = region_of("orig-hot-backup")
     with mocked as fake:
         result = cli("plan", "orig-hot-backup", "--backend", "azure",
-                     "--subscription", SUBSCRIPTION, "--json")
+                     "--subscription", SUBSCRIPTION, "--json", "--repository", REPOSITORY_URL)
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert writes(fake) == []
@@ -98,7 +101,7 @@ def test_plan_on_azure_lists_creates_and_deletes_and_writes_nothing():
     human = None
     with mocked:
         human = cli("plan", "orig-hot-backup", "--backend", "azure",
-                    "--subscription", SUBSCRIPTION)
+                    "--subscription", SUBSCRIPTION, "--repository", REPOSITORY_URL)
     assert human.exit_code == 0 and "Preflight passed" in human.stdout
     assert "- rg-prod/virtualMachines/web01" in human.stdout
 
@@ -136,7 +139,8 @@ def test_a_new_location_restore_asks_nothing():
 def test_bad_flags_and_missing_sources_are_named(args, exit_code, says):
     _, _, mocked = region_of("orig-hot-backup")
     with mocked as fake:
-        result = cli("restore", "orig-hot-backup", "--yes", *args)
+        result = cli("restore", "orig-hot-backup", "--yes", "--repository", REPOSITORY_URL,
+                     *args)
     assert result.exit_code == exit_code
     assert says in " ".join(result.stderr.split())
     assert "Traceback" not in result.output and writes(fake) == []
@@ -147,29 +151,32 @@ def test_a_failed_preflight_changes_nothing():
     ctx = prepared.plan.context
     with mocked as fake:  # someone else's NIC holds the restored VM's NIC name
         fake.state.create_nic(ctx.vm.nic, ctx.location, ctx.source.subnet)
-        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--yes")
+        result = cli("restore", "new-hot-backup", "--subscription", SUBSCRIPTION, "--yes",
+                     "--repository", REPOSITORY_URL)
         assert result.exit_code == 1
         assert "preflight failed, nothing was changed: Conflict" in " ".join(
             result.stderr.split())
         assert writes(fake) == []
 
 
-def test_archived_restore_points_are_refused_before_any_read():
+def test_backups_without_a_repository_are_refused_before_any_read():
     scenario, _, mocked = region_of("orig-archive-standard")
     with mocked as fake:
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
-        with pytest.raises(ScenarioError, match="restore_point.tier"):
+        with pytest.raises(ScenarioError, match="restore_point: .*--repository URL"):
             live.prepare(scenario, clients)
+        with pytest.raises(ScenarioError, match="restore_point.tier: .*rehydrates"):
+            live.prepare(scenario, clients, repository=live.ContainerRepository(REPOSITORY_URL))
     assert fake.requests == []
 
 
-def test_an_agent_that_did_not_run_fails_the_restore_and_rolls_back():
+def test_a_worker_without_the_agent_fails_the_restore_and_rolls_back(monkeypatch):
     """On Azure Run Command succeeds whatever the script did: no agent report, no data."""
     scenario, _, mocked = region_of("new-hot-backup")
+    monkeypatch.setattr(delivery, "custom_data", lambda: "IyEvYmluL3NoCg==")  # "#!/bin/sh"
     with mocked as fake:
-        fake.agent_installed = False
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
-        report = live.run(live.prepare(scenario, clients))
+        report = live.run(live.prepare(scenario, clients, repository=FakeRepository(fake)))
     assert report.status == "rolled_back"
     assert report.error["code"] == "AgentFailed"
     assert "command not found" in report.error["message"]
@@ -187,11 +194,12 @@ def test_a_restore_stopped_midway_is_finished_by_resume(tmp_path):
 
     with mocked as fake:
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
-        ready = live.prepare(scenario, clients, restore_id=prepared.plan.context.restore_id)
+        ready = live.prepare(scenario, clients, restore_id=prepared.plan.context.restore_id,
+                             repository=FakeRepository(fake))
         with pytest.raises(KeyboardInterrupt):
             live.run(ready, journal, stop_at_move)
         assert fake.state.find(prepared.plan.context.vm.id) is None  # source gone, not back
-        result = cli("resume", str(journal), "--json")
+        result = cli("resume", str(journal), "--json", "--repository", REPOSITORY_URL)
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)["status"] == "succeeded"
         assert fake.state.export() == uninterrupted.final_state["resources"]
@@ -205,7 +213,7 @@ def test_cloud_errors_on_reads_become_cloud_errors(monkeypatch):
         fake.state.subscription = "11111111-1111-1111-1111-111111111111"
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
         with pytest.raises(CloudError, match="SubscriptionNotFound"):
-            live.prepare(scenario, clients)
+            live.prepare(scenario, clients, repository=FakeRepository(fake))
 
 
 def test_a_failed_sign_in_is_one_clear_line(monkeypatch):
@@ -217,7 +225,7 @@ def test_a_failed_sign_in_is_one_clear_line(monkeypatch):
     _, _, mocked = region_of("new-hot-backup")
     with mocked as fake:
         result = cli("plan", "new-hot-backup", "--backend", "azure",
-                     "--subscription", SUBSCRIPTION)
+                     "--subscription", SUBSCRIPTION, "--repository", REPOSITORY_URL)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: cannot sign in to Azure")
     assert "Traceback" not in result.output and writes(fake) == []

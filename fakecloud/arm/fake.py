@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from datapath.delivery import AGENT_ARCHIVE, AGENT_COMMAND, delivered_files
 from fakecloud.arm import wire
 from fakecloud.clock import VirtualClock
-from fakecloud.data import RegionData
+from fakecloud.data import REPOSITORY_URL, DataPath, RegionData
 from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import (
     ArmError,
@@ -92,9 +93,10 @@ class ArmFake:
         injector = FaultInjector(faults, random.Random(seed ^ 0x5EED_FA17),
                                  set(steps)) if faults else None
         self.region = SimRegion(state, profile, random.Random(seed), faults=injector,
-                                data=data)
+                                data=data, runs_agent=False)  # the delivered agent does
         self.requests: list[RequestRecord] = []
-        self.agent_installed = True  # False: the worker image lacks the restore agent
+        self.worker_files: dict[str, dict[str, bytes]] = {}  # VM (lower) -> cloud-init files
+        self.data = data
         self._pending: dict[str, Pending] = {}
         self._busy_until: dict[str, float] = {}  # resource (lower) -> end of its operation
         self._applied: dict[tuple[str, str], int] = {}
@@ -372,6 +374,8 @@ class ArmFake:
         os_disk_id = (arm.resource_id(self.state.subscription, arm.group_of(vm_id), arm.DISKS,
                                       os_disk.get("name", ""))
                       if from_image else os_disk.get("managedDisk", {}).get("id", ""))
+        custom_data = (props.get("osProfile") or {}).get("customData")
+        self.worker_files[vm_id.lower()] = delivered_files(custom_data) if custom_data else {}
         nics = props.get("networkProfile", {}).get("networkInterfaces") or [{}]
         op = ops.CreateVm(vm_id, body.get("location", ""),
                           props.get("hardwareProfile", {}).get("vmSize", ""),
@@ -403,29 +407,46 @@ class ArmFake:
 
     def run_command(self, request: Any, match: re.Match[str], query: dict) -> Response:
         """The worker's restore agent, started through Run Command: its parameters name the
-        restore point and, per data disk, the gigabytes to write."""
+        repository, the restore point and, per data disk, what to write. The agent is the
+        one cloud-init delivered to the worker (its custom data); it really runs on a
+        bytes-mode restore (writing files for the disks), and only its time is modelled
+        otherwise. Run Command succeeds whatever the script does: the output tells."""
         body = json.loads(request.body or "{}")
         worker = self.state.get(self._id(match, arm.VIRTUAL_MACHINES), VirtualMachine)
         params = {p["name"]: p["value"] for p in body.get("parameters") or []}
         if WORKER_AGENT_COMMAND not in " ".join(body.get("script") or []):
             return error(501, "NotImplementedInFake", "fakecloud's ARM fake runs only the "
                          "restorelab worker agent through Run Command")
-        if not self.agent_installed:  # Run Command still succeeds; the script did not
-            missing = {"value": [{"code": "ComponentStatus/StdErr/succeeded", "level": "Info",
-                                  "message": f"script.sh: line 1: {WORKER_AGENT_COMMAND}: "
-                                             "command not found"}]}
-            pending = Pending(self.clock.now + RUN_COMMAND_START_S, None, "both", 200, missing)
-            return 202, self._track(pending, request), "{}"
+        files = self.worker_files.get(worker.id.lower(), {})
+        if AGENT_COMMAND not in files:
+            return self._script_ended(request, "StdErr", f"script.sh: line 1: "
+                                      f"{WORKER_AGENT_COMMAND}: command not found")
         plan = json.loads(params.get("writes", "[]"))
         writes = []
         for entry in plan:
             disk = self.state.get(worker.data_disks.get(int(entry["lun"]), ""), Disk)
-            writes.append(ops.DiskWrite(disk.id, disk.sku, disk.size_gb, float(entry["data_gb"])))
+            writes.append(ops.DiskWrite(disk.id, disk.sku, disk.size_gb,
+                                        float(entry["data_gb"]), entry.get("source", "")))
         op = ops.WriteDiskData(worker.id, worker.size, params.get("restore_point", ""),
                                tuple(writes), int(params.get("parallel_workers", "1")))
+        if params.get("store") != REPOSITORY_URL:
+            return self._script_ended(request, "StdOut", json.dumps({"error": {
+                "code": "RestorePointNotFound", "message": f"no repository at "
+                f"{params.get('store')!r} (fakecloud's is {REPOSITORY_URL})"}}))
+        if isinstance(self.data, DataPath):
+            report = self.data.run_agent(files[AGENT_ARCHIVE], params["restore_point"], plan)
+        else:
+            report = {"restored": [w.disk for w in writes]}
         output = {"value": [{"code": "ComponentStatus/StdOut/succeeded", "level": "Info",
-                             "message": json.dumps({"restored": [w.disk for w in writes]})}]}
+                             "message": json.dumps(report)}]}
         return self._long_running(op, request, 202, style="both", output=output)
+
+    def _script_ended(self, request: Any, stream: str, message: str) -> Response:
+        """A Run Command whose script ended at once (it wrote ``message``)."""
+        output = {"value": [{"code": f"ComponentStatus/{stream}/succeeded", "level": "Info",
+                             "message": message}]}
+        pending = Pending(self.clock.now + RUN_COMMAND_START_S, None, "both", 200, output)
+        return 202, self._track(pending, request), "{}"
 
     def get_subnet(self, request: Any, match: re.Match[str], query: dict) -> Response:
         group = self._id(match, arm.RESOURCE_GROUPS)

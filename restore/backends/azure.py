@@ -31,6 +31,7 @@ from azure.mgmt.network import models as network
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources import models as resources
 
+from datapath import delivery
 from restore import arm, ops
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -135,6 +136,12 @@ class TaskPolling(ARMPolling):
 
 
 class Repository(Protocol):
+    """Where the restore points are: rehydrates archived ones, and tells the worker's
+    agent where to read (a container URL with a read SAS)."""
+
+    agent_store: str
+    rehydrates: bool  # can bring archived restore points back
+
     """Where restore points live: archived ones are brought back to the hot tier."""
 
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None: ...
@@ -368,8 +375,9 @@ class AzureExecutor:
         self._wait(self.clients.network.network_interfaces.begin_delete, op.id)
 
     def create_vm(self, op: ops.CreateVm) -> None:
-        """A worker boots a fresh OS disk from the worker image (a one-time admin password
-        nobody keeps: the agent arrives by Run Command); a restored VM boots its own."""
+        """A worker boots a fresh OS disk from the worker image, with a one-time admin
+        password nobody keeps and the restore agent in its cloud-init custom data; a
+        restored VM boots its own OS disk."""
         parsed = arm.parse_id(op.id)
         os_profile = None
         if op.os_disk_from_image:
@@ -379,7 +387,8 @@ class AzureExecutor:
             storage = compute.StorageProfile(image_reference=WORKER_IMAGE, os_disk=os_disk)
             os_profile = compute.OSProfile(computer_name=parsed.name[:15],
                                            admin_username=WORKER_ADMIN,
-                                           admin_password=secrets.token_urlsafe(24) + "!aA1")
+                                           admin_password=secrets.token_urlsafe(24) + "!aA1",
+                                           custom_data=delivery.custom_data())
         else:
             source = self.get(op.os_disk)
             os_disk = compute.OSDisk(create_option="Attach", os_type=getattr(
@@ -432,14 +441,18 @@ class AzureExecutor:
         parsed = arm.parse_id(op.worker)
         vm = self.clients.compute.virtual_machines.get(parsed.resource_group, parsed.name)
         luns = {d.managed_disk.id.lower(): d.lun for d in vm.storage_profile.data_disks or []}
-        writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "data_gb": w.data_gb}
-                  for w in op.writes]
+        writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "source": w.source,
+                   "data_gb": w.data_gb} for w in op.writes]
+        if self.repository is None:
+            raise CloudError("RepositoryNotConfigured", "the worker's agent needs a "
+                             f"repository to read restore point {op.restore_point!r} from")
         command = compute.RunCommandInput(
             command_id="RunShellScript",
-            script=[f"{WORKER_AGENT_COMMAND} --restore-point \"$restore_point\" "
-                    "--writes \"$writes\""],
+            script=[f"{WORKER_AGENT_COMMAND} --store \"$store\" --restore-point "
+                    "\"$restore_point\" --writes \"$writes\""],
             parameters=[compute.RunCommandInputParameter(name=name, value=value) for name, value
-                        in (("restore_point", op.restore_point), ("writes", json.dumps(writes)),
+                        in (("store", self.repository.agent_store),
+                            ("restore_point", op.restore_point), ("writes", json.dumps(writes)),
                             ("parallel_workers", str(op.parallel_workers)))])
         result = self._wait(self.clients.compute.virtual_machines.begin_run_command,
                             op.worker, command)
@@ -454,9 +467,14 @@ def _check_agent_output(result: Any, disks: list[str]) -> None:
     restored: set[str] = set()
     for line in output.splitlines():
         try:
-            restored |= {d.lower() for d in json.loads(line).get("restored", [])}
-        except (ValueError, AttributeError):
+            report = json.loads(line)
+        except ValueError:
             continue
+        if isinstance(report, dict) and isinstance(report.get("error"), dict):
+            raise CloudError(str(report["error"].get("code", "AgentFailed")),
+                             f"restore agent: {report['error'].get('message', '')}")
+        if isinstance(report, dict):
+            restored |= {str(d).lower() for d in report.get("restored", [])}
     missing = [d for d in disks if d.lower() not in restored]
     if missing:
         raise CloudError("AgentFailed", f"the restore agent did not restore "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
 from fakecloud.cost import restore_cost
+from fakecloud.data import REPOSITORY_URL
 from fakecloud.faults import FaultRule
 from fakecloud.mock import FakeCredential, mock_azure
 from fakecloud.sim import OrchestratorCrash
@@ -37,7 +38,11 @@ BACKEND = "fake-arm"
 
 
 class FakeRepository:
-    """Archived restore points come back after the region's rehydration time."""
+    """The fake's repository: its workers' agents read it at ``REPOSITORY_URL``; archived
+    restore points come back after the region's rehydration time."""
+
+    agent_store = REPOSITORY_URL
+    rehydrates = True
 
     def __init__(self, fake: ArmFake):
         self.fake = fake

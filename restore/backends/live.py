@@ -29,7 +29,7 @@ from restore.backends.azure import (
 )
 from restore.backends.journal import Journal, JournalError
 from restore.engine import Engine, StepRun, Ticket, dry_run
-from restore.errors import AzureAccessError, ScenarioError
+from restore.errors import AzureAccessError, CloudError, ScenarioError
 from restore.plan import RESTORE_ID_TAG, Plan, build_plan
 from restore.report import Report, Resource, source_snapshot
 from restore.scenario import DiskSku, Scenario, parse_scenario
@@ -86,10 +86,13 @@ def prepare(scenario: Scenario, clients: AzureClients, source: str = "<scenario>
     """Read the source VM from Azure, plan its restore and run the preflight checks; all
     reads. Raises ScenarioError when the source is not there or not restorable, and
     CloudError when a preflight check fails."""
-    if scenario.restore_point.tier == "archive" and repository is None:
+    if scenario.restore_point.kind == "backup" and repository is None:
+        raise ScenarioError(source, "restore_point", "an image-level backup is restored from "
+                            "its repository: give it (restorelab restore --repository URL)")
+    if scenario.restore_point.tier == "archive" and not repository.rehydrates:
         raise ScenarioError(source, "restore_point.tier", "an archived restore point needs "
-                            "a repository that rehydrates it, and none is configured for "
-                            "real restores yet; restore from a hot backup or a snapshot")
+                            "a repository that rehydrates it, which real restores do not "
+                            "have yet; restore from a hot backup or a snapshot")
     executor = AzureExecutor(clients)
     found = _azure_calls(lambda: discover(scenario, executor, source))
     sizing = load_profile(found.region_profile).sizing
@@ -97,6 +100,18 @@ def prepare(scenario: Scenario, clients: AzureClients, source: str = "<scenario>
     _azure_calls(lambda: _preflight(plan, executor))
     before = _azure_calls(lambda: source_snapshot(plan.context, AzureInventory(executor).lookup))
     return LiveRestore(found, plan, clients, before, repository)
+
+
+@dataclass(frozen=True)
+class ContainerRepository:
+    """Restore points in a blob container; the worker's agent reads it over HTTPS at
+    ``agent_store``, the container's URL with a read SAS."""
+
+    agent_store: str
+    rehydrates = False
+
+    def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
+        raise CloudError("RehydrationNotSupported", f"cannot rehydrate {restore_point}")
 
 
 def new_restore_id() -> str:
@@ -230,7 +245,8 @@ def _resume_engine(engine: Engine, book: Journal) -> None:
 
 def resume(journal: str | Path, credential: Any = None,
            polling_interval: float = DEFAULT_POLLING_INTERVAL_S,
-           progress: Callable[[Ticket], None] = lambda ticket: None) -> Report:
+           progress: Callable[[Ticket], None] = lambda ticket: None,
+           repository: str | None = None) -> Report:
     """Finish a real restore kept in ``journal`` (stopped midway): the steps that ended
     stay done, the others run again, checking what exists before acting."""
     with Journal(journal, create=False) as book:
@@ -241,7 +257,8 @@ def resume(journal: str | Path, credential: Any = None,
         clients = connect(scenario.subscription, credential, polling_interval)
         plan = build_plan(scenario, load_profile(scenario.region_profile).sizing,
                           book.meta("restore_id"), str(journal))
-        live = LiveRestore(scenario, plan, clients, book.meta("source_before"))
+        live = LiveRestore(scenario, plan, clients, book.meta("source_before"),
+                           ContainerRepository(repository) if repository else None)
         return run(live, progress=progress, resuming=book)
 
 
