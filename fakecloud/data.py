@@ -11,11 +11,21 @@ import random
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from datapath.agent import ChunkError, restore_disk
-from datapath.repository import DiskManifest, MissingObject, SourceDisk, backup
+from datapath.repository import (
+    ArchivedObject,
+    DiskManifest,
+    MissingObject,
+    SourceDisk,
+    Store,
+    backup,
+    chunk_name,
+)
 from fakecloud.models import ArmError
 from restore import arm
 from restore.plan import Plan
@@ -28,15 +38,18 @@ AGENT_TIMEOUT_S = 300
 
 
 class MemoryStore:
-    """A repository in memory: object name -> bytes."""
+    """A repository in memory: object name -> bytes, hot or archive tier like a blob."""
 
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
+    def __init__(self, objects: dict[str, bytes] | None = None) -> None:
+        self.objects: dict[str, bytes] = objects if objects is not None else {}
+        self.archived: set[str] = set()
 
     def put(self, name: str, data: bytes) -> None:
         self.objects[name] = data
 
     def get(self, name: str) -> bytes:
+        if name in self.archived:
+            raise ArchivedObject(name)
         try:
             return self.objects[name]
         except KeyError:
@@ -44,6 +57,24 @@ class MemoryStore:
 
     def exists(self, name: str) -> bool:
         return name in self.objects
+
+    def archive(self, names: Iterable[str]) -> None:
+        self.archived.update(names)
+
+    def rehydrate(self, names: Iterable[str], priority: str = "Standard") -> None:
+        self.archived.difference_update(names)
+
+    def copy(self) -> MemoryStore:
+        """The same objects, all hot (each restore archives what it needs)."""
+        return MemoryStore(dict(self.objects))
+
+
+class TieredStore(Store, Protocol):
+    """A repository whose objects can be moved to the archive tier and back."""
+
+    def archive(self, names: Iterable[str]) -> None: ...
+
+    def rehydrate(self, names: Iterable[str], priority: str = "Standard") -> None: ...
 
 
 def seeded_bytes(label: str, size: int) -> bytes:
@@ -80,6 +111,9 @@ class RegionData:
     def restore(self, disk_id: str, worker: str) -> None:
         raise ArmError(400, "NoRestorePoint", f"no restore point to write {disk_id} from")
 
+    def rehydrate(self, priority: str) -> None:
+        """Bring the archived restore point back to the hot tier (its time is modelled)."""
+
     def fresh(self) -> RegionData:
         """This data as it is before a restore (each run gets its own)."""
         return self
@@ -92,18 +126,30 @@ class RegionData:
 class DataPath(RegionData):
     """The restore point of a bytes-mode scenario and what the agent wrote from it."""
 
-    store: MemoryStore
+    store: TieredStore
     disks: dict[str, DiskManifest]  # restored disk id (lower) -> its manifest disk
     verified: dict[str, bool] = field(default_factory=dict)
+    archived: tuple[str, ...] = ()  # chunks in the archive tier when a restore starts
+    agent_url: str | None = None  # where a delivered agent reads the store (URL + SAS)
 
     @classmethod
-    def back_up(cls, plan: Plan, size_mb: int) -> DataPath:
-        """Seed every source disk with ``size_mb`` MB (at most its size) and back it up."""
-        store = MemoryStore()
+    def back_up(cls, plan: Plan, size_mb: int, store: TieredStore | None = None,
+                agent_url: str | None = None) -> DataPath:
+        """Seed every source disk with ``size_mb`` MB (at most its size) and back it up
+        (into memory, or ``store``: a blob container, read at ``agent_url``). An archived
+        restore point's chunks go to the archive tier; its manifest stays readable."""
+        store = store if store is not None else MemoryStore()
         manifest, _ = backup(vm_config(plan), source_disks(plan, size_mb), store, plan.scenario,
                              chunk_size=CHUNK)
         by_source = {disk.name: disk for disk in manifest.disks}
-        return cls(store, {d.id.lower(): by_source[d.source] for d in plan.context.disks})
+        archived = () if plan.context.restore_point.tier != "archive" else tuple(sorted(
+            {chunk_name(c) for disk in manifest.disks for c in disk.chunks if c}))
+        return cls(store, {d.id.lower(): by_source[d.source] for d in plan.context.disks},
+                   archived=archived, agent_url=agent_url)
+
+    def rehydrate(self, priority: str) -> None:
+        """The real tier calls (the simulation models how long they take)."""
+        self.store.rehydrate(self.archived, priority.capitalize())
 
     def restore(self, disk_id: str, worker: str) -> None:
         """The agent on ``worker`` writes one disk; a bad chunk fails the operation."""
@@ -116,7 +162,9 @@ class DataPath(RegionData):
         self.verified[disk_id.lower()] = result.verified
 
     def fresh(self) -> DataPath:
-        return replace(self, verified={})
+        store = self.store.copy() if isinstance(self.store, MemoryStore) else self.store
+        store.archive(self.archived)
+        return replace(self, store=store, verified={})
 
     def run_agent(self, archive: bytes, point_id: str, writes: list[dict]) -> dict:
         """Run a delivered agent (its zipapp bytes) as the worker would, in a process of
@@ -124,13 +172,11 @@ class DataPath(RegionData):
         restored are verified. Returns its report (or its error) as it printed it."""
         with tempfile.TemporaryDirectory(prefix="restorelab-worker-") as folder:
             root = Path(folder)
-            for name, blob in self.store.objects.items():
-                (root / "repository" / name).parent.mkdir(parents=True, exist_ok=True)
-                (root / "repository" / name).write_bytes(blob)
             (root / "agent.pyz").write_bytes(archive)
             ran = subprocess.run(
                 [sys.executable, "-I", str(root / "agent.pyz"), "--store",
-                 str(root / "repository"), "--restore-point", point_id, "--writes",
+                 self.agent_url or self._hot_copy(root / "repository"),
+                 "--restore-point", point_id, "--writes",
                  json.dumps(writes), "--device-pattern", str(root / "lun{lun}.img")],
                 capture_output=True, text=True, timeout=AGENT_TIMEOUT_S, check=False)
         lines = ran.stdout.strip().splitlines()
@@ -142,6 +188,15 @@ class DataPath(RegionData):
         for disk in report.get("restored", []):
             self.verified[disk.lower()] = disk.lower() in self.disks
         return report
+
+    def _hot_copy(self, folder: Path) -> str:
+        """The in-memory repository's hot objects as a directory the agent can read."""
+        assert isinstance(self.store, MemoryStore), "a blob store is read at agent_url"
+        for name, blob in self.store.objects.items():
+            if name not in self.store.archived:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(blob)
+        return str(folder)
 
     def all_verified(self) -> bool:
         return len(self.verified) == len(self.disks) and all(self.verified.values())

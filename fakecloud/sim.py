@@ -181,6 +181,8 @@ class SimRegion:
         return self._latency("move_resources")
 
     def _rehydrate(self, op: ops.RehydrateRestorePoint) -> float:
+        if self.data is not None:
+            self.data.rehydrate(op.priority)
         return self.profile.rehydration.sample(op.priority, op.size_gb, self.rng)
 
     def _write_disk_data(self, op: ops.WriteDiskData) -> float:

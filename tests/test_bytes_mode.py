@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import RESTORE_ID_TAG, by_id, make_scenario, scenario_dict
 
+from fakecloud.data import DataPath
 from restore import parse_scenario
 from restore.backends.sim import prepare, run
 
@@ -81,3 +82,13 @@ def test_a_bad_chunk_names_disk_and_chunk_and_rolls_back(damage):
     assert ("missing" if damage == "missing" else "sha256") in report.error["message"]
     assert report.source_intact and report.leaked == []
     assert not [i for i, r in by_id(report).items() if r["tags"].get(RESTORE_ID_TAG)]
+
+
+def test_an_archived_restore_point_is_unreadable_until_rehydrated(monkeypatch):
+    """The chunks really are in the archive tier: skip the tier call and the agent fails."""
+    prepared = prepare(bytes_scenario(tier="archive", priority="high", location="new"))
+    assert prepared.data.archived and all(n.startswith("chunks/") for n in prepared.data.archived)
+    monkeypatch.setattr(DataPath, "rehydrate", lambda self, priority: None)
+    report = run(prepared, seed=1)
+    assert report.status == "rolled_back" and report.error["code"] == "DataCorrupted"
+    assert "archive tier" in report.error["message"]
