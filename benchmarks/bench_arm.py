@@ -22,6 +22,7 @@ from timing import best_of
 
 import restore
 from fakecloud.clock import VirtualClock
+from fakecloud.data import REPOSITORY_URL
 from fakecloud.mock import mock_azure
 from restore.backends.fake_arm import drive
 from restore.backends.sim import prepare
@@ -49,6 +50,17 @@ class Exchange:
         return "/operations/" in self.url and '"InProgress"' in self.body
 
 
+class HotRepository:
+    """The fake's repository as a worker's agent reads it; the benchmark's restore point
+    is hot, so nothing is rehydrated."""
+
+    agent_store = REPOSITORY_URL
+    rehydrates = False
+
+    def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
+        raise AssertionError("the benchmark restores a hot restore point")
+
+
 def scenario_with(name: str, disks: int) -> restore.Scenario:
     scenario = restore.load_scenario(find_scenario(name))
     raw = scenario.model_dump(mode="json")
@@ -65,7 +77,7 @@ def restore_on_fake(prepared: Any, record: list[Exchange] | None) -> None:
                     steps=prepared.plan.step_names) as fake:
         if record is not None:
             _record(fake, record)
-        driver = drive(Engine(prepared.plan), clock, state.subscription, repository=None)
+        driver = drive(Engine(prepared.plan), clock, state.subscription, HotRepository())
     assert driver.engine.status == "succeeded", driver.engine.error
 
 
@@ -88,18 +100,18 @@ def restore_on_stubs(prepared: Any, exchanges: list[Exchange]) -> None:
         for ex in exchanges:
             stubs.add(ex.method, ex.url, body=ex.body, status=ex.status, headers=ex.headers)
         driver = drive(Engine(prepared.plan), clock, prepared.world.subscription,
-                       repository=None)
+                       HotRepository())
     assert driver.engine.status == "succeeded", driver.engine.error
 
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="orig-hot-backup")
     parser.add_argument("--disks", type=int, default=4, help="disks of the VM (OS included)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     prepared = prepare(scenario_with(args.scenario, args.disks))
     exchanges: list[Exchange] = []
     restore_on_fake(prepared, exchanges)
