@@ -82,8 +82,20 @@ class HttpStore:
         return f"{self.base}/{urllib.parse.quote(name)}" + (f"?{self.query}" if self.query else "")
 
     def get(self, name: str) -> bytes:
+        return self._request(name, "GET")
+
+    def exists(self, name: str) -> bool:
+        """A HEAD: the blob's properties, not its bytes."""
         try:
-            with urllib.request.urlopen(self._url(name), timeout=HTTP_TIMEOUT_S) as answer:
+            self._request(name, "HEAD")
+        except MissingObject:
+            return False
+        return True
+
+    def _request(self, name: str, method: str) -> bytes:
+        request = urllib.request.Request(self._url(name), method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as answer:
                 return answer.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -91,13 +103,6 @@ class HttpStore:
             if exc.code == 409 and exc.headers.get("x-ms-error-code") == "BlobArchived":
                 raise ArchivedObject(name) from None
             raise
-
-    def exists(self, name: str) -> bool:
-        try:
-            self.get(name)
-        except MissingObject:
-            return False
-        return True
 
     def put(self, name: str, data: bytes) -> None:
         raise PermissionError("an HTTP store is read-only (a read SAS)")
@@ -137,11 +142,6 @@ def chunk_name(digest: str) -> str:
 
 def manifest_name(vm: str, restore_point: str) -> str:
     return f"restore-points/{vm}/{restore_point}.json"
-
-
-def restore_point_id(vm: str, restore_point: str) -> str:
-    """How the engine names a restore point: ``restorepoints/<vm>/<restore point>``."""
-    return f"restorepoints/{vm}/{restore_point}"
 
 
 def manifest_of(point_id: str) -> str:

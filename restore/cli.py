@@ -42,10 +42,6 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
-
-
-class LiveError(RestoreLabError):
-    """A real restore could not start; nothing was changed."""
 STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
 STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 EXIT_BAD_INPUT = 2
@@ -74,6 +70,10 @@ RepositoryOpt = Annotated[str | None, typer.Option(
 SourceGroupOpt = Annotated[str | None, typer.Option(
     "--source-group", help="Its resource group (default: the scenario's "
     "source_vm.resource_group).")]
+
+
+class LiveError(RestoreLabError):
+    """A real restore could not start; nothing was changed."""
 
 
 def _guarded(action: Callable[[], T]) -> T:

@@ -31,7 +31,7 @@ from azure.storage.blob import ContainerSasPermissions, generate_container_sas  
 from datapath import delivery  # noqa: E402
 from datapath.agent import ChunkError, restore_disk  # noqa: E402
 from datapath.blob import BlobStore  # noqa: E402
-from datapath.repository import SourceDisk, backup, chunk_name  # noqa: E402
+from datapath.repository import HttpStore, SourceDisk, backup, chunk_name  # noqa: E402
 from fakecloud.data import DataPath  # noqa: E402
 from restore import parse_scenario  # noqa: E402
 from restore.backends.sim import prepare, run  # noqa: E402
@@ -140,7 +140,10 @@ def test_agent_reads_the_container_over_http_with_a_sas(store, tmp_path):
                              capture_output=True, text=True, timeout=120, check=False)
         return ran.returncode, json.loads(ran.stdout.strip().splitlines()[-1])
 
-    code, report = agent(read_sas_url(store))
+    url = read_sas_url(store)
+    assert HttpStore(url).exists("restore-points/app01/rp1.json")
+    assert not HttpStore(url).exists("restore-points/app01/nope.json")
+    code, report = agent(url)
     assert code == 0 and report["restored"] == ["restored-os"]
     assert (tmp_path / "lun0.img").read_bytes() == data
     code, report = agent(container.url)  # no SAS: the private container is not readable

@@ -142,8 +142,6 @@ class Repository(Protocol):
     agent_store: str
     rehydrates: bool  # can bring archived restore points back
 
-    """Where restore points live: archived ones are brought back to the hot tier."""
-
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None: ...
 
 

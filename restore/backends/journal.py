@@ -111,6 +111,15 @@ class Journal:
         return [dict(zip(("name", "status", "start_s", "end_s", "retries"), r, strict=True))
                 for r in rows]
 
+    def stopped_at(self) -> tuple[list[StepRun], set[str]]:
+        """Where the restore stopped: the steps that ended (done for good) and the names
+        of those that did not (to run again, checking before acting)."""
+        steps = self.steps()
+        finished = [StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
+                            retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
+                    for s in steps if s["status"] == "succeeded"]
+        return finished, {s["name"] for s in steps if s["status"] != "succeeded"}
+
     def operations(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT step, op, resource, status, start_s, end_s, attempts, errors, retry_wait_s "

@@ -28,7 +28,7 @@ from restore.backends.azure import (
     power_state,
 )
 from restore.backends.journal import Journal, JournalError
-from restore.engine import Engine, StepRun, Ticket, dry_run
+from restore.engine import Engine, Ticket, dry_run
 from restore.errors import AzureAccessError, CloudError, ScenarioError
 from restore.plan import RESTORE_ID_TAG, Plan, build_plan
 from restore.report import Report, Resource, source_snapshot
@@ -213,7 +213,7 @@ def run(live: LiveRestore, journal: str | Path | None = None,
 def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], None]) -> Report:
     engine = Engine(live.plan, on_step=book.record_step if book else None)
     if book is not None and book.steps():
-        _resume_engine(engine, book)
+        engine.resume(*book.stopped_at(), book.meta("error"), book.meta("next_ticket") or 0)
 
     def record(ticket: Ticket) -> None:
         if book is not None:
@@ -232,15 +232,6 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
                                          live.source_before, inventory))
     report.arm_requests = driver.calls
     return report
-
-
-def _resume_engine(engine: Engine, book: Journal) -> None:
-    steps = book.steps()
-    engine.resume([StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
-                           retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
-                   for s in steps if s["status"] == "succeeded"],
-                  {s["name"] for s in steps if s["status"] != "succeeded"},
-                  book.meta("error"), book.meta("next_ticket") or 0)
 
 
 def resume(journal: str | Path, credential: Any = None,

@@ -96,14 +96,10 @@ def resume(journal: str | Path) -> Report:
             raise JournalError(f"{journal}: the journal's restore id does not match its plan")
         state = CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks,
                                 book.meta("region"), prepared.profile.quota)
-        steps = book.steps()
-        resumption = Resumption(
-            finished=[StepRun(s["name"], s["start_s"], None, s["end_s"], "succeeded",
-                              retries=s["retries"], busy_s=s["end_s"] - s["start_s"])
-                      for s in steps if s["status"] == "succeeded"],
-            interrupted={s["name"] for s in steps if s["status"] != "succeeded"},
-            error=book.meta("error"), next_ticket=book.meta("next_ticket"),
-            clock_s=book.meta("clock_s"))
+        finished, interrupted = book.stopped_at()
+        resumption = Resumption(finished, interrupted, error=book.meta("error"),
+                                next_ticket=book.meta("next_ticket"),
+                                clock_s=book.meta("clock_s"))
         faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
                   for f in book.meta("faults_left")]
         runner = _runner(book.meta("backend") or "sim")
