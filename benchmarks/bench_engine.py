@@ -33,8 +33,10 @@ from typing import Any
 import simpy
 
 from fakecloud.profile import RegionProfile, load_profile
+from fakecloud.sim import SimRegion
 from restore import Scenario, parse_scenario
-from restore.backends.sim import simulate
+from restore.backends.sim import prepare, simulate
+from restore.engine import dry_run
 from restore.plan import build_plan
 
 Samplers = dict[str, Callable[[random.Random], float]]
@@ -200,6 +202,58 @@ class Side:
         return elapsed
 
 
+def region_replay(scenario: Scenario, profile: RegionProfile) -> tuple[int, Callable[[], float]]:
+    """The operations a restore issues when each succeeds at once (the engine's dry run),
+    and a function applying all of them, in order, to a fresh copy of the world through a
+    fresh ``SimRegion``; it returns the simulated seconds they took in all."""
+    prepared = prepare(scenario, profile)
+    tickets = dry_run(prepared.plan)
+
+    def replay() -> float:
+        region = SimRegion(prepared.world.copy(), profile, random.Random(0), prepared.samplers)
+        return sum(region.apply(ticket.op, ticket.step)[0] for ticket in tickets)
+
+    return len(tickets), replay
+
+
+def best_us(part: Callable[[], object], runs: int, rounds: int = 3) -> float:
+    """Microseconds per call of ``part``, best of ``rounds`` rounds of ``runs`` calls."""
+    best = float("inf")
+    for _ in range(rounds):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(runs):
+            part()
+        best = min(best, time.perf_counter() - start)
+    return best / runs * 1e6
+
+
+def breakdown(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
+    """Where an engine restore's time goes, each part measured on its own (best of 3):
+
+    * engine: the plan's step generators driven by ``dry_run`` (every operation succeeds at
+      once): tickets, batches, dependencies; no SimPy, no region;
+    * region: the dry run's operations applied to the world (ARM's rules, quotas, throttle,
+      latency draws);
+    * the rest of a full restore (SimPy events, the orchestrator, the report) is the total
+      minus both.
+    """
+    prepared = prepare(scenario, profile)
+    operations, replay = region_replay(scenario, profile)
+    shape, samplers = shape_of(scenario, profile), profile.samplers()
+    us = {"total": best_us(lambda: engine_restore(scenario, 0, profile), runs),
+          "engine": best_us(lambda: dry_run(prepared.plan), runs),
+          "region": best_us(replay, runs),
+          "bare": best_us(lambda: bare_restore(shape, 0, profile, samplers), runs)}
+    us["rest"] = us["total"] - us["engine"] - us["region"]
+    print(f"one restore of {scenario.name!r}: {operations} operations, best of 3 x {runs}")
+    for name, label in (("total", "full engine restore"), ("engine", "  engine (dry run)"),
+                        ("region", "  region (apply all)"),
+                        ("rest", "  SimPy, orchestrator, report"), ("bare", "bare SimPy model")):
+        print(f"{label:32s} {us[name]:8.1f} us  ({us[name] / us['bare']:4.2f}x bare)")
+    return 0
+
+
 def profile_engine(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
     """cProfile the engine side: the functions taking most time of their own, then cumulative."""
     import cProfile
@@ -224,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side (best counts)")
     parser.add_argument("--profile", action="store_true",
                         help="instead, cProfile --runs engine restores and print the hotspots")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="instead, time the engine, the region and the rest of a restore "
+                             "apart, each against the bare model")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.rounds < 1:
         parser.error("--runs and --rounds must be at least 1")
@@ -237,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.profile:
         return profile_engine(scenario, profile, args.runs)
+    if args.breakdown:
+        return breakdown(scenario, profile, args.runs)
 
     print(f"{args.runs} restores of {scenario.name!r} ({shape.disks} disks, "
           f"{len(shape.workers)} worker(s)) per side per round, {args.rounds} round(s)")

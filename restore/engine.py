@@ -21,7 +21,7 @@ from typing import Any
 from restore.errors import CloudError
 from restore.ops import Operation, Tolerate
 from restore.plan import Plan
-from restore.retry import RetryPolicy
+from restore.retry import DEFAULT_RETRY, RetryPolicy
 from restore.steps import DESTRUCTIVE_STEPS, STEPS
 
 RECOVERY_STEPS = ("rollback", "keep_restored_data")
@@ -74,7 +74,7 @@ class Engine:
     def __init__(self, plan: Plan, retry: RetryPolicy | None = None,
                  on_step: Callable[[StepRun], None] | None = None):
         self.plan = plan
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_RETRY
         self.on_step = on_step or (lambda run: None)
         self.status = "running"
         self.error: dict[str, Any] | None = None  # the failure the restore recovers from

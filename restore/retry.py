@@ -36,3 +36,7 @@ class RetryPolicy:
         if (self.throttled_stop if error.status == 429 else self.stop)(state):
             return None
         return max(float(self.wait(state)), error.retry_after or 0.0)
+
+
+DEFAULT_RETRY = RetryPolicy()
+"""The policy of every restore that names none (it holds no state: one serves all)."""

@@ -29,3 +29,34 @@ def test_bench_agent_restores_verified_bytes(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench_agent.py", "--mb", "8", "--rounds", "1"])
     assert bench_agent.main() == 0
     assert "verified" in capsys.readouterr().out
+
+
+def test_bench_engine_breakdown_replays_the_operations_of_a_real_restore():
+    """The breakdown's region part applies exactly the operations a simulated restore
+    issues (none refused by ARM's rules), so its figure measures the same work."""
+    import bench_engine
+
+    from restore.engine import dry_run
+
+    scenario = bench_engine.build_scenario()
+    profile = bench_engine.load_profile("default")
+    operations, replay = bench_engine.region_replay(scenario, profile)
+    report = bench_engine.simulate(scenario, seed=0, profile=profile)
+    assert report.status == "succeeded"
+    prepared = bench_engine.prepare(scenario, profile)
+    assert sorted(t.op.kind for t in dry_run(prepared.plan)) == sorted(
+        o["op"] for o in report.operations)
+    assert operations == len(report.operations) == 26
+    assert replay() > 0
+
+
+def test_bench_engine_prints_the_ratio_and_the_breakdown(capsys):
+    import bench_engine
+
+    assert bench_engine.main(["--runs", "3", "--rounds", "1"]) == 0
+    assert "ratio engine/bare:" in capsys.readouterr().out
+    assert bench_engine.main(["--breakdown", "--runs", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:32].strip() for line in lines[1:]] == [
+        "full engine restore", "engine (dry run)", "region (apply all)",
+        "SimPy, orchestrator, report", "bare SimPy model"]
