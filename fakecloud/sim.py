@@ -39,28 +39,6 @@ class SimRegion:
         self._samplers = samplers or profile.samplers()
         self.faults = faults
         self.throttle = Throttle(profile.throttling)
-        self._handlers: dict[type, Callable[[Any], Any]] = {
-            ops.CreateResourceGroup: self._create_resource_group,
-            ops.DeleteResourceGroup: self._delete_resource_group,
-            ops.CreateDisk: self._create_disk,
-            ops.DeleteDisk: self._delete_disk,
-            ops.CreateSnapshot: self._create_snapshot,
-            ops.DeleteSnapshot: self._delete_snapshot,
-            ops.CreateNic: self._create_nic,
-            ops.DeleteNic: self._delete_nic,
-            ops.CreateVm: self._create_vm,
-            ops.AttachDisks: self._attach_disks,
-            ops.DetachDisks: self._detach_disks,
-            ops.DeallocateVm: self._deallocate_vm,
-            ops.DeleteVm: self._delete_vm,
-            ops.MoveResources: self._move_resources,
-            ops.RehydrateRestorePoint: self._rehydrate,
-            ops.WriteDiskData: self._write_disk_data,
-            ops.FindResources: self._find_resources,
-            ops.CheckExists: self._check_exists,
-            ops.CheckNamesFree: self._check_names_free,
-            ops.CheckQuota: self._check_quota,
-        }
 
     def apply(self, op: Operation, step: str = "", recheck: bool = False,
               now: float = 0.0) -> tuple[float, Any]:
@@ -75,15 +53,15 @@ class SimRegion:
         are refused with 429.
         """
         rule = self.faults.draw(step, op.kind) if self.faults else None
-        if rule is None or rule.kind is not FaultKind.CRASH:
-            self.throttle.admit(op, now)
-        if rule is None and recheck and self.already_done(op):
-            return self._latency("find_resources"), op.resource
         if rule is None:
-            done = self._handlers[type(op)](op)
+            self.throttle.admit(op, now)
+            if recheck and self.already_done(op):
+                return self._latency("find_resources"), op.resource
+            done = HANDLERS[type(op)](self, op)
             return done if isinstance(done, tuple) else (done, op.resource)
         if rule.kind is FaultKind.CRASH:
             raise OrchestratorCrash(step, op.kind)
+        self.throttle.admit(op, now)
         latency = self._samplers.get(op.kind, self._samplers["create_vm"])(self.rng)
         raise error_for(rule, op.kind, latency)
 
@@ -232,3 +210,28 @@ class SimRegion:
         slowest = max((w.data_gb * MB_PER_GB / cap
                        for w, cap in zip(op.writes, caps, strict=True)), default=0)
         return max(total_mb / rate, slowest) if total_mb else 0.0
+
+
+HANDLERS: dict[type, Callable[[SimRegion, Any], Any]] = {
+    ops.CreateResourceGroup: SimRegion._create_resource_group,
+    ops.DeleteResourceGroup: SimRegion._delete_resource_group,
+    ops.CreateDisk: SimRegion._create_disk,
+    ops.DeleteDisk: SimRegion._delete_disk,
+    ops.CreateSnapshot: SimRegion._create_snapshot,
+    ops.DeleteSnapshot: SimRegion._delete_snapshot,
+    ops.CreateNic: SimRegion._create_nic,
+    ops.DeleteNic: SimRegion._delete_nic,
+    ops.CreateVm: SimRegion._create_vm,
+    ops.AttachDisks: SimRegion._attach_disks,
+    ops.DetachDisks: SimRegion._detach_disks,
+    ops.DeallocateVm: SimRegion._deallocate_vm,
+    ops.DeleteVm: SimRegion._delete_vm,
+    ops.MoveResources: SimRegion._move_resources,
+    ops.RehydrateRestorePoint: SimRegion._rehydrate,
+    ops.WriteDiskData: SimRegion._write_disk_data,
+    ops.FindResources: SimRegion._find_resources,
+    ops.CheckExists: SimRegion._check_exists,
+    ops.CheckNamesFree: SimRegion._check_names_free,
+    ops.CheckQuota: SimRegion._check_quota,
+}
+"""The method of SimRegion applying each type of operation."""

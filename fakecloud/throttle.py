@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from fakecloud.models import ArmError
+from fakecloud.models.state import key_of
 from fakecloud.profile import Bucket, Throttling
 from restore import ops
 from restore.ops import Operation
@@ -30,6 +31,9 @@ ARM_LIMIT: dict[type, str] = {
 agent writing data) are not ARM requests."""
 VM_OPERATIONS = {ops.CreateVm: "id", ops.DeleteVm: "id", ops.DeallocateVm: "id",
                  ops.AttachDisks: "vm", ops.DetachDisks: "vm"}
+ROUTES: dict[type, tuple[str, str | None]] = {
+    kind: (limit, VM_OPERATIONS.get(kind)) for kind, limit in ARM_LIMIT.items()}
+"""Per operation type: its ARM bucket and, for VM operations, the field naming the VM."""
 
 
 @dataclass(slots=True)
@@ -43,14 +47,12 @@ class TokenBucket:
     def full(cls, spec: Bucket, now: float = 0.0) -> TokenBucket:
         return cls(spec.capacity, spec.per_s, spec.capacity, now)
 
-    def refill(self, now: float) -> None:
+    def refill(self, now: float) -> float:
+        """Add the tokens earned until ``now``; return the seconds until one is there."""
         tokens = self.tokens + (now - self.at_s) * self.per_s
-        self.tokens = tokens if tokens < self.capacity else self.capacity
+        self.tokens = tokens = tokens if tokens < self.capacity else self.capacity
         self.at_s = now
-
-    def wait_s(self) -> float:
-        """Seconds until one token is there (0: now)."""
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.per_s
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.per_s
 
 
 class Throttle:
@@ -65,22 +67,24 @@ class Throttle:
 
     def admit(self, op: Operation, now: float) -> None:
         """Take the tokens ``op`` needs, or raise 429 with Retry-After."""
-        limit = ARM_LIMIT.get(type(op))
-        if limit is None:
+        route = ROUTES.get(type(op))
+        if route is None:
             return
-        buckets = [self._arm[limit]]
-        vm_field = VM_OPERATIONS.get(type(op))
-        if vm_field is not None:
-            buckets += [self._vm_bucket(getattr(op, vm_field).lower(), now), self._subscription]
-        wait = 0.0
-        for bucket in buckets:
-            bucket.refill(now)
-            wait = max(wait, bucket.wait_s())
-        if wait > 0:
-            raise ArmError(429, "TooManyRequests", f"Too many requests for {op.kind}; retry "
-                           f"after {math.ceil(wait)} s.", retry_after=float(math.ceil(wait)))
-        for bucket in buckets:
+        limit, vm_field = route
+        bucket = self._arm[limit]
+        if vm_field is None:
+            wait = bucket.refill(now)
+            if wait > 0:
+                raise too_many(op, wait)
             bucket.tokens -= 1
+            return
+        vm, subscription = self._vm_bucket(key_of(getattr(op, vm_field)), now), self._subscription
+        wait = max(bucket.refill(now), vm.refill(now), subscription.refill(now))
+        if wait > 0:
+            raise too_many(op, wait)
+        bucket.tokens -= 1
+        vm.tokens -= 1
+        subscription.tokens -= 1
 
     def remaining(self, now: float) -> dict[str, int]:
         """Whole requests left in each ARM bucket, as ARM's x-ms-ratelimit headers say."""
@@ -95,3 +99,9 @@ class Throttle:
         if bucket is None:
             bucket = self._per_vm[vm] = TokenBucket.full(self.limits.compute_per_vm, now)
         return bucket
+
+
+def too_many(op: Operation, wait_s: float) -> ArmError:
+    """ARM's 429 for ``op``, with the whole seconds until it would fit as Retry-After."""
+    return ArmError(429, "TooManyRequests", f"Too many requests for {op.kind}; retry "
+                    f"after {math.ceil(wait_s)} s.", retry_after=float(math.ceil(wait_s)))

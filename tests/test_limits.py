@@ -87,10 +87,8 @@ def test_throttling_from_the_profile_is_retried_after_retry_after():
 
 def test_token_bucket_refills_over_simulated_time():
     bucket = TokenBucket(capacity=2, per_s=0.5, tokens=2)
-    bucket.refill(0.0)
+    assert bucket.refill(0.0) == 0.0
     bucket.tokens -= 2
-    assert bucket.wait_s() == pytest.approx(2.0)
-    bucket.refill(1.0)
-    assert bucket.wait_s() == pytest.approx(1.0)
-    bucket.refill(100.0)
-    assert bucket.tokens == 2 and bucket.wait_s() == 0.0
+    assert bucket.refill(0.0) == pytest.approx(2.0)
+    assert bucket.refill(1.0) == pytest.approx(1.0)
+    assert bucket.refill(100.0) == 0.0 and bucket.tokens == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from fakecloud.models.resources import (
@@ -26,6 +27,11 @@ from restore import arm
 R = TypeVar("R", bound=Resource)
 IMAGE_OS_DISK = ("Standard_LRS", 30)
 """The OS disk a VM created from the worker image gets: SKU and GB."""
+
+
+key_of = lru_cache(maxsize=4096)(str.lower)
+"""The key an id (or group name) is looked up by: ids compare case-insensitively. The
+same ids come back again and again, so their keys are kept."""
 
 
 class ArmError(Exception):
@@ -51,6 +57,12 @@ class Quotas:
     managed_disks: int
     cores: Mapping[str, tuple[str, int]]
 
+    @cached_property
+    def limits(self) -> dict[str, int]:
+        """Each limit by the name usage counts it under."""
+        return {"regional_vcpus": self.regional_vcpus, "managed_disks": self.managed_disks,
+                **self.family_vcpus}
+
 
 class CloudState:
     """Resource groups and resources of one subscription, in any location."""
@@ -68,11 +80,14 @@ class CloudState:
 
     def copy(self) -> CloudState:
         """An independent copy: changes to either do not show in the other."""
-        twin = CloudState(self.subscription, self.max_data_disks, self.quotas)
-        for resource in self._resources.values():
-            clone = twin._add(resource.copy())
-            if isinstance(clone, ResourceGroup):
-                twin._groups[clone.name.lower()] = clone
+        twin = CloudState(self.subscription, self.max_data_disks)
+        twin._resources = {key: resource.copy() for key, resource in self._resources.items()}
+        twin._groups = {name: twin._resources[key_of(group.id)]
+                        for name, group in self._groups.items()}
+        twin._members = {group: set(keys) for group, keys in self._members.items()}
+        twin._by_tag = {tag: set(keys) for tag, keys in self._by_tag.items()}
+        twin._quotas = self._quotas
+        twin._usage = {location: used.copy() for location, used in self._usage.items()}
         return twin
 
     def dump(self) -> list[dict[str, Any]]:
@@ -87,13 +102,13 @@ class CloudState:
         for data in dumped:
             resource = state._add(Resource.load(data))
             if isinstance(resource, ResourceGroup):
-                state._groups[resource.name.lower()] = resource
+                state._groups[key_of(resource.name)] = resource
         return state
 
     # -- queries -----------------------------------------------------------------------
 
     def find(self, arm_id: str) -> Resource | None:
-        return self._resources.get(arm_id.lower())
+        return self._resources.get(key_of(arm_id))
 
     def get(self, arm_id: str, kind: type[R]) -> R:
         found = self.find(arm_id)
@@ -107,7 +122,7 @@ class CloudState:
         return [self._resources[k] for k in sorted(self._resources)]
 
     def in_group(self, group: str) -> list[Resource]:
-        return [self._resources[k] for k in sorted(self._members.get(group.lower(), ()))]
+        return [self._resources[k] for k in sorted(self._members.get(key_of(group), ()))]
 
     def usage(self, location: str) -> dict[str, int]:
         """What counts against the quotas in ``location``: vCPUs of VMs that are not
@@ -128,7 +143,7 @@ class CloudState:
 
     def _count(self, resource: Resource, sign: int) -> None:
         """Keep the quota usage as resources come and go (and VMs start or stop)."""
-        if self._quotas is None or not isinstance(resource, Disk | VirtualMachine):
+        if self._quotas is None or not isinstance(resource, (Disk, VirtualMachine)):
             return
         used = self._usage.get(resource.location)
         if used is None:
@@ -142,19 +157,19 @@ class CloudState:
 
     def check_quota(self, location: str, vm_sizes: Iterable[str] = (), disks: int = 0) -> None:
         """Raise QuotaExceeded if these VMs and disks do not fit next to what exists."""
-        if self.quotas is None:
+        quotas = self._quotas
+        if quotas is None:
             return
         vm_sizes = list(vm_sizes)
-        if not vm_sizes and len(self._resources) + disks <= self.quotas.managed_disks:
+        if not vm_sizes and len(self._resources) + disks <= quotas.managed_disks:
             return  # fewer resources of any kind than the disk quota: it cannot be hit
-        used = self.usage(location)
+        used = self._usage.get(location, {})
         wanted = {"regional_vcpus": 0, "managed_disks": disks}
         for size in vm_sizes:
-            family, vcpus = self.quotas.cores.get(size, ("", 0))
+            family, vcpus = quotas.cores.get(size, ("", 0))
             wanted["regional_vcpus"] += vcpus
             wanted[family] = wanted.get(family, 0) + vcpus
-        limits = {"regional_vcpus": self.quotas.regional_vcpus,
-                  "managed_disks": self.quotas.managed_disks, **self.quotas.family_vcpus}
+        limits = quotas.limits
         for name, extra in wanted.items():
             limit = limits.get(name)
             if extra and limit is not None and used.get(name, 0) + extra > limit:
@@ -189,18 +204,19 @@ class CloudState:
             existing.tags = dict(tags)
             return self._add(existing)
         group = self._add(ResourceGroup(group_id, location, dict(tags)))
-        self._groups[group.name.lower()] = group
+        self._groups[key_of(group.name)] = group
         return group
 
     def delete_resource_group(self, group_id: str) -> None:
         group = self._group(arm.group_of(group_id))
-        for resource in self.in_group(group.name):
+        members = self.in_group(group.name)
+        for resource in members:
             if isinstance(resource, VirtualMachine):
                 self._release(resource)
-        for resource in self.in_group(group.name):
+        for resource in members:
             self._drop(resource)
         self._drop(group)
-        del self._groups[group.name.lower()]
+        del self._groups[key_of(group.name)]
 
     # -- disks and snapshots -----------------------------------------------------------
 
@@ -320,14 +336,14 @@ class CloudState:
         vm = self.get(vm_id, VirtualMachine)
         disks = list(disks)
         self._once(disks, vm)
-        attached = {d.lower(): lun for lun, d in vm.data_disks.items()}
-        missing = [d for d in disks if d.lower() not in attached]
+        attached = {key_of(d): lun for lun, d in vm.data_disks.items()}
+        missing = [d for d in disks if key_of(d) not in attached]
         if missing:
             raise ArmError(400, "InvalidParameter", f"Disk '{arm.name_of(missing[0])}' is not a "
                            f"data disk of VM '{vm.name}'.")
         for disk_id in disks:
             self.get(disk_id, Disk).managed_by = None
-            del vm.data_disks[attached[disk_id.lower()]]
+            del vm.data_disks[attached[key_of(disk_id)]]
         return vm
 
     def deallocate_vm(self, vm_id: str) -> VirtualMachine:
@@ -350,15 +366,15 @@ class CloudState:
         source = self._group(arm.group_of(source_group))
         target = self._group(arm.group_of(target_group))
         moving = [self._movable(r, source) for r in resource_ids]
-        for resource in moving:
-            new_id = arm.resource_id(self.subscription, target.name, resource.type, resource.name)
+        new_ids = [arm.resource_id(self.subscription, target.name, resource.type, resource.name)
+                   for resource in moving]
+        for resource, new_id in zip(moving, new_ids, strict=True):
             if self.find(new_id):
                 raise ArmError(409, "Conflict", f"Resource '{resource.name}' already exists in "
                                f"resource group '{target.name}'.")
-        for resource in moving:
+        for resource, new_id in zip(moving, new_ids, strict=True):
             self._drop(resource)
-            resource.id = arm.resource_id(self.subscription, target.name, resource.type,
-                                          resource.name)
+            resource.id = new_id
             resource.resource_group = target.name
             self._add(resource)
         return moving
@@ -366,7 +382,7 @@ class CloudState:
     # -- rules -------------------------------------------------------------------------
 
     def _group(self, name: str) -> ResourceGroup:
-        group = self._groups.get(name.lower())
+        group = self._groups.get(key_of(name))
         if group is None:
             raise ArmError(404, "ResourceGroupNotFound",
                            f"Resource group '{name}' could not be found.")
@@ -382,21 +398,25 @@ class CloudState:
                            f"'{existing.resource_group}'.")
 
     def _drop(self, resource: Resource) -> None:
-        key = resource.id.lower()
+        key = key_of(resource.id)
         del self._resources[key]
-        self._members.get(resource.resource_group.lower(), set()).discard(key)
+        members = self._members.get(key_of(resource.resource_group))
+        if members is not None:
+            members.discard(key)
         for tag in resource.tags.items():
             self._by_tag[tag].discard(key)
-        self._count(resource, -1)
+        if self._quotas is not None:
+            self._count(resource, -1)
 
     def _add(self, resource: R) -> R:
-        key = resource.id.lower()
+        key = key_of(resource.id)
         self._resources[key] = resource
         if not isinstance(resource, ResourceGroup):
-            self._members.setdefault(resource.resource_group.lower(), set()).add(key)
+            self._members.setdefault(key_of(resource.resource_group), set()).add(key)
         for tag in resource.tags.items():
             self._by_tag.setdefault(tag, set()).add(key)
-        self._count(resource, +1)
+        if self._quotas is not None:
+            self._count(resource, +1)
         return resource
 
     def _attachable(self, disk: Disk, location: str, zone: str | None) -> Disk:
@@ -414,10 +434,11 @@ class CloudState:
         """One VM update names each disk once."""
         seen: set[str] = set()
         for disk_id in disk_ids:
-            if disk_id.lower() in seen:
+            key = key_of(disk_id)
+            if key in seen:
                 raise ArmError(400, "InvalidParameter", f"Disk '{arm.name_of(disk_id)}' is "
                                f"named twice in one update of VM '{vm.name}'.")
-            seen.add(disk_id.lower())
+            seen.add(key)
 
     @staticmethod
     def _same_location(resource: Resource, location: str) -> None:
@@ -427,7 +448,7 @@ class CloudState:
 
     def _movable(self, resource_id: str, source: ResourceGroup) -> Resource:
         resource = self.find(resource_id)
-        if resource is None or resource.resource_group.lower() != source.name.lower():
+        if resource is None or key_of(resource.resource_group) != key_of(source.name):
             raise ArmError(400, "ResourceNotFound", f"Resource '{resource_id}' is not in "
                            f"resource group '{source.name}'.")
         if isinstance(resource, Disk) and resource.managed_by:
