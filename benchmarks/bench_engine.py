@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import simpy
+from timing import best_of
 
 from fakecloud.profile import RegionProfile, load_profile
 from fakecloud.sim import SimRegion
 from restore import Scenario, parse_scenario
-from restore.backends.sim import prepare, simulate
+from restore.backends.sim import Prepared, prepare, simulate
 from restore.engine import dry_run
 from restore.plan import build_plan
 
@@ -202,30 +203,29 @@ class Side:
         return elapsed
 
 
-def region_replay(scenario: Scenario, profile: RegionProfile) -> tuple[int, Callable[[], float]]:
+def region_replay(prepared: Prepared) -> tuple[int, Callable[[], float]]:
     """The operations a restore issues when each succeeds at once (the engine's dry run),
     and a function applying all of them, in order, to a fresh copy of the world through a
     fresh ``SimRegion``; it returns the simulated seconds they took in all."""
-    prepared = prepare(scenario, profile)
     tickets = dry_run(prepared.plan)
 
     def replay() -> float:
-        region = SimRegion(prepared.world.copy(), profile, random.Random(0), prepared.samplers)
+        region = SimRegion(prepared.world.copy(), prepared.profile, random.Random(0),
+                           prepared.samplers)
         return sum(region.apply(ticket.op, ticket.step)[0] for ticket in tickets)
 
     return len(tickets), replay
 
 
-def best_us(part: Callable[[], object], runs: int, rounds: int = 3) -> float:
-    """Microseconds per call of ``part``, best of ``rounds`` rounds of ``runs`` calls."""
-    best = float("inf")
-    for _ in range(rounds):
-        gc.collect()
-        start = time.perf_counter()
+def best_us(part: Callable[[], object], runs: int) -> float:
+    """Microseconds per call of ``part``: the best of 3 rounds of ``runs`` calls."""
+
+    def calls() -> None:
         for _ in range(runs):
             part()
-        best = min(best, time.perf_counter() - start)
-    return best / runs * 1e6
+
+    gc.collect()
+    return best_of(3, calls) / runs * 1e6
 
 
 def breakdown(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
@@ -239,7 +239,7 @@ def breakdown(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
       minus both.
     """
     prepared = prepare(scenario, profile)
-    operations, replay = region_replay(scenario, profile)
+    operations, replay = region_replay(prepared)
     shape, samplers = shape_of(scenario, profile), profile.samplers()
     us = {"total": best_us(lambda: engine_restore(scenario, 0, profile), runs),
           "engine": best_us(lambda: dry_run(prepared.plan), runs),

@@ -40,10 +40,10 @@ def test_bench_engine_breakdown_replays_the_operations_of_a_real_restore():
 
     scenario = bench_engine.build_scenario()
     profile = bench_engine.load_profile("default")
-    operations, replay = bench_engine.region_replay(scenario, profile)
+    prepared = bench_engine.prepare(scenario, profile)
+    operations, replay = bench_engine.region_replay(prepared)
     report = bench_engine.simulate(scenario, seed=0, profile=profile)
     assert report.status == "succeeded"
-    prepared = bench_engine.prepare(scenario, profile)
     assert sorted(t.op.kind for t in dry_run(prepared.plan)) == sorted(
         o["op"] for o in report.operations)
     assert operations == len(report.operations) == 26
