@@ -22,8 +22,8 @@ from timing import best_of
 
 import restore
 from fakecloud.clock import VirtualClock
-from fakecloud.data import REPOSITORY_URL
 from fakecloud.mock import mock_azure
+from restore.backends.data import REPOSITORY_URL
 from restore.backends.fake_arm import drive
 from restore.backends.sim import prepare
 from restore.engine import Engine, dry_run

@@ -33,16 +33,16 @@ from typing import Any
 import simpy
 from timing import best_of
 
-from fakecloud.profile import RegionProfile, load_profile
-from fakecloud.sim import SimRegion
 from restore import Scenario, parse_scenario
+from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.sim import Prepared, prepare, simulate
+from restore.backends.simregion import SimRegion
 from restore.engine import dry_run
 from restore.plan import build_plan
 
 Samplers = dict[str, Callable[[random.Random], float]]
 TARGET_RATIO = 0.5
-MB_PER_GB = 1024  # as fakecloud.sim
+MB_PER_GB = 1024  # as restore.backends.simregion
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 SCENARIO = {
@@ -74,7 +74,7 @@ def build_scenario() -> Scenario:
 # -- the full engine ---------------------------------------------------------------------
 
 
-def engine_restore(scenario: Scenario, seed: int, profile: RegionProfile) -> float:
+def engine_restore(scenario: Scenario, seed: int, profile: RestoreProfile) -> float:
     """One restore through the engine; its simulated duration (raises if it failed)."""
     report = simulate(scenario, seed=seed, profile=profile)
     if report.status != "succeeded":
@@ -114,14 +114,14 @@ class Shape:
     workers: tuple[Worker, ...]
 
 
-def shape_of(scenario: Scenario, profile: RegionProfile) -> Shape:
+def shape_of(scenario: Scenario, profile: RestoreProfile) -> Shape:
     ctx = build_plan(scenario, profile.sizing, 0).context
     workers = tuple(Worker(w.size, tuple(Write(d.sku, d.size_gb, d.data_gb) for d in w.disks))
                     for w in ctx.workers)
     return Shape(len(ctx.disks), workers)
 
 
-def transfer_s(profile: RegionProfile, worker: Worker, parallel_workers: int) -> float:
+def transfer_s(profile: RestoreProfile, worker: Worker, parallel_workers: int) -> float:
     """``SimRegion.transfer_s``, restated: min(disk caps, worker cap, repository share),
     and no disk faster than its own cap."""
     caps = [profile.throughput.disk_mbps(w.sku, w.size_gb) for w in worker.writes]
@@ -134,7 +134,7 @@ def transfer_s(profile: RegionProfile, worker: Worker, parallel_workers: int) ->
     return max(total_mb / rate, slowest) if total_mb else 0.0
 
 
-def bare_process(env: simpy.Environment, profile: RegionProfile, samplers: Samplers,
+def bare_process(env: simpy.Environment, profile: RestoreProfile, samplers: Samplers,
                  rng: random.Random, shape: Shape) -> Generator[simpy.Event, Any, None]:
     """The original-location hot-backup restore, step by step, as plain SimPy timeouts."""
     workers = shape.workers
@@ -175,7 +175,7 @@ def bare_process(env: simpy.Environment, profile: RegionProfile, samplers: Sampl
     yield wait("delete_resource_group")  # remove_staging_rg
 
 
-def bare_restore(shape: Shape, seed: int, profile: RegionProfile, samplers: Samplers) -> float:
+def bare_restore(shape: Shape, seed: int, profile: RestoreProfile, samplers: Samplers) -> float:
     """One restore through the bare model; its simulated duration."""
     env = simpy.Environment()
     env.process(bare_process(env, profile, samplers, random.Random(seed), shape))
@@ -228,7 +228,7 @@ def best_us(part: Callable[[], object], runs: int) -> float:
     return best_of(3, calls) / runs * 1e6
 
 
-def breakdown(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
+def breakdown(scenario: Scenario, profile: RestoreProfile, runs: int) -> int:
     """Where an engine restore's time goes, each part measured on its own (best of 3):
 
     * engine: the plan's step generators driven by ``dry_run`` (every operation succeeds at
@@ -254,7 +254,7 @@ def breakdown(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
     return 0
 
 
-def profile_engine(scenario: Scenario, profile: RegionProfile, runs: int) -> int:
+def profile_engine(scenario: Scenario, profile: RestoreProfile, runs: int) -> int:
     """cProfile the engine side: the functions taking most time of their own, then cumulative."""
     import cProfile
     import pstats

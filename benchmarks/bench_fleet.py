@@ -14,8 +14,9 @@ import resource
 import time
 
 import restore
-from fakecloud.profile import QuotaLimits, load_profile
+from fakecloud.profile import QuotaLimits
 from restore.backends.fleet import simulate_fleet
+from restore.backends.profiles import load_profile
 
 GIB = 1024**3
 

@@ -14,7 +14,7 @@ import time
 from bench_engine import bare_restore, build_scenario, shape_of
 
 import restore
-from fakecloud.profile import load_profile
+from restore.backends.profiles import load_profile
 
 GOAL_S = 60.0
 GOAL_RUNS = 100_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from bench_engine import bare_restore, build_scenario, engine_restore, shape_of
 
-from fakecloud.profile import load_profile
+from restore.backends.profiles import load_profile
 
 SEEDS = range(20)  # restores per benchmark round
 

@@ -27,10 +27,10 @@ from azure.core.pipeline.transport import HttpTransport
 
 from fakecloud.arm.fake import ArmFake, error
 from fakecloud.clock import VirtualClock
-from fakecloud.data import RegionData
-from fakecloud.faults import FaultRule
 from fakecloud.models import CloudState
 from fakecloud.profile import RegionProfile, load_profile
+from restore.backends.data import RegionData
+from restore.backends.faults import FaultRule
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 AZURE_HOSTS = re.compile(r"https?://([^/]*\.)?(azure\.com|azure\.net|windows\.net|"
@@ -73,7 +73,7 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
 
     def __enter__(self) -> ArmFake:
         state = self.state or CloudState(DEFAULT_SUBSCRIPTION,
-                                         self.profile.sizing.max_data_disks, self.profile.quota)
+                                         self.profile.max_data_disks, self.profile.quota)
         self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.faults, self.steps,
                             self.data)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)

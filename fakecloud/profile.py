@@ -7,16 +7,22 @@ import random
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fakecloud.models import Quotas
-from restore.errors import ScenarioError
-from restore.plan import Sizing, WorkerRule
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+
+
+class ProfileError(ValueError):
+    """A region profile that cannot be used: ``where`` names it, ``field`` the bad field."""
+
+    def __init__(self, where: str, field: str, message: str):
+        self.where, self.field, self.message = where, field, message
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 Z95 = 1.6448536269514722  # standard normal quantile at 0.95
 
 OPERATION_KINDS = (
@@ -31,11 +37,11 @@ Samplers = dict[str, Callable[[random.Random], float]]
 """Operation kind -> a function drawing its latency from a random source."""
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Latency(_Strict):
+class Latency(StrictModel):
     """Lognormal fitted to a median and a 95th percentile, or a fixed value; clamped."""
 
     median: float | None = Field(default=None, gt=0)
@@ -80,7 +86,7 @@ class HighPriority(Latency):
     extra_s_per_gb: float = Field(ge=0)
 
 
-class Rehydration(_Strict):
+class Rehydration(StrictModel):
     standard: Latency
     high: HighPriority
 
@@ -92,12 +98,12 @@ class Rehydration(_Strict):
         return self.standard.sample(rng)
 
 
-class SizeStep(_Strict):
+class SizeStep(StrictModel):
     max_gb: int = Field(gt=0)
     mbps: float = Field(gt=0)
 
 
-class Throughput(_Strict):
+class Throughput(StrictModel):
     repository_mbps: float = Field(gt=0)
     disk_skus: dict[str, list[SizeStep]]
 
@@ -111,19 +117,19 @@ class Throughput(_Strict):
         raise ValueError(f"{sku} disks go up to {steps[-1].max_gb} GB, not {size_gb}")
 
 
-class VmSize(_Strict):
+class VmSize(StrictModel):
     vcpus: int = Field(gt=0)
     family: str = Field(min_length=1)
     max_data_disks: int = Field(ge=0)
     uncached_mbps: float = Field(gt=0)
 
 
-class Bucket(_Strict):
+class Bucket(StrictModel):
     capacity: float = Field(gt=0)
     per_s: float = Field(gt=0)
 
 
-class Throttling(_Strict):
+class Throttling(StrictModel):
     arm_writes: Bucket
     arm_deletes: Bucket
     arm_reads: Bucket
@@ -131,18 +137,18 @@ class Throttling(_Strict):
     compute_per_subscription: Bucket
 
 
-class QuotaLimits(_Strict):
+class QuotaLimits(StrictModel):
     regional_vcpus: int = Field(ge=0)
     family_vcpus: dict[str, int]
     managed_disks: int = Field(ge=0)
 
 
-class RehydrationPrice(_Strict):
+class RehydrationPrice(StrictModel):
     per_gb: float = Field(ge=0)
     per_10k_reads: float = Field(ge=0)
 
 
-class Prices(_Strict):
+class Prices(StrictModel):
     """List prices for the cost model (USD unless ``currency`` says otherwise)."""
 
     currency: str = "USD"
@@ -155,19 +161,7 @@ class Prices(_Strict):
     inter_region_gb: float = Field(ge=0)
 
 
-class WorkerProfileRule(_Strict):
-    size: str
-    under_gb: float | None = Field(default=None, gt=0)
-    up_to_gb: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> WorkerProfileRule:
-        if self.under_gb is not None and self.up_to_gb is not None:
-            raise ValueError("give under_gb or up_to_gb, not both")
-        return self
-
-
-class RegionProfile(_Strict):
+class RegionProfile(StrictModel):
     name: str
     description: str = ""
     latency: dict[str, Latency]
@@ -177,23 +171,15 @@ class RegionProfile(_Strict):
     throttling: Throttling
     quotas: QuotaLimits
     prices: Prices
-    worker_profile: list[WorkerProfileRule] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _complete(self) -> RegionProfile:
         missing = [k for k in OPERATION_KINDS if k not in self.latency]
         if missing:
             raise ValueError(f"latency lacks {', '.join(missing)}")
-        last = self.worker_profile[-1]
-        if last.under_gb is not None or last.up_to_gb is not None:
-            raise ValueError("the last worker_profile rule must have no bound "
-                             "(it takes the rest)")
         unpriced = sorted(set(self.vm_sizes) - set(self.prices.vm_hourly))
         if unpriced:
             raise ValueError(f"prices.vm_hourly lacks {', '.join(unpriced)}")
-        unknown = [r.size for r in self.worker_profile if r.size not in self.vm_sizes]
-        if unknown:
-            raise ValueError(f"worker_profile names sizes missing from vm_sizes: {unknown}")
         return self
 
     def samplers(self) -> Samplers:
@@ -208,35 +194,37 @@ class RegionProfile(_Strict):
                       {name: (size.family, size.vcpus) for name, size in self.vm_sizes.items()})
 
     @property
-    def sizing(self) -> Sizing:
-        return Sizing(
-            tuple(WorkerRule(r.size, r.under_gb, r.up_to_gb) for r in self.worker_profile),
-            {name: size.max_data_disks for name, size in self.vm_sizes.items()},
-        )
+    def max_data_disks(self) -> dict[str, int]:
+        """The data-disk slots of each VM size the region offers."""
+        return {name: size.max_data_disks for name, size in self.vm_sizes.items()}
 
 
-def load_profile(name_or_path: str) -> RegionProfile:
-    """A shipped profile by name (``default``) or a YAML file by path."""
+P = TypeVar("P", bound=RegionProfile)
+
+
+def load_profile(name_or_path: str, model: type[P] = RegionProfile) -> P:
+    """A shipped profile by name (``default``) or a YAML file by path, validated as
+    ``model`` (a tool built on fakecloud may add its own settings in a subclass)."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILES_DIR / f"{name_or_path}.yaml"
-    return _load(path.resolve(), name_or_path)
+    return _load(path.resolve(), name_or_path, model)
 
 
 @cache
-def _load(path: Path, shown_as: str) -> RegionProfile:
+def _load(path: Path, shown_as: str, model: type[P]) -> P:
     """Parse and validate a profile; errors name it as the user did (``shown_as``)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError:
         shipped = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
-        raise ScenarioError(f"region profile {shown_as!r}", "",
+        raise ProfileError(f"region profile {shown_as!r}", "",
                             f"no such profile (shipped: {shipped}; or give a .yaml path)") from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(shown_as, "", f"not valid YAML: {exc}") from None
+        raise ProfileError(shown_as, "", f"not valid YAML: {exc}") from None
     try:
-        return RegionProfile.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ScenarioError(shown_as, field, first["msg"].removeprefix("Value error, ")) from None
+        raise ProfileError(shown_as, field, first["msg"].removeprefix("Value error, ")) from None

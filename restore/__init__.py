@@ -81,7 +81,7 @@ def resume(journal: str | Path, repository: str | None = None) -> Report:
 
 def plan_for(scenario: Scenario):
     """The plan for ``scenario`` in its region profile (steps and every operation)."""
-    from fakecloud.profile import load_profile
+    from restore.backends.profiles import load_profile
     from restore.plan import build_plan
 
     return build_plan(scenario, load_profile(scenario.region_profile).sizing)

@@ -19,7 +19,7 @@ from rich.text import Text
 import restore
 from datapath.repository import LocalStore, manifest_name
 from datapath.repository import backup as back_up
-from fakecloud.data import CHUNK, source_disks, vm_config
+from restore.backends.data import CHUNK, source_disks, vm_config
 from restore.backends.journal import JournalError
 from restore.backends.sweep import PERCENTILES
 from restore.backends.sweep import sweep as sweep_runs

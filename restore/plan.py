@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from restore import arm
+import armid as arm
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
 from restore.scenario import DiskSpec, Scenario

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from restore import arm
+import armid as arm
 from restore.errors import CloudError
 from restore.ops import (
     AttachDisks,

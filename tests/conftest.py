@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fakecloud.profile import RegionProfile, load_profile
+from restore.backends.profiles import RestoreProfile, load_profile
 
 
 @pytest.fixture(scope="session")
-def default_profile() -> RegionProfile:
+def default_profile() -> RestoreProfile:
     return load_profile("default")

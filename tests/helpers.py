@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from fakecloud.profile import RegionProfile, load_profile
-from fakecloud.world import build_world
 from restore import Report, Scenario, parse_scenario
+from restore.backends.profiles import RestoreProfile, load_profile
+from restore.backends.world import build_world
 from restore.engine import dry_run
 from restore.ops import CreateDisk, CreateNic, CreateResourceGroup, CreateSnapshot, CreateVm
 from restore.plan import build_plan
@@ -111,7 +111,7 @@ def with_changes(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]
 
 # -- profiles ----------------------------------------------------------------------------
 
-def fixed_profile(seconds: float = 10.0, **overrides: float) -> RegionProfile:
+def fixed_profile(seconds: float = 10.0, **overrides: float) -> RestoreProfile:
     """The default profile with every latency and rehydration fixed (deterministic time)."""
     raw = load_profile("default").model_dump()
     raw["latency"] = {kind: {"fixed": overrides.get(kind, seconds)} for kind in raw["latency"]}
@@ -121,7 +121,7 @@ def fixed_profile(seconds: float = 10.0, **overrides: float) -> RegionProfile:
         "high": {"fixed": overrides.get("high", 1200.0), "small_gb": high["small_gb"],
                  "extra_s_per_gb": high["extra_s_per_gb"]},
     }
-    return RegionProfile.model_validate(raw)
+    return RestoreProfile.model_validate(raw)
 
 
 # -- report helpers ----------------------------------------------------------------------

@@ -16,8 +16,8 @@ from helpers import SUBSCRIPTION, scenario_dict
 
 from datapath import delivery
 from datapath.repository import LocalStore, SourceDisk, backup, chunk_name
-from fakecloud.data import seeded_bytes
 from restore import parse_scenario
+from restore.backends.data import seeded_bytes
 from restore.backends.sim import prepare
 
 MB = 1024 * 1024

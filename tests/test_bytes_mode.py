@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from helpers import RESTORE_ID_TAG, by_id, make_scenario, scenario_dict
 
-from fakecloud.data import DataPath
 from restore import parse_scenario
+from restore.backends.data import DataPath
 from restore.backends.sim import prepare, run
 
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from datapath.agent import restore_disk
 from datapath.repository import LocalStore, load_manifest
-from fakecloud.data import seeded_bytes
+from restore.backends.data import seeded_bytes
 from restore.cli import app
 
 runner = CliRunner()

@@ -18,7 +18,7 @@ from helpers import (
 )
 
 import restore
-from fakecloud.profile import load_profile
+from restore.backends.profiles import load_profile
 from restore.engine import Engine, dry_run
 from restore.errors import CloudError
 from restore.plan import Plan, build_plan

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import restore
-from fakecloud.profile import load_profile
 from restore import Fault
+from restore.backends.profiles import load_profile
 from restore.engine import RECOVERY_STEPS
 from restore.ops import OPERATION_KINDS
 from restore.plan import build_plan

@@ -9,8 +9,9 @@ from helpers import scenario_dict
 from typer.testing import CliRunner
 
 import restore
-from fakecloud.profile import QuotaLimits, load_profile
+from fakecloud.profile import QuotaLimits
 from restore.backends.fleet import simulate_fleet
+from restore.backends.profiles import load_profile
 from restore.cli import app
 
 DEFAULT = load_profile("default")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from helpers import RESTORE_ID_TAG, by_id, make_scenario
 
-from fakecloud.profile import Bucket, QuotaLimits, Throttling, load_profile
+from fakecloud.profile import Bucket, QuotaLimits, Throttling
 from fakecloud.throttle import TokenBucket
+from restore.backends.profiles import load_profile
 from restore.backends.sim import simulate
 
 DEFAULT = load_profile("default")

@@ -16,8 +16,8 @@ from typer.testing import CliRunner  # noqa: E402
 import restore  # noqa: E402
 from datapath import delivery  # noqa: E402
 from fakecloud import FakeCredential, mock_azure  # noqa: E402
-from fakecloud.data import REPOSITORY_URL  # noqa: E402
 from restore.backends import live  # noqa: E402
+from restore.backends.data import REPOSITORY_URL  # noqa: E402
 from restore.backends.fake_arm import FakeRepository  # noqa: E402
 from restore.backends.sim import prepare  # noqa: E402
 from restore.cli import app  # noqa: E402

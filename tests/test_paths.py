@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 import restore
 from fakecloud.models import CloudState
-from fakecloud.profile import load_profile
 from restore import load_scenario
+from restore.backends.profiles import load_profile
 from restore.engine import dry_run
 from restore.ops import AttachDisks, CreateNic, CreateVm, WriteDiskData
 from restore.plan import build_plan

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 import pytest
 
+import armid as arm
 from fakecloud.models import ArmError, CloudState, Disk, NetworkInterface, VirtualMachine
-from restore import arm
 
 SUB = "11111111-1111-1111-1111-111111111111"
 WE, NE = "westeurope", "northeurope"

@@ -10,9 +10,9 @@ from helpers import LOCATIONS, RESTORE_POINTS, path_scenario
 from typer.testing import CliRunner
 
 import restore
-from fakecloud.profile import load_profile
 from restore import Fault
 from restore.backends.journal import Journal, JournalError
+from restore.backends.profiles import load_profile
 from restore.cli import app
 from restore.plan import build_plan
 

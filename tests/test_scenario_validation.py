@@ -7,8 +7,8 @@ import yaml
 from helpers import ALL_SCENARIO_FILES, make_scenario, scenario_dict, with_changes
 
 import restore
-from fakecloud.profile import load_profile
 from restore import ScenarioError, load_scenario, parse_scenario
+from restore.backends.profiles import load_profile
 from restore.plan import build_plan
 
 BASE = scenario_dict()

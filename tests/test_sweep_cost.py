@@ -9,8 +9,8 @@ from helpers import fixed_profile, make_scenario
 from typer.testing import CliRunner
 
 import restore
-from fakecloud.profile import load_profile
 from restore import Fault
+from restore.backends.profiles import load_profile
 from restore.backends.sim import simulate
 from restore.backends.sweep import run_seed
 from restore.cli import app

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import armid as arm
 from datapath.delivery import AGENT_ARCHIVE, AGENT_COMMAND, delivered_files
 from fakecloud.arm import wire
 from fakecloud.clock import VirtualClock
-from fakecloud.data import REPOSITORY_URL, DataPath, RegionData
-from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import (
     ArmError,
     CloudState,
@@ -35,8 +34,10 @@ from fakecloud.models import (
     VirtualNetwork,
 )
 from fakecloud.profile import RegionProfile
-from fakecloud.sim import SimRegion
-from restore import arm, ops
+from restore import ops
+from restore.backends.data import REPOSITORY_URL, DataPath, RegionData
+from restore.backends.faults import FaultInjector, FaultRule
+from restore.backends.simregion import SimRegion
 
 ARM_HOST = "https://management.azure.com"
 STEP_HEADER = "x-restorelab-step"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import armid as arm
 from fakecloud.models import (
     Disk,
     NetworkInterface,
@@ -13,7 +14,6 @@ from fakecloud.models import (
     Snapshot,
     VirtualMachine,
 )
-from restore import arm
 
 
 def envelope(resource: Resource, provisioning: str = "Succeeded") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
 
-from restore import arm
+import armid as arm
 
 
 @dataclass(slots=True)

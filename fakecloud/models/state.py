@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
+import armid as arm
 from fakecloud.models.resources import (
     Disk,
     NetworkInterface,
@@ -22,7 +23,6 @@ from fakecloud.models.resources import (
     VirtualMachine,
     VirtualNetwork,
 )
-from restore import arm
 
 R = TypeVar("R", bound=Resource)
 IMAGE_OS_DISK = ("Standard_LRS", 30)

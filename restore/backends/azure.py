@@ -31,8 +31,9 @@ from azure.mgmt.network import models as network
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources import models as resources
 
+import armid as arm
 from datapath import delivery
-from restore import arm, ops
+from restore import ops
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.ops import Operation

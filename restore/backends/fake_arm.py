@@ -13,11 +13,7 @@ from typing import TYPE_CHECKING
 
 from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
-from fakecloud.cost import restore_cost
-from fakecloud.data import REPOSITORY_URL
-from fakecloud.faults import FaultRule
 from fakecloud.mock import FakeCredential, mock_azure
-from fakecloud.sim import OrchestratorCrash
 from restore import ops
 from restore.backends.azure import (
     AzureClients,
@@ -26,6 +22,10 @@ from restore.backends.azure import (
     Repository,
     current_step,
 )
+from restore.backends.cost import restore_cost
+from restore.backends.data import REPOSITORY_URL
+from restore.backends.faults import FaultRule
+from restore.backends.simregion import OrchestratorCrash
 from restore.engine import RECOVERY_STEPS, Engine, Ticket
 from restore.report import Report
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import simpy
 
-from fakecloud.cost import restore_cost
 from fakecloud.models import CloudState
-from fakecloud.profile import RegionProfile, load_profile
-from fakecloud.sim import SimRegion
-from fakecloud.world import build_world
+from restore.backends.cost import restore_cost
+from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.sim import Orchestrator, WorkerPool, _check_disks, _injector
+from restore.backends.simregion import SimRegion
+from restore.backends.world import build_world
 from restore.engine import Engine
 from restore.plan import Plan, build_plan
 from restore.report import leaked_and_kept, source_snapshot
@@ -96,7 +96,7 @@ class FleetReport:
 
 
 def simulate_fleet(scenario: Scenario, seed: int | None = None,
-                   profile: RegionProfile | None = None) -> FleetReport:
+                   profile: RestoreProfile | None = None) -> FleetReport:
     """Restore every VM of ``scenario.fleet`` at once; same seed, same report."""
     fleet = scenario.fleet
     if fleet is None:
@@ -141,7 +141,7 @@ def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):
 
 
 def _outcome(replica: Scenario, plan: Plan, priority: int, before: list[dict] | None,
-             driver: Orchestrator, state: CloudState, profile: RegionProfile) -> VmOutcome:
+             driver: Orchestrator, state: CloudState, profile: RestoreProfile) -> VmOutcome:
     engine, ctx = driver.engine, plan.context
     cost = restore_cost(engine.operations, driver.end_s, ctx, profile.prices)["total"]
     leaked, _ = leaked_and_kept(engine, state)

@@ -16,8 +16,8 @@ from typing import Any
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
-from fakecloud.profile import load_profile
-from restore import arm, ops
+import armid as arm
+from restore import ops
 from restore.backends.azure import (
     AzureClients,
     AzureExecutor,
@@ -28,6 +28,7 @@ from restore.backends.azure import (
     power_state,
 )
 from restore.backends.journal import Journal, JournalError
+from restore.backends.profiles import load_profile
 from restore.engine import Engine, Ticket, dry_run
 from restore.errors import AzureAccessError, CloudError, ScenarioError
 from restore.plan import RESTORE_ID_TAG, Plan, build_plan

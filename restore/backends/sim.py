@@ -11,15 +11,16 @@ from typing import Any
 
 import simpy
 
-from fakecloud.cost import restore_cost
-from fakecloud.data import DataPath, RegionData, SnapshotBytes
-from fakecloud.faults import FaultInjector, FaultRule
 from fakecloud.models import ArmError, CloudState
-from fakecloud.profile import RegionProfile, Samplers, load_profile
-from fakecloud.sim import OrchestratorCrash, SimRegion
-from fakecloud.world import build_world
+from fakecloud.profile import Samplers
 from restore import ops
+from restore.backends.cost import restore_cost
+from restore.backends.data import DataPath, RegionData, SnapshotBytes
+from restore.backends.faults import FaultInjector, FaultRule
 from restore.backends.journal import Journal, JournalError
+from restore.backends.profiles import RestoreProfile, load_profile
+from restore.backends.simregion import OrchestratorCrash, SimRegion
+from restore.backends.world import build_world
 from restore.engine import RECOVERY_STEPS, Engine, StepRun, Ticket
 from restore.errors import CloudError, ScenarioError
 from restore.ops import OPERATION_KINDS
@@ -35,7 +36,7 @@ class Prepared:
     """A scenario ready to simulate with any seed: its profile, plan and starting world."""
 
     scenario: Scenario
-    profile: RegionProfile
+    profile: RestoreProfile
     plan: Plan
     world: CloudState  # never run on: each restore gets a copy
     source_before: list[dict[str, Any]] | None
@@ -43,7 +44,7 @@ class Prepared:
     data: RegionData | None = None  # the source's bytes, for bytes-mode scenarios
 
 
-def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepared:
+def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepared:
     """Validate, plan and seed the world once; the seed only changes the region's timing."""
     profile = profile or load_profile(scenario.region_profile)
     plan = build_plan(scenario, profile.sizing)
@@ -57,7 +58,7 @@ def prepare(scenario: Scenario, profile: RegionProfile | None = None) -> Prepare
                     source_snapshot(plan.context, world.lookup), profile.samplers(), data)
 
 
-def simulate(scenario: Scenario, seed: int | None = None, profile: RegionProfile | None = None,
+def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfile | None = None,
              faults: Iterable[Fault | FaultRule] = (), journal: str | Path | None = None,
              backend: str = "sim") -> Report:
     """Run one restore of ``scenario`` in a simulated region; same seed, same report.
@@ -305,7 +306,7 @@ _recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
 RECENT_LIMIT = 16
 
 
-def _prepared(scenario: Scenario, profile: RegionProfile | None) -> Prepared:
+def _prepared(scenario: Scenario, profile: RestoreProfile | None) -> Prepared:
     """``prepare``, remembered for the last few scenarios: a loop of seeds plans once."""
     profile = profile or load_profile(scenario.region_profile)
     key = (id(scenario), id(profile))
@@ -330,7 +331,7 @@ def _check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
                                 "operation kind, nor step/kind")
 
 
-def _check_disks(plan: Plan, profile: RegionProfile) -> None:
+def _check_disks(plan: Plan, profile: RestoreProfile) -> None:
     """Every restored disk's SKU and size must be one the region has figures for."""
     for index, disk in enumerate(plan.context.disks):
         try:

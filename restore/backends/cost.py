@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import armid as arm
 from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.profile import Prices
-from restore import arm, ops
+from restore import ops
 from restore.engine import Ticket
 from restore.plan import RestoreContext
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+import armid as arm
 from datapath.agent import ChunkError, restore_disk
 from datapath.repository import (
     ArchivedObject,
@@ -27,7 +28,6 @@ from datapath.repository import (
     chunk_name,
 )
 from fakecloud.models import ArmError
-from restore import arm
 from restore.plan import Plan
 
 CHUNK = 1024 * 1024

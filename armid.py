@@ -1,4 +1,5 @@
-"""Azure Resource Manager ids: build and parse them without any SDK."""
+"""Azure Resource Manager ids: build and parse them without any SDK (shared by restorelab
+and fakecloud, depending on neither)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import armid as arm
 from fakecloud.models import CloudState, Quotas, ResourceGroup, VirtualNetwork
-from restore import arm
 from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
 

@@ -7,12 +7,14 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from fakecloud.data import RegionData
-from fakecloud.faults import FaultInjector, error_for
+import armid as arm
 from fakecloud.models import ArmError, CloudState, Snapshot, VirtualMachine
-from fakecloud.profile import RegionProfile, Samplers
+from fakecloud.profile import Samplers
 from fakecloud.throttle import Throttle
-from restore import arm, ops
+from restore import ops
+from restore.backends.data import RegionData
+from restore.backends.faults import FaultInjector, error_for
+from restore.backends.profiles import RestoreProfile
 from restore.ops import Operation
 from restore.scenario import FaultKind
 
@@ -30,7 +32,7 @@ class OrchestratorCrash(Exception):
 class SimRegion:
     """Applies restore operations to a CloudState and says how long each one takes."""
 
-    def __init__(self, state: CloudState, profile: RegionProfile, rng: random.Random,
+    def __init__(self, state: CloudState, profile: RestoreProfile, rng: random.Random,
                  samplers: Samplers | None = None, faults: FaultInjector | None = None,
                  data: RegionData | None = None, runs_agent: bool = True):
         self.state, self.profile, self.rng = state, profile, rng
