@@ -25,12 +25,12 @@ import responses
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import HttpTransport
 
-from fakecloud.arm.fake import ArmFake, error
+from fakecloud.arm.fake import ArmFake
+from fakecloud.arm.responses import error
 from fakecloud.clock import VirtualClock
 from fakecloud.models import CloudState
 from fakecloud.profile import RegionProfile, load_profile
-from restore.backends.data import RegionData
-from restore.backends.faults import FaultRule
+from fakecloud.region import ChaosRule, Region
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 AZURE_HOSTS = re.compile(r"https?://([^/]*\.)?(azure\.com|azure\.net|windows\.net|"
@@ -55,18 +55,16 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
 
     ``state`` is the region to serve (default: an empty subscription in ``profile``,
     default the ``default`` profile); ``clock`` its virtual time; ``seed`` draws the
-    latencies; ``faults`` and ``steps`` are the simulation's fault rules and the step names
-    they may name; ``data`` the backed-up bytes of a bytes-mode scenario.
+    latencies; ``rules`` are fault rules in ARM's terms (``ChaosRule``). Given a ``region``
+    (fakecloud's region layer, with hooks installed), it is served instead.
     """
 
     def __init__(self, state: CloudState | None = None, profile: RegionProfile | None = None,
                  clock: VirtualClock | None = None, seed: int = 0,
-                 faults: Iterable[FaultRule] = (), steps: Iterable[str] = (),
-                 data: RegionData | None = None):
-        self.profile = profile or load_profile("default")
-        self.state = state
-        self.clock, self.seed, self.faults, self.steps = clock, seed, list(faults), list(steps)
-        self.data = data
+                 rules: Iterable[ChaosRule] = (), region: Region | None = None):
+        self.profile = region.profile if region else profile or load_profile("default")
+        self.state = region.state if region else state
+        self.clock, self.seed, self.rules, self.region = clock, seed, list(rules), region
         self.fake: ArmFake | None = None
         self._mock: responses.RequestsMock | None = None
         self._sleep_patch: Any = None
@@ -74,8 +72,7 @@ class mock_azure(ContextDecorator):  # noqa: N801  (named like moto's mock_aws)
     def __enter__(self) -> ArmFake:
         state = self.state or CloudState(DEFAULT_SUBSCRIPTION,
                                          self.profile.max_data_disks, self.profile.quota)
-        self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.faults, self.steps,
-                            self.data)
+        self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.rules, self.region)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self._mock.add_passthru(LOCAL)
         for method in METHODS:  # one callback per method: responses uses up repeated matches

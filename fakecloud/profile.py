@@ -25,16 +25,19 @@ class ProfileError(ValueError):
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 Z95 = 1.6448536269514722  # standard normal quantile at 0.95
 
-OPERATION_KINDS = (
+LATENCY_KINDS = (
     "create_resource_group", "delete_resource_group", "create_disk", "create_disk_from_snapshot",
     "copy_snapshot", "create_snapshot", "delete_snapshot", "create_nic", "delete_nic", "create_vm",
     "attach_disks", "detach_disks", "deallocate_vm", "delete_vm", "delete_disk",
-    "move_resources", "start_restore_agent", "find_resources",
+    "move_resources", "start_restore_agent", "find_resources", "get_resource",
 )
+"""What the region's ARM calls take: one latency per kind (``start_restore_agent`` is Run
+Command's start before the script runs; ``find_resources`` a list or query read;
+``get_resource`` a GET of one resource)."""
 
 
-Samplers = dict[str, Callable[[random.Random], float]]
-"""Operation kind -> a function drawing its latency from a random source."""
+Samplers = dict[str, Callable[[float], float]]
+"""Latency kind -> a function from a standard normal draw to its latency."""
 
 
 class StrictModel(BaseModel):
@@ -63,22 +66,23 @@ class Latency(StrictModel):
         """The lognormal's shape: ln(p95 / median) / z(0.95); 0 for a fixed latency."""
         return 0.0 if self.fixed is not None else math.log(self.p95 / self.median) / Z95
 
-    def sampler(self) -> Callable[[random.Random], float]:
-        """A fast function drawing one latency: the distribution's numbers taken once."""
+    def sampler(self) -> Callable[[float], float]:
+        """A fast function from a standard normal draw ``z`` to a latency: the
+        distribution's numbers taken once."""
         low, high = self.min, self.max
         if self.fixed is not None:
             value = min(max(self.fixed, low), high)
-            return lambda rng: value
+            return lambda z: value
         median, sigma, exp = self.median, self.sigma, math.exp
 
-        def draw(rng: random.Random) -> float:
-            value = median * exp(sigma * rng.gauss(0.0, 1.0))
+        def at(z: float) -> float:
+            value = median * exp(sigma * z)
             return low if value < low else high if value > high else value
 
-        return draw
+        return at
 
     def sample(self, rng: random.Random) -> float:
-        return self.sampler()(rng)
+        return self.sampler()(rng.gauss(0.0, 1.0))
 
 
 class HighPriority(Latency):
@@ -90,12 +94,16 @@ class Rehydration(StrictModel):
     standard: Latency
     high: HighPriority
 
-    def sample(self, priority: str, size_gb: float, rng: random.Random) -> float:
-        """Archive to hot: high priority is fast for small restore points, slower beyond."""
+    def at(self, priority: str, size_gb: float, z: float) -> float:
+        """Archive to hot for a standard normal draw ``z``: high priority is fast for
+        small restore points, slower beyond."""
         if priority == "high":
             extra = max(0.0, size_gb - self.high.small_gb) * self.high.extra_s_per_gb
-            return self.high.sample(rng) + extra
-        return self.standard.sample(rng)
+            return self.high.sampler()(z) + extra
+        return self.standard.sampler()(z)
+
+    def sample(self, priority: str, size_gb: float, rng: random.Random) -> float:
+        return self.at(priority, size_gb, rng.gauss(0.0, 1.0))
 
 
 class SizeStep(StrictModel):
@@ -174,7 +182,7 @@ class RegionProfile(StrictModel):
 
     @model_validator(mode="after")
     def _complete(self) -> RegionProfile:
-        missing = [k for k in OPERATION_KINDS if k not in self.latency]
+        missing = [k for k in LATENCY_KINDS if k not in self.latency]
         if missing:
             raise ValueError(f"latency lacks {', '.join(missing)}")
         unpriced = sorted(set(self.vm_sizes) - set(self.prices.vm_hourly))
@@ -183,7 +191,7 @@ class RegionProfile(StrictModel):
         return self
 
     def samplers(self) -> Samplers:
-        """One fast latency sampler per operation kind."""
+        """One fast latency function per kind."""
         return {kind: latency.sampler() for kind, latency in self.latency.items()}
 
     @property

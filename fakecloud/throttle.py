@@ -15,25 +15,11 @@ from dataclasses import dataclass
 from fakecloud.models import ArmError
 from fakecloud.models.state import key_of
 from fakecloud.profile import Bucket, Throttling
-from restore import ops
-from restore.ops import Operation
 
-ARM_LIMIT: dict[type, str] = {
-    **dict.fromkeys((ops.DeleteDisk, ops.DeleteNic, ops.DeleteVm, ops.DeleteSnapshot,
-                     ops.DeleteResourceGroup), "arm_deletes"),
-    **dict.fromkeys((ops.FindResources, ops.CheckExists, ops.CheckNamesFree, ops.CheckQuota),
-                    "arm_reads"),
-    **dict.fromkeys((ops.CreateResourceGroup, ops.CreateDisk, ops.CreateSnapshot, ops.CreateNic,
-                     ops.CreateVm, ops.AttachDisks, ops.DetachDisks, ops.DeallocateVm,
-                     ops.MoveResources), "arm_writes"),
-}
-"""The ARM bucket of each operation; the others (rehydration in storage, the worker's
-agent writing data) are not ARM requests."""
-VM_OPERATIONS = {ops.CreateVm: "id", ops.DeleteVm: "id", ops.DeallocateVm: "id",
-                 ops.AttachDisks: "vm", ops.DetachDisks: "vm"}
-ROUTES: dict[type, tuple[str, str | None]] = {
-    kind: (limit, VM_OPERATIONS.get(kind)) for kind, limit in ARM_LIMIT.items()}
-"""Per operation type: its ARM bucket and, for VM operations, the field naming the VM."""
+REQUEST_CLASS = {"GET": "arm_reads", "HEAD": "arm_reads", "DELETE": "arm_deletes",
+                 "PUT": "arm_writes", "PATCH": "arm_writes", "POST": "arm_writes"}
+"""ARM's bucket of each HTTP method (ARM counts POST actions as writes)."""
+VIRTUAL_MACHINES = "microsoft.compute/virtualmachines"
 
 
 @dataclass(slots=True)
@@ -65,23 +51,21 @@ class Throttle:
         self._subscription = TokenBucket.full(limits.compute_per_subscription)
         self._per_vm: dict[str, TokenBucket] = {}
 
-    def admit(self, op: Operation, now: float) -> None:
-        """Take the tokens ``op`` needs, or raise 429 with Retry-After."""
-        route = ROUTES.get(type(op))
-        if route is None:
-            return
-        limit, vm_field = route
-        bucket = self._arm[limit]
-        if vm_field is None:
+    def admit(self, method: str, resource_type: str, resource_id: str, now: float) -> None:
+        """Take the tokens an ARM request needs, or raise 429 with Retry-After. Writes and
+        deletes of a VM (actions included) also count against Compute's per-VM and
+        per-subscription limits."""
+        bucket = self._arm[REQUEST_CLASS[method]]
+        if method in ("GET", "HEAD") or resource_type.lower() != VIRTUAL_MACHINES:
             wait = bucket.refill(now)
             if wait > 0:
-                raise too_many(op, wait)
+                raise too_many(f"{method} {resource_type}", wait)
             bucket.tokens -= 1
             return
-        vm, subscription = self._vm_bucket(key_of(getattr(op, vm_field)), now), self._subscription
+        vm, subscription = self._vm_bucket(key_of(resource_id), now), self._subscription
         wait = max(bucket.refill(now), vm.refill(now), subscription.refill(now))
         if wait > 0:
-            raise too_many(op, wait)
+            raise too_many(f"{method} {resource_type}", wait)
         bucket.tokens -= 1
         vm.tokens -= 1
         subscription.tokens -= 1
@@ -101,7 +85,7 @@ class Throttle:
         return bucket
 
 
-def too_many(op: Operation, wait_s: float) -> ArmError:
-    """ARM's 429 for ``op``, with the whole seconds until it would fit as Retry-After."""
-    return ArmError(429, "TooManyRequests", f"Too many requests for {op.kind}; retry "
+def too_many(operation: str, wait_s: float) -> ArmError:
+    """ARM's 429, with the whole seconds until the request would fit as Retry-After."""
+    return ArmError(429, "TooManyRequests", f"Too many requests for {operation}; retry "
                     f"after {math.ceil(wait_s)} s.", retry_after=float(math.ceil(wait_s)))

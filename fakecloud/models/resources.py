@@ -133,6 +133,7 @@ class VirtualMachine(Resource):
     data_disks: dict[int, str] = field(default_factory=dict)
     zone: str | None = None
     power_state: str = "running"
+    custom_data: str | None = None  # osProfile.customData (base64), what cloud-init reads
 
     type = arm.VIRTUAL_MACHINES
 

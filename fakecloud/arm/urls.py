@@ -1,0 +1,69 @@
+"""The ARM fake's route table, as data: which URL is which ARM operation.
+
+Each route: the HTTP method, the path pattern (case-insensitive, as ARM's), the resource
+type and action of the ARM call it is, and how the resource id is built from the match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SUB = r"/subscriptions/(?P<sub>[^/]+)"
+GROUP = SUB + r"/resourcegroups/(?P<group>[^/]+)"
+COMPUTE = GROUP + r"/providers/microsoft\.compute"
+NETWORK = GROUP + r"/providers/microsoft\.network"
+VM = COMPUTE + r"/virtualmachines/(?P<name>[^/]+)"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    type: str
+    action: str = ""
+    id: str = "resource"  # resource | group | subscription | location | subnet | poll
+
+
+def _route(method: str, pattern: str, type_: str, action: str = "",
+           id_: str = "resource") -> Route:
+    return Route(method, re.compile(f"^{pattern}$", re.IGNORECASE), type_, action, id_)
+
+
+RG = "Microsoft.Resources/resourceGroups"
+ROUTES = [
+    _route("GET", SUB + r"/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups",
+           id_="subscription"),
+    *[_route(method, GROUP, RG, id_="group") for method in ("PUT", "GET", "HEAD", "DELETE")],
+    _route("GET", SUB + r"/resources", "Microsoft.Resources/resources", id_="subscription"),
+    _route("POST", GROUP + r"/validatemoveresources", RG, "validateMoveResources", "group"),
+    _route("POST", GROUP + r"/moveresources", RG, "moveResources", "group"),
+    *[_route(method, COMPUTE + rf"/{kind}/(?P<name>[^/]+)", f"Microsoft.Compute/{kind}")
+      for kind in ("disks", "snapshots") for method in ("PUT", "GET", "DELETE")],
+    *[_route(method, VM, "Microsoft.Compute/virtualMachines") for method in ("PUT", "GET",
+                                                                             "DELETE")],
+    _route("GET", VM + r"/instanceview", "Microsoft.Compute/virtualMachines", "instanceView"),
+    _route("POST", VM + r"/deallocate", "Microsoft.Compute/virtualMachines", "deallocate"),
+    _route("POST", VM + r"/runcommand", "Microsoft.Compute/virtualMachines", "runCommand"),
+    *[_route(method, NETWORK + r"/networkinterfaces/(?P<name>[^/]+)",
+             "Microsoft.Network/networkInterfaces") for method in ("PUT", "GET", "DELETE")],
+    _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
+           "Microsoft.Network/virtualNetworks/subnets", id_="subnet"),
+    _route("GET", SUB + r"/providers/microsoft\.compute/locations/(?P<loc>[^/]+)/usages",
+           "Microsoft.Compute/locations/usages", id_="location"),
+    _route("GET", SUB + r"/providers/microsoft\.compute/skus", "Microsoft.Compute/skus",
+           id_="subscription"),
+    _route("GET", SUB + r"/providers/microsoft\.(?:compute|network)/locations/[^/]+"
+           r"/operations/(?P<op>[^/]+)", "", "status", "poll"),
+    _route("GET", SUB + r"/operationresults/(?P<op>[^/]+)", "", "result", "poll"),
+]
+"""Every URL the fake answers; any other gets 501 NotImplementedInFake."""
+
+
+def route_of(method: str, path: str) -> tuple[Route, re.Match[str]] | None:
+    for route in ROUTES:
+        if route.method == method:
+            match = route.pattern.match(path)
+            if match:
+                return route, match
+    return None

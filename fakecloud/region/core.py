@@ -1,0 +1,107 @@
+"""The region layer: every ARM call, from the HTTP fake or from a SimPy model, goes one
+way: fault rules, throttling, the state model's rules, then a latency from the profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fakecloud.models import ArmError, CloudState, VirtualMachine
+from fakecloud.profile import RegionProfile
+from fakecloud.region.call import Answer, ArmCall
+from fakecloud.region.chaos import Chaos, ChaosRule
+from fakecloud.region.latency import Latencies
+from fakecloud.region.operations import HANDLERS, REHYDRATE
+from fakecloud.throttle import Throttle
+
+GuestHook = Callable[["Region", VirtualMachine, dict[str, Any]], "GuestRun"]
+Listener = Callable[[ArmCall, Answer], None]
+DATA_PLANE = frozenset({REHYDRATE})
+"""Calls that are not ARM requests: no ARM throttling."""
+
+
+class GuestRun:
+    """What a script run through Run Command did: its ``output`` (Run Command's
+    instance-view statuses) and how many ``seconds`` it ran."""
+
+    __slots__ = ("output", "seconds")
+
+    def __init__(self, output: dict[str, Any], seconds: float = 0.0):
+        self.output, self.seconds = output, seconds
+
+    @classmethod
+    def printed(cls, stream: str, message: str, seconds: float = 0.0) -> GuestRun:
+        """A script that wrote ``message`` on ``stream`` (StdOut or StdErr)."""
+        return cls({"value": [{"code": f"ComponentStatus/{stream}/succeeded", "level": "Info",
+                               "message": message}]}, seconds)
+
+
+def no_guest(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> GuestRun:
+    """A guest that runs nothing: the script ends at once with no output."""
+    return GuestRun.printed("StdOut", "")
+
+
+class Region:
+    """One simulated subscription in one principal's view: its state, its profile, the
+    fault rules and throttling in force, and keyed latencies (``seed``)."""
+
+    def __init__(self, state: CloudState, profile: RegionProfile, seed: int = 0,
+                 rules: Iterable[ChaosRule] = ()):
+        self.state, self.profile = state, profile
+        self.chaos = Chaos(rules, seed)
+        self.throttle = Throttle(profile.throttling)
+        self.latencies = Latencies(profile, seed)
+        self.guest: GuestHook = no_guest
+        self.listeners: list[Listener] = []
+        self.busy_until: dict[str, float] = {}  # resource (lower) -> end of its operation
+
+    def call(self, call: ArmCall, now: float) -> Answer:
+        """Answer ``call`` made at ``now``: the state changes at once, as ARM validates and
+        accepts a request; ``latency_s`` says when it answers or ends. A refusal is
+        raised as ArmError."""
+        handler = HANDLERS.get(call.operation)
+        if handler is None:
+            raise ArmError(501, "NotImplementedInFake", f"fakecloud does not implement "
+                           f"{call.operation}")
+        rule = self.chaos.draw(call.operation, call.id, self._location(call)) \
+            if self.chaos else None
+        if call.operation not in DATA_PLANE:
+            self.throttle.admit(call.method, call.type, call.id, now)
+        if rule is not None and rule.fail_lro:
+            return Answer(202, None, self._latency(call, _kind_of(handler, self, call)), True,
+                          rule.error(call.operation))
+        if rule is not None and rule.status:
+            raise rule.error(call.operation)
+        status, result, kind, long_running = handler(self, call)
+        latency = self._latency(call, kind, result) + (rule.added_latency_s if rule else 0.0)
+        answer = Answer(status, result, latency, long_running)
+        if long_running:
+            self.busy_until[call.id.lower()] = now + latency
+        for listener in self.listeners:
+            listener(call, answer)
+        return answer
+
+    def provisioning(self, arm_id: str, now: float) -> str:
+        """``Updating`` while an operation on the resource runs, else ``Succeeded``."""
+        return "Updating" if self.busy_until.get(arm_id.lower(), 0.0) > now else "Succeeded"
+
+    def _latency(self, call: ArmCall, kind: str, result: Any = None) -> float:
+        if kind == "rehydration":
+            body = call.body
+            z = self.latencies.normal(f"{call.operation}|{call.id.lower()}")
+            return self.profile.rehydration.at(body.get("priority", "standard"),
+                                               float(body.get("sizeGB", 0)), z)
+        took = self.latencies.draw(kind, f"{call.operation}|{call.id.lower()}")
+        if isinstance(result, GuestRun):
+            took += result.seconds
+        return took
+
+    def _location(self, call: ArmCall) -> str | None:
+        found = self.state.find(call.id)
+        return found.location if found is not None else call.body.get("location")
+
+
+def _kind_of(handler: Callable[..., Any], region: Region, call: ArmCall) -> str:
+    """The latency kind the call would take, without applying it (a copy of the state
+    answers); ARM's own refusal of the request comes before any fault of its operation."""
+    return handler(Region(region.state.copy(), region.profile), call)[2]

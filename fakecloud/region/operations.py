@@ -1,0 +1,314 @@
+"""What each ARM operation does to the region: read the request body as ARM does, apply the
+state model's rules, and name the latency it takes.
+
+A handler returns ``(status, result, latency kind, long-running)``; ARM's refusals are
+raised as ArmError by the state model. The table at the end maps each operation (``METHOD
+type[/action]``) to its handler; anything else is answered 501 NotImplementedInFake.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import armid as arm
+from fakecloud.models import (
+    ArmError,
+    NetworkInterface,
+    Resource,
+    ResourceGroup,
+    Snapshot,
+    VirtualMachine,
+    VirtualNetwork,
+)
+from fakecloud.region.call import ArmCall
+
+if TYPE_CHECKING:
+    from fakecloud.region.core import Region
+
+Outcome = tuple[int, Any, str, bool]
+RUN_COMMAND_KIND = "start_restore_agent"  # Run Command's start before the script runs
+TAG_FILTER = re.compile(r"tagName eq '(?P<key>[^']*)' and tagValue eq '(?P<value>[^']*)'")
+REHYDRATE = "POST Microsoft.Storage/storageAccounts/blobServices/containers/rehydrate"
+"""Bringing archived blobs back to the hot tier: a data-plane call, not ARM's."""
+
+
+def not_found(arm_id: str) -> ArmError:
+    parsed = arm.parse_id(arm_id)
+    return ArmError(404, "ResourceNotFound", f"The Resource '{parsed.type}/{parsed.name}' "
+                    f"under resource group '{parsed.resource_group}' was not found.")
+
+
+def _tags(body: dict[str, Any]) -> dict[str, str]:
+    return dict(body.get("tags") or {})
+
+
+def _zone(body: dict[str, Any]) -> str | None:
+    zones = body.get("zones") or []
+    return zones[0] if zones else None
+
+
+# -- reads ---------------------------------------------------------------------------
+
+
+def get_resource(region: Region, call: ArmCall) -> Outcome:
+    found = region.state.find(call.id)
+    if found is None or found.type.lower() != call.type.lower():
+        if call.type == arm.RESOURCE_GROUPS:
+            raise ArmError(404, "ResourceGroupNotFound",
+                           f"Resource group '{arm.name_of(call.id)}' could not be found.")
+        region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else ResourceGroupNotFound
+        raise not_found(call.id)
+    return 200, found, "get_resource", False
+
+
+def head_group(region: Region, call: ArmCall) -> Outcome:
+    found = isinstance(region.state.find(call.id), ResourceGroup)
+    return (204 if found else 404), None, "get_resource", False
+
+
+def get_subnet(region: Region, call: ArmCall) -> Outcome:
+    vnet_id, _, name = call.id.rpartition("/subnets/")
+    vnet = region.state.find(vnet_id)
+    if not isinstance(vnet, VirtualNetwork) or name not in vnet.subnets:
+        raise not_found(call.id)
+    return 200, {"id": f"{vnet.id}/subnets/{name}", "name": name}, "get_resource", False
+
+
+def _by_tag(resources: list[Resource], text: str) -> list[Resource]:
+    """Resources matching a ``$filter`` of tagName/tagValue (the only filter kept)."""
+    if not text:
+        return resources
+    found = TAG_FILTER.search(text)
+    if found is None:
+        raise ArmError(400, "InvalidFilterInQueryString", f"fakecloud does not implement "
+                       f"the filter {text!r}")
+    return [r for r in resources if r.tags.get(found["key"]) == found["value"]]
+
+
+def list_resources(region: Region, call: ArmCall) -> Outcome:
+    found = [r for r in region.state.resources() if not isinstance(r, ResourceGroup)]
+    return 200, _by_tag(found, call.filter), "find_resources", False
+
+
+def list_groups(region: Region, call: ArmCall) -> Outcome:
+    groups = [r for r in region.state.resources() if isinstance(r, ResourceGroup)]
+    return 200, _by_tag(groups, call.filter), "find_resources", False
+
+
+def usages(region: Region, call: ArmCall) -> Outcome:
+    """Compute's usages of a location: each quota's limit and what counts against it."""
+    quotas, location = region.state.quotas, arm.name_of(call.id)
+    if quotas is None:
+        return 200, [], "find_resources", False
+    used = region.state.usage(location)
+    limits = {"cores": ("Total Regional vCPUs", quotas.regional_vcpus, "regional_vcpus"),
+              "managedDisks": ("Managed Disks", quotas.managed_disks, "managed_disks"),
+              **{family: (family, limit, family) for family, limit in quotas.family_vcpus.items()}}
+    return 200, [{"name": {"value": name, "localizedValue": label},
+                  "currentValue": used.get(key, 0), "limit": limit, "unit": "Count"}
+                 for name, (label, limit, key) in limits.items()], "find_resources", False
+
+
+def skus(region: Region, call: ArmCall) -> Outcome:
+    """The VM sizes the region offers, in the location the filter names."""
+    found = re.search(r"location eq '([^']*)'", call.filter)
+    location = found.group(1) if found else ""
+    return 200, [
+        {"resourceType": "virtualMachines", "name": name, "tier": "Standard",
+         "size": name.removeprefix("Standard_"), "family": size.family,
+         "locations": [location], "restrictions": [],
+         "capabilities": [{"name": "vCPUs", "value": str(size.vcpus)},
+                          {"name": "MaxDataDiskCount", "value": str(size.max_data_disks)}]}
+        for name, size in sorted(region.profile.vm_sizes.items())], "find_resources", False
+
+
+# -- resource groups and moves -------------------------------------------------------
+
+
+def put_group(region: Region, call: ArmCall) -> Outcome:
+    existed = region.state.find(call.id) is not None
+    group = region.state.create_resource_group(call.id, call.body.get("location", ""),
+                                               _tags(call.body))
+    return (200 if existed else 201), group, "create_resource_group", False
+
+
+def delete_group(region: Region, call: ArmCall) -> Outcome:
+    region.state.delete_resource_group(call.id)
+    return 202, None, "delete_resource_group", True
+
+
+def _move_parts(call: ArmCall) -> tuple[str, list[str]]:
+    target = call.body.get("targetResourceGroup")
+    if not target:
+        raise ArmError(400, "InvalidParameter", "targetResourceGroup is required.")
+    return target, list(call.body.get("resources") or [])
+
+
+def validate_move(region: Region, call: ArmCall) -> Outcome:
+    target, resources = _move_parts(call)
+    region.state.copy().move_resources(call.id, target, resources)
+    return 202, None, "find_resources", True
+
+
+def move(region: Region, call: ArmCall) -> Outcome:
+    target, resources = _move_parts(call)
+    region.state.move_resources(call.id, target, resources)
+    return 202, None, "move_resources", True
+
+
+# -- disks and snapshots -------------------------------------------------------------
+
+
+def put_disk(region: Region, call: ArmCall) -> Outcome:
+    body = call.body
+    props = body.get("properties") or {}
+    creation = props.get("creationData") or {}
+    source = creation.get("sourceResourceId") if creation.get("createOption") == "Copy" \
+        else None
+    size_gb = int(props.get("diskSizeGB") or 0)
+    if source is None and size_gb < 1:
+        raise ArmError(400, "InvalidParameter", "Required parameter 'diskSizeGB' is "
+                       "missing (null) or not positive for an empty disk.")
+    disk = region.state.create_disk(call.id, body.get("location", ""), size_gb,
+                                    (body.get("sku") or {}).get("name", "Premium_LRS"),
+                                    _zone(body), source, _tags(body))
+    return 202, disk, "create_disk_from_snapshot" if source else "create_disk", True
+
+
+def put_snapshot(region: Region, call: ArmCall) -> Outcome:
+    body = call.body
+    creation = (body.get("properties") or {}).get("creationData") or {}
+    source = creation.get("sourceResourceId", "")
+    origin = region.state.find(source)
+    snapshot = region.state.create_snapshot(call.id, body.get("location", ""), source,
+                                            _tags(body))
+    copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
+    return 202, snapshot, "copy_snapshot" if copy else "create_snapshot", True
+
+
+# -- network ---------------------------------------------------------------------------
+
+
+def put_nic(region: Region, call: ArmCall) -> Outcome:
+    existing = region.state.find(call.id)
+    if isinstance(existing, NetworkInterface):
+        return 200, existing, "get_resource", False
+    configs = (call.body.get("properties") or {}).get("ipConfigurations") or [{}]
+    subnet = ((configs[0].get("properties") or {}).get("subnet") or {}).get("id", "")
+    nic = region.state.create_nic(call.id, call.body.get("location", ""), subnet,
+                                  _tags(call.body))
+    return 201, nic, "create_nic", True
+
+
+# -- virtual machines ----------------------------------------------------------------
+
+
+def put_vm(region: Region, call: ArmCall) -> Outcome:
+    """Create a VM (on an existing OS disk, or a new one from an image), or update one:
+    attach and detach data disks."""
+    existing = region.state.find(call.id)
+    props = call.body.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    if isinstance(existing, VirtualMachine):
+        return _update_vm(region, existing, storage.get("dataDisks") or [])
+    if storage.get("dataDisks"):
+        raise ArmError(501, "NotImplementedInFake", "fakecloud does not create VMs with data "
+                       "disks; attach them with a VM update")
+    os_disk = storage.get("osDisk") or {}
+    from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
+    os_disk_id = (arm.resource_id(region.state.subscription, arm.group_of(call.id), arm.DISKS,
+                                  os_disk.get("name", ""))
+                  if from_image else (os_disk.get("managedDisk") or {}).get("id", ""))
+    nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
+    vm = region.state.create_vm(call.id, call.body.get("location", ""),
+                                (props.get("hardwareProfile") or {}).get("vmSize", ""),
+                                nics[0].get("id", ""), os_disk_id, from_image,
+                                _zone(call.body), _tags(call.body))
+    vm.custom_data = (props.get("osProfile") or {}).get("customData")
+    return 201, vm, "create_vm", True
+
+
+def _update_vm(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]) -> Outcome:
+    """A VM PUT on an existing VM: its data disks become the ones listed."""
+    wanted = {int(d["lun"]): (d.get("managedDisk") or {}).get("id", "")
+              for d in data_disks if not d.get("toBeDetached")}
+    attached = {disk.lower() for disk in vm.data_disks.values()}
+    attach = [(lun, disk) for lun, disk in sorted(wanted.items()) if disk.lower() not in attached]
+    keep = {disk.lower() for disk in wanted.values()}
+    detach = [disk for disk in vm.data_disks.values() if disk.lower() not in keep]
+    if attach and detach:
+        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
+                       "disks in one VM update")
+    if attach:
+        return 200, region.state.attach_disks(vm.id, attach), "attach_disks", True
+    if detach:
+        return 200, region.state.detach_disks(vm.id, detach), "detach_disks", True
+    return 200, vm, "get_resource", False
+
+
+def deallocate(region: Region, call: ArmCall) -> Outcome:
+    return 202, region.state.deallocate_vm(call.id), "deallocate_vm", True
+
+
+def run_command(region: Region, call: ArmCall) -> Outcome:
+    """Run a script on the VM's guest: what it does and how long it runs is the guest's
+    (the region's ``guest`` hook); Run Command itself succeeds whatever the script did."""
+    vm = region.state.get(call.id, VirtualMachine)
+    return 202, region.guest(region, vm, call.body), RUN_COMMAND_KIND, True
+
+
+def _delete(kind: str, delete: Callable[[Any, str], None]) -> Callable[[Region, ArmCall], Outcome]:
+    def handler(region: Region, call: ArmCall) -> Outcome:
+        if region.state.find(call.id) is None:
+            region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else 404 group
+            return 204, None, "get_resource", False
+        delete(region.state, call.id)
+        return 202, None, kind, True
+
+    return handler
+
+
+# -- storage (data plane) ------------------------------------------------------------
+
+
+def rehydrate(region: Region, call: ArmCall) -> Outcome:
+    """Archive to hot tier at a priority; the latency is the profile's rehydration."""
+    return 202, None, "rehydration", True
+
+
+HANDLERS: dict[str, Callable[[Region, ArmCall], Outcome]] = {
+    "GET Microsoft.Resources/resources": list_resources,
+    "GET Microsoft.Resources/subscriptions/resourceGroups": list_groups,
+    "GET Microsoft.Resources/resourceGroups": get_resource,
+    "HEAD Microsoft.Resources/resourceGroups": head_group,
+    "PUT Microsoft.Resources/resourceGroups": put_group,
+    "DELETE Microsoft.Resources/resourceGroups": delete_group,
+    "POST Microsoft.Resources/resourceGroups/validateMoveResources": validate_move,
+    "POST Microsoft.Resources/resourceGroups/moveResources": move,
+    "GET Microsoft.Compute/disks": get_resource,
+    "PUT Microsoft.Compute/disks": put_disk,
+    "DELETE Microsoft.Compute/disks": _delete("delete_disk",
+                                              lambda state, i: state.delete_disk(i)),
+    "GET Microsoft.Compute/snapshots": get_resource,
+    "PUT Microsoft.Compute/snapshots": put_snapshot,
+    "DELETE Microsoft.Compute/snapshots": _delete("delete_snapshot",
+                                                  lambda state, i: state.delete_snapshot(i)),
+    "GET Microsoft.Compute/virtualMachines": get_resource,
+    "GET Microsoft.Compute/virtualMachines/instanceView": get_resource,
+    "PUT Microsoft.Compute/virtualMachines": put_vm,
+    "DELETE Microsoft.Compute/virtualMachines": _delete("delete_vm",
+                                                        lambda state, i: state.delete_vm(i)),
+    "POST Microsoft.Compute/virtualMachines/deallocate": deallocate,
+    "POST Microsoft.Compute/virtualMachines/runCommand": run_command,
+    "GET Microsoft.Compute/locations/usages": usages,
+    "GET Microsoft.Compute/skus": skus,
+    "GET Microsoft.Network/networkInterfaces": get_resource,
+    "PUT Microsoft.Network/networkInterfaces": put_nic,
+    "DELETE Microsoft.Network/networkInterfaces": _delete("delete_nic",
+                                                          lambda state, i: state.delete_nic(i)),
+    "GET Microsoft.Network/virtualNetworks/subnets": get_subnet,
+    REHYDRATE: rehydrate,
+}
+"""The handler of each ARM operation the region implements."""
