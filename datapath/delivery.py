@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -50,6 +50,7 @@ def cloud_config() -> str:
     return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False)
 
 
+@cache
 def custom_data() -> str:
     """``cloud_config()`` as ARM's ``customData`` (base64)."""
     config = cloud_config().encode()
@@ -59,9 +60,10 @@ def custom_data() -> str:
     return base64.b64encode(config).decode()
 
 
+@lru_cache(maxsize=8)
 def delivered_files(custom: str) -> dict[str, bytes]:
     """The files a cloud-config in ``customData`` writes at first boot (path -> bytes):
-    what cloud-init's write_files does, for fakes and tests."""
+    what cloud-init's write_files does, for fakes and tests (kept: do not change it)."""
     text = base64.b64decode(custom).decode()
     if not text.startswith("#cloud-config"):
         return {}

@@ -73,6 +73,13 @@ class Chaos:
         self.rules.append(rule)
         self._left.append(rule.times)
 
+    def discard(self, rule: ChaosRule) -> None:
+        """Take ``rule`` out (if it is still in force)."""
+        for index, known in enumerate(self.rules):
+            if known is rule:
+                del self.rules[index], self._left[index]
+                return
+
     def __bool__(self) -> bool:
         return any(left is None or left > 0 for left in self._left)
 

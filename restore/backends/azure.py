@@ -34,27 +34,19 @@ from azure.mgmt.resource.resources import models as resources
 import armid as arm
 from datapath import delivery
 from restore import ops
+from restore.backends.agent_report import check_agent_output
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.ops import Operation
 
-STEP_HEADER = "x-restorelab-step"
-"""Sent with every request: the restore step it belongs to (fakecloud applies fault rules
-by step; Azure ignores it)."""
 WORKER_IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
                                       sku="server", version="latest")
 WORKER_AGENT_COMMAND = "restorelab-agent"
 WORKER_ADMIN = "restorelab"
 WORKER_OS_DISK_SKU = "StandardSSD_LRS"
 
-_current_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default="")
 _current_calls: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "calls", default=None)
-
-
-def current_step() -> str:
-    """The step of the operation this thread works for ('' outside one)."""
-    return _current_step.get()
 
 
 class Clock(Protocol):
@@ -107,13 +99,8 @@ class ClockTransport(RequestsTransport):
         self.clock.sleep(duration)
 
 
-class StepHeaderPolicy(SansIOHTTPPolicy):
-    """Tags each request with its step; keeps 'METHOD path -> status' per operation."""
-
-    def on_request(self, request: Any) -> None:
-        step = _current_step.get()
-        if step:
-            request.http_request.headers[STEP_HEADER] = step
+class RequestLogPolicy(SansIOHTTPPolicy):
+    """Keeps 'METHOD path -> status' per operation."""
 
     def on_response(self, request: Any, response: Any) -> None:
         calls = _current_calls.get()
@@ -125,8 +112,8 @@ class StepHeaderPolicy(SansIOHTTPPolicy):
 
 class TaskPolling(ARMPolling):
     """ARM's long-running-operation polling, run in the context of the operation that
-    started it (the SDK polls on a thread of its own, which would lose the step, the
-    request log and the clock's task)."""
+    started it (the SDK polls on a thread of its own, which would lose the request log
+    and the clock's task)."""
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         self._context = contextvars.copy_context()
@@ -161,7 +148,7 @@ class AzureClients:
                 polling_interval: float = 30.0, **kwargs: Any) -> AzureClients:
         transport = ClockTransport(clock)
         options = {"transport": transport, "polling_interval": polling_interval,
-                   "per_retry_policies": [StepHeaderPolicy()], **kwargs}
+                   "per_retry_policies": [RequestLogPolicy()], **kwargs}
         return cls(ComputeManagementClient(credential, subscription, **options),
                    NetworkManagementClient(credential, subscription, **options),
                    ResourceManagementClient(credential, subscription, **options),
@@ -455,30 +442,9 @@ class AzureExecutor:
                             ("parallel_workers", str(op.parallel_workers)))])
         result = self._wait(self.clients.compute.virtual_machines.begin_run_command,
                             op.worker, command)
-        _check_agent_output(result, [w["disk"] for w in writes])
-
-
-def _check_agent_output(result: Any, disks: list[str]) -> None:
-    """Run Command succeeds whatever the script did: the agent's own report (one JSON line,
-    ``{"restored": [disk ids]}``) must name every disk, or the restore did not happen."""
-    statuses = result.value if result is not None and result.value else []
-    output = "\n".join(status.message or "" for status in statuses)
-    restored: set[str] = set()
-    for line in output.splitlines():
-        try:
-            report = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(report, dict) and isinstance(report.get("error"), dict):
-            raise CloudError(str(report["error"].get("code", "AgentFailed")),
-                             f"restore agent: {report['error'].get('message', '')}")
-        if isinstance(report, dict):
-            restored |= {str(d).lower() for d in report.get("restored", [])}
-    missing = [d for d in disks if d.lower() not in restored]
-    if missing:
-        raise CloudError("AgentFailed", f"the restore agent did not restore "
-                         f"{', '.join(arm.name_of(d) for d in missing)}; it said: "
-                         f"{' '.join(output.split())[:300] or 'nothing'}")
+        statuses = result.value if result is not None and result.value else []
+        check_agent_output([status.message or "" for status in statuses],
+                           [w["disk"] for w in writes])
 
 
 def power_state(vm: Any) -> str:
@@ -506,7 +472,7 @@ class Driver:
     executor: AzureExecutor
     clock: Clock
     record: Callable[[Ticket], None] = lambda ticket: None
-    crashes: tuple[type[BaseException], ...] = ()
+    faults: Any = None  # decides per operation before it is sent: see StepFaults
     calls: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> ARM requests
     end_s: float = 0.0
 
@@ -538,7 +504,6 @@ class Driver:
         self.record(ticket)
         calls = self.calls.setdefault(ticket.id, [])
         context = contextvars.copy_context()
-        context.run(_current_step.set, ticket.step)
         context.run(_current_calls.set, calls)
         threading.Thread(target=context.run, args=(self._work, ticket, outcomes),
                          name=f"restorelab-{ticket.op.kind}", daemon=True).start()
@@ -548,16 +513,27 @@ class Driver:
         try:
             self.clock.sleep(ticket.delay_s)
             ticket.delay_s = 0.0  # waited: now it is sent
-            outcome = self.executor.execute(ticket.op, ticket.recheck)
+            outcome = self._execute(ticket)
         except CloudError as exc:
             outcome = exc
-        except self.crashes as exc:
-            outcome = Crash(exc)
         except BaseException as exc:  # a bug, not a cloud answer: end the restore with it
             outcome = exc
         outcomes.put((ticket, outcome))
         self.clock.admit(DRIVER)
         self.clock.leave()
+
+    def _execute(self, ticket: Ticket) -> Any:
+        """The operation's outcome; with injected faults (a fake region's), a crash
+        instead, or the fault armed for its ARM call."""
+        armed = self.faults.before(ticket.step, ticket.op) if self.faults else False
+        if armed is True:
+            return Crash(RuntimeError(f"injected crash before {ticket.op.kind} in "
+                                      f"{ticket.step}"))
+        try:
+            return self.executor.execute(ticket.op, ticket.recheck)
+        finally:
+            if self.faults:
+                self.faults.after(armed)
 
     def _hear(self, ticket: Ticket, outcome: Any) -> list[Ticket]:
         engine = self.engine

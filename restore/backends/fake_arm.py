@@ -11,22 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
 from fakecloud.mock import FakeCredential, mock_azure
-from restore import ops
-from restore.backends.azure import (
-    AzureClients,
-    AzureExecutor,
-    Driver,
-    Repository,
-    current_step,
-)
+from fakecloud.region import REHYDRATE, ArmCall, Region
+from restore.backends.azure import AzureClients, AzureExecutor, Driver, Repository
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
-from restore.backends.faults import FaultRule
-from restore.backends.simregion import OrchestratorCrash
-from restore.engine import RECOVERY_STEPS, Engine, Ticket
+from restore.backends.faults import FaultRule, StepFaults
+from restore.backends.sim import _injector
+from restore.backends.simregion import restore_region
+from restore.engine import Engine, Ticket
 from restore.report import Report
 
 if TYPE_CHECKING:
@@ -38,28 +32,31 @@ BACKEND = "fake-arm"
 
 
 class FakeRepository:
-    """The fake's repository: its workers' agents read it at ``REPOSITORY_URL``; archived
-    restore points come back after the region's rehydration time."""
+    """The fake region's repository: its workers' agents read it at ``REPOSITORY_URL``;
+    archived restore points come back after the region's rehydration time."""
 
     agent_store = REPOSITORY_URL
     rehydrates = True
 
-    def __init__(self, fake: ArmFake):
-        self.fake = fake
+    def __init__(self, region: Region, clock: VirtualClock):
+        self.region, self.clock = region, clock
 
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
-        took = self.fake.rehydrate(ops.RehydrateRestorePoint(restore_point, priority, size_gb),
-                                   current_step())
-        self.fake.clock.sleep(took)
+        service, _, action = REHYDRATE.split(" ", 1)[1].rpartition("/")
+        call = ArmCall("POST", service, restore_point, action,
+                       {"priority": priority, "sizeGB": size_gb})
+        self.clock.sleep(self.region.call(call, self.clock.now).latency_s)
 
 
 def drive(engine: Engine, clock: VirtualClock, subscription: str, repository: Repository,
-          record: Callable[[Ticket], None] = lambda ticket: None) -> Driver:
+          record: Callable[[Ticket], None] = lambda ticket: None,
+          faults: StepFaults | None = None) -> Driver:
     """Run ``engine``'s restore to its end through the SDK, on ``clock``, against whatever
-    answers Azure's HTTP (the ARM fake; in the benchmark, plain stubs)."""
-    clients = AzureClients.connect(FakeCredential(), subscription, clock, polling_interval=0)
-    driver = Driver(engine, AzureExecutor(clients, repository), clock, record,
-                    crashes=(OrchestratorCrash,))
+    answers Azure's HTTP (the ARM fake; in the benchmark, plain stubs). The SDK does not
+    retry: the engine's retry policy does, as on `sim`."""
+    clients = AzureClients.connect(FakeCredential(), subscription, clock, polling_interval=0,
+                                   retry_total=0)
+    driver = Driver(engine, AzureExecutor(clients, repository), clock, record, faults)
     driver.run()
     return driver
 
@@ -75,15 +72,16 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
                       resuming.next_ticket)
-    with mock_azure(state, prepared.profile, clock, seed, faults,
-                    {*plan.step_names, *RECOVERY_STEPS}, data) as fake:
-        driver = drive(engine, clock, state.subscription, FakeRepository(fake),
-                       book.record_operation if book else (lambda ticket: None))
+    region = restore_region(state, prepared.profile, seed, data, run_archive=True)
+    step_faults = StepFaults(_injector(faults, seed, plan), region.chaos)
+    with mock_azure(clock=clock, region=region):
+        driver = drive(engine, clock, state.subscription, FakeRepository(region, clock),
+                       book.record_operation if book else (lambda ticket: None), step_faults)
     if book:
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=clock.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
-                      faults_left=fake.region.faults.remaining() if fake.region.faults else [])
+                      faults_left=step_faults.remaining())
     report = Report(engine, BACKEND, seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, plan.context,
                                          prepared.profile.prices))

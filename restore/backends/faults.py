@@ -7,6 +7,10 @@ times, each time it matches with ``probability``. Kinds: ``transient`` (500/503)
 (429 with Retry-After), ``allocation_failed`` (the long-running operation ends Failed with
 AllocationFailed), ``quota_exceeded`` (409 QuotaExceeded), ``crash`` (the orchestrator
 dies before the operation is sent).
+
+A rule that fires on an operation becomes a one-time fault rule of fakecloud's, in ARM's
+terms, on the ARM call the operation sends for it (``arm_rule``); so the `sim` and
+`fake-arm` backends fail the same call the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fakecloud.models import ArmError
+import armid as arm
+from fakecloud.region import REHYDRATE, Chaos, ChaosRule
+from restore import ops
+from restore.ops import Operation
 from restore.scenario import Fault, FaultKind
 
 ALLOCATING = frozenset({"create_vm"})
@@ -64,18 +71,84 @@ class FaultInjector:
         return None
 
 
-def error_for(rule: FaultRule, op_kind: str, latency_s: float) -> ArmError:
-    """The ARM error a cloud-side fault produces (``crash`` is the orchestrator's)."""
-    if rule.kind is FaultKind.TRANSIENT:
-        return ArmError(503, "ServiceUnavailable", f"Injected transient failure of {op_kind}.")
-    if rule.kind is FaultKind.THROTTLE:
-        return ArmError(429, "TooManyRequests", f"Injected throttling of {op_kind}; retry "
-                        f"after {THROTTLE_RETRY_AFTER_S:g} s.", retry_after=THROTTLE_RETRY_AFTER_S)
-    if rule.kind is FaultKind.ALLOCATION_FAILED:
-        return ArmError(200, "AllocationFailed", f"Injected: allocation failed for {op_kind}; "
-                        "the requested VM size is not available in the region or zone.",
-                        after_s=latency_s)
-    if rule.kind is FaultKind.QUOTA_EXCEEDED:
-        return ArmError(409, "QuotaExceeded", f"Injected: {op_kind} would exceed the "
-                        "subscription's quota in the region.")
-    raise ValueError(f"{rule.kind} is not a cloud-side fault")
+def target_call(op: Operation) -> tuple[str, str]:
+    """The ARM operation and resource a fault of ``op`` strikes: the write it sends
+    (after the reads some operations make first), or its first read."""
+    if isinstance(op, ops.AttachDisks | ops.DetachDisks):
+        return f"PUT {arm.VIRTUAL_MACHINES}", op.vm
+    if isinstance(op, ops.DeallocateVm):
+        return f"POST {arm.VIRTUAL_MACHINES}/deallocate", op.id
+    if isinstance(op, ops.WriteDiskData):
+        return f"POST {arm.VIRTUAL_MACHINES}/runCommand", op.worker
+    if isinstance(op, ops.MoveResources):
+        return f"POST {arm.RESOURCE_GROUPS}/validateMoveResources", op.source_group
+    if isinstance(op, ops.RehydrateRestorePoint):
+        return REHYDRATE, op.restore_point
+    if isinstance(op, ops.FindResources):
+        return "GET Microsoft.Resources/resources", "*"
+    if isinstance(op, ops.CheckQuota):
+        return "GET Microsoft.Compute/skus", "*"
+    if isinstance(op, ops.CheckExists | ops.CheckNamesFree):
+        return f"GET {arm.parse_id(op.ids[0]).type}", op.ids[0]
+    method = "DELETE" if op.kind.startswith("delete_") else "PUT"
+    return f"{method} {arm.parse_id(op.id).type}", op.id
+
+
+def arm_rule(rule: FaultRule, op: Operation) -> ChaosRule:
+    """The one-time ARM fault a cloud-side rule fired on ``op`` is (``crash`` is the
+    orchestrator's own)."""
+    operation, resource = target_call(op)
+    kind = op.kind
+    effects: dict[FaultKind, dict[str, object]] = {
+        FaultKind.TRANSIENT: dict(status=503, code="ServiceUnavailable",
+                                  message=f"Injected transient failure of {kind}."),
+        FaultKind.THROTTLE: dict(status=429, code="TooManyRequests",
+                                 retry_after=THROTTLE_RETRY_AFTER_S,
+                                 message=f"Injected throttling of {kind}; retry after "
+                                         f"{THROTTLE_RETRY_AFTER_S:g} s."),
+        FaultKind.ALLOCATION_FAILED: dict(fail_lro=True, code="AllocationFailed",
+                                          message=f"Injected: allocation failed for {kind}; the "
+                                          "requested VM size is not available in the region "
+                                          "or zone."),
+        FaultKind.QUOTA_EXCEEDED: dict(status=409, code="QuotaExceeded",
+                                       message=f"Injected: {kind} would exceed the "
+                                       "subscription's quota in the region."),
+    }
+    if rule.kind not in effects:
+        raise ValueError(f"{rule.kind} is not a cloud-side fault")
+    return ChaosRule(operation=operation, resource=_literal(resource), times=1,
+                     **effects[rule.kind])  # type: ignore[arg-type]
+
+
+def _literal(pattern: str) -> str:
+    """``pattern`` matching only itself (ids have no glob characters but ``[``)."""
+    return pattern.replace("[", "[[]")
+
+
+class StepFaults:
+    """The scenario's rules for one restore, applied per operation before it is sent:
+    a crash stops the orchestrator; any other rule that fires is armed in the region for
+    the operation's ARM call, and taken back if the operation never sent that call."""
+
+    def __init__(self, injector: FaultInjector | None, chaos: Chaos):
+        self.injector, self.chaos = injector, chaos
+
+    def before(self, step: str, op: Operation) -> ChaosRule | bool:
+        """True: the orchestrator crashes now; a rule: armed for ``op``; False: none."""
+        if self.injector is None:
+            return False
+        rule = self.injector.draw(step, op.kind)
+        if rule is None:
+            return False
+        if rule.kind is FaultKind.CRASH:
+            return True
+        armed = arm_rule(rule, op)
+        self.chaos.add(armed)
+        return armed
+
+    def after(self, armed: ChaosRule | bool) -> None:
+        if isinstance(armed, ChaosRule):
+            self.chaos.discard(armed)
+
+    def remaining(self) -> list[dict[str, object]]:
+        return self.injector.remaining() if self.injector else []

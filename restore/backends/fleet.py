@@ -4,7 +4,6 @@ goes to the lowest priority number first."""
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from fakecloud.models import CloudState
 from restore.backends.cost import restore_cost
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.sim import Orchestrator, WorkerPool, _check_disks, _injector
-from restore.backends.simregion import SimRegion
+from restore.backends.simregion import SimRegion, restore_region
 from restore.backends.world import build_world
 from restore.engine import Engine
 from restore.plan import Plan, build_plan
@@ -111,7 +110,7 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
         members.append((replica, plan, priority))
     state.quotas = profile.quota
     env = simpy.Environment()
-    region = SimRegion(state, profile, random.Random(seed), profile.samplers(),
+    region = SimRegion(env, restore_region(state, profile, seed),
                        _injector(list(scenario.faults), seed, members[0][1]))
     pool = WorkerPool(env, fleet.max_workers)
     drivers = []

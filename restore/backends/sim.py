@@ -11,15 +11,14 @@ from typing import Any
 
 import simpy
 
-from fakecloud.models import ArmError, CloudState
-from fakecloud.profile import Samplers
+from fakecloud.models import CloudState
 from restore import ops
 from restore.backends.cost import restore_cost
 from restore.backends.data import DataPath, RegionData, SnapshotBytes
 from restore.backends.faults import FaultInjector, FaultRule
 from restore.backends.journal import Journal, JournalError
 from restore.backends.profiles import RestoreProfile, load_profile
-from restore.backends.simregion import OrchestratorCrash, SimRegion
+from restore.backends.simregion import OrchestratorCrash, SimRegion, restore_region
 from restore.backends.world import build_world
 from restore.engine import RECOVERY_STEPS, Engine, StepRun, Ticket
 from restore.errors import CloudError, ScenarioError
@@ -40,7 +39,6 @@ class Prepared:
     plan: Plan
     world: CloudState  # never run on: each restore gets a copy
     source_before: list[dict[str, Any]] | None
-    samplers: Samplers
     data: RegionData | None = None  # the source's bytes, for bytes-mode scenarios
 
 
@@ -55,7 +53,7 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
         data = (DataPath.back_up(plan, scenario.data.size_mb) if plan.context.workers else
                 SnapshotBytes.seed(plan, scenario.data.size_mb))
     return Prepared(scenario, profile, plan, world,
-                    source_snapshot(plan.context, world.lookup), profile.samplers(), data)
+                    source_snapshot(plan.context, world.lookup), data)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfile | None = None,
@@ -129,8 +127,8 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
     data = prepared.data.fresh() if prepared.data else None
-    region = SimRegion(state, prepared.profile, random.Random(seed), prepared.samplers,
-                       _injector(faults, seed, prepared.plan), data)
+    region = SimRegion(env, restore_region(state, prepared.profile, seed, data),
+                       _injector(faults, seed, prepared.plan))
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
@@ -142,7 +140,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
-                      faults_left=region.faults.remaining() if region.faults else [])
+                      faults_left=region.faults.remaining())
     report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                          prepared.profile.prices))
@@ -250,27 +248,19 @@ class Orchestrator:
         self._send(ticket)
 
     def _send(self, ticket: Ticket) -> None:
-        """Apply the operation now; it completes when its simulated time has passed."""
+        """Send the operation now; it completes when its simulated time has passed."""
         engine = self.engine
         if engine.finished:
             return
         self.record(ticket)
         try:
-            delay, result = self.region.apply(ticket.op, ticket.step, ticket.recheck,
-                                              self.env.now)
-            done = self.env.timeout(delay, (ticket, result))
-        except ArmError as exc:
-            error = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
-            done = self.env.timeout(exc.after_s, (ticket, error))
+            self.region.send(ticket, self._completed)
         except OrchestratorCrash:
             engine.interrupt(ticket, self.env.now)
             self.record(ticket)
             self._ended()
-            return
-        done.callbacks.append(self._completed)
 
-    def _completed(self, event: simpy.Event) -> None:
-        ticket, outcome = event.value
+    def _completed(self, ticket: Ticket, outcome: object) -> None:
         engine = self.engine
         if engine.finished:
             return  # the orchestrator is gone: nobody hears the answer

@@ -1,0 +1,279 @@
+"""The ARM calls the azure backend sends for each engine operation, in fakecloud's terms,
+for the `sim` backend to send to the same region layer the ARM fake answers.
+
+Each operation is a generator: it yields an ``ArmCall``, is sent the region's ``Answer``
+(or has the ARM error thrown in) and returns the operation's result. A PUT that runs
+long is followed by the GET the SDK's poller makes when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator
+from typing import Any
+
+import armid as arm
+from datapath import delivery
+from fakecloud.models import ArmError, Resource, VirtualMachine
+from fakecloud.region import REHYDRATE, Answer, ArmCall
+from restore import ops
+from restore.backends.agent_report import check_agent_output
+from restore.backends.data import REPOSITORY_URL
+from restore.backends.guest import WORKER_AGENT_COMMAND
+from restore.errors import CloudError
+from restore.ops import Operation
+
+Calls = Generator[ArmCall, Answer, Any]
+SUBNETS = f"{arm.VIRTUAL_NETWORKS}/subnets"
+
+
+def calls_for(op: Operation, subscription: str, recheck: bool = False) -> Calls:
+    """The calls of ``op``; with ``recheck`` (its step ran before an interruption) it looks
+    first and sends nothing when its effect is there."""
+    if recheck and (yield from already_done(op)):
+        return op.resource
+    result = yield from CALLS[type(op)](op, subscription)
+    return op.resource if result is None else result
+
+
+def look(arm_id: str) -> Generator[ArmCall, Answer, Resource | None]:
+    """GET one resource: the region's model of it, or None when it does not exist."""
+    parsed = arm.parse_id(arm_id)
+    type_ = SUBNETS if "/subnets/" in arm_id.lower() else parsed.type
+    try:
+        answer = yield ArmCall("GET", type_, arm_id)
+    except ArmError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return answer.result
+
+
+def already_done(op: Operation) -> Generator[ArmCall, Answer, bool]:
+    """Whether the effect of ``op`` is in the region already (check before acting)."""
+    if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
+                  | ops.CreateNic | ops.CreateVm):
+        found = yield from look(op.id)
+        return found is not None and found.tags == dict(op.tags)
+    if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
+                  | ops.DeleteResourceGroup):
+        return (yield from look(op.id)) is None
+    if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.DeallocateVm):
+        vm = yield from look(op.resource)
+        attached = ({d.lower(): lun for lun, d in vm.data_disks.items()}
+                    if isinstance(vm, VirtualMachine) else {})
+        if isinstance(op, ops.AttachDisks):
+            return all(attached.get(disk.lower()) == lun for lun, disk in op.disks)
+        if isinstance(op, ops.DetachDisks):
+            return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
+        return isinstance(vm, VirtualMachine) and vm.power_state == "deallocated"
+    if isinstance(op, ops.MoveResources):
+        for resource in op.resources:
+            moved = f"{op.target_group}/providers/{arm.parse_id(resource).type}/" \
+                    f"{arm.name_of(resource)}"
+            if (yield from look(moved)) is None:
+                return False
+        return True
+    return False  # reads, rehydration, data writes: doing them again is harmless
+
+
+def _put(type_: str, arm_id: str, body: dict[str, Any]) -> Calls:
+    answer = yield ArmCall("PUT", type_, arm_id, body=body)
+    if answer.long_running:
+        yield from look(arm_id)  # the poller's GET once the operation ended
+    return None
+
+
+def _delete(op: ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
+            | ops.DeleteResourceGroup, subscription: str) -> Calls:
+    yield ArmCall("DELETE", arm.parse_id(op.id).type, op.id)
+
+
+def _tags(op: Any) -> dict[str, str]:
+    return dict(op.tags)
+
+
+def _zones(zone: str | None) -> dict[str, Any]:
+    return {"zones": [zone]} if zone else {}
+
+
+# -- reads -----------------------------------------------------------------------------
+
+
+def _find(op: ops.FindResources, subscription: str) -> Calls:
+    where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
+    found = yield ArmCall("GET", "Microsoft.Resources/resources",
+                          f"/subscriptions/{subscription}", filter_=where)
+    groups = yield ArmCall("GET", "Microsoft.Resources/subscriptions/resourceGroups",
+                           f"/subscriptions/{subscription}", filter_=where)
+    pairs = [(r.type, r.id) for r in found.result] + [(arm.RESOURCE_GROUPS, g.id)
+                                                     for g in groups.result]
+    return sorted(pairs, key=lambda pair: pair[1].lower())
+
+
+def _check_exists(op: ops.CheckExists, subscription: str) -> Calls:
+    for arm_id in op.ids:
+        if (yield from look(arm_id)) is None:
+            raise CloudError("ResourceNotFound", f"'{arm_id}' was not found.", 404)
+
+
+def _check_names(op: ops.CheckNamesFree, subscription: str) -> Calls:
+    ours = dict(op.tags)
+    for arm_id in op.ids:
+        found = yield from look(arm_id)
+        if found is not None and not ours.items() <= found.tags.items():
+            raise CloudError("Conflict", f"The name of '{arm_id}' is taken by a resource "
+                             "this restore did not create.", 409)
+
+
+def _check_quota(op: ops.CheckQuota, subscription: str) -> Calls:
+    """The VM sizes must be offered in the location without restriction, and the VMs and
+    disks must fit next to the usage."""
+    skus = yield ArmCall("GET", "Microsoft.Compute/skus", f"/subscriptions/{subscription}",
+                         filter_=f"location eq '{op.location}'")
+    offered = {s["name"]: s for s in skus.result if s["resourceType"] == "virtualMachines"}
+    wanted: dict[str, int] = {"cores": 0, "managedDisks": op.disks}
+    for size in op.vm_sizes:
+        sku = offered.get(size)
+        if sku is None or sku["restrictions"]:
+            raise CloudError("SkuNotAvailable", f"The VM size '{size}' is not available in "
+                             f"location '{op.location}'.", 409)
+        vcpus = int(next((c["value"] for c in sku["capabilities"] if c["name"] == "vCPUs"), 0))
+        wanted["cores"] += vcpus
+        wanted[sku["family"]] = wanted.get(sku["family"], 0) + vcpus
+    usages = yield ArmCall("GET", "Microsoft.Compute/locations/usages",
+                           f"/subscriptions/{subscription}/providers/Microsoft.Compute/"
+                           f"locations/{op.location}")
+    for usage in usages.result:
+        extra = wanted.get(usage["name"]["value"], 0)
+        if extra and usage["currentValue"] + extra > usage["limit"]:
+            raise CloudError("QuotaExceeded", f"Operation could not be completed as it "
+                             f"results in exceeding approved {usage['name']['localizedValue']} "
+                             f"quota in {op.location}: limit {usage['limit']}, in use "
+                             f"{usage['currentValue']}, requested {extra}.", 409)
+
+
+# -- writes ----------------------------------------------------------------------------
+
+
+def _create_group(op: ops.CreateResourceGroup, subscription: str) -> Calls:
+    yield ArmCall("PUT", arm.RESOURCE_GROUPS, op.id,
+                  body={"location": op.location, "tags": _tags(op)})
+
+
+def _move(op: ops.MoveResources, subscription: str) -> Calls:
+    body = {"resources": list(op.resources), "targetResourceGroup": op.target_group}
+    yield ArmCall("POST", arm.RESOURCE_GROUPS, op.source_group, "validateMoveResources", body)
+    yield ArmCall("POST", arm.RESOURCE_GROUPS, op.source_group, "moveResources", body)
+
+
+def _create_disk(op: ops.CreateDisk, subscription: str) -> Calls:
+    creation = ({"createOption": "Copy", "sourceResourceId": op.source_snapshot}
+                if op.source_snapshot else {"createOption": "Empty"})
+    yield from _put(arm.DISKS, op.id, {
+        "location": op.location, "tags": _tags(op), "sku": {"name": op.sku}, **_zones(op.zone),
+        "properties": {"creationData": creation, "diskSizeGB": op.size_gb}})
+
+
+def _create_snapshot(op: ops.CreateSnapshot, subscription: str) -> Calls:
+    yield from _put(arm.SNAPSHOTS, op.id, {
+        "location": op.location, "tags": _tags(op),
+        "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": op.source}}})
+
+
+def _create_nic(op: ops.CreateNic, subscription: str) -> Calls:
+    yield from _put(arm.NETWORK_INTERFACES, op.id, {
+        "location": op.location, "tags": _tags(op), "properties": {"ipConfigurations": [
+            {"name": "ipconfig1", "properties": {"subnet": {"id": op.subnet},
+                                                 "privateIPAllocationMethod": "Dynamic"}}]}})
+
+
+def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
+    """A worker boots from the worker image with the agent in its custom data; a
+    restored VM boots its own OS disk (read first, for its OS type)."""
+    if op.os_disk_from_image:
+        storage = {"osDisk": {"name": arm.name_of(op.os_disk), "createOption": "FromImage"}}
+        extra = {"osProfile": {"customData": delivery.custom_data()}}
+    else:
+        yield from look(op.os_disk)
+        storage = {"osDisk": {"createOption": "Attach", "managedDisk": {"id": op.os_disk}}}
+        extra = {}
+    yield from _put(arm.VIRTUAL_MACHINES, op.id, {
+        "location": op.location, "tags": _tags(op), **_zones(op.zone),
+        "properties": {"hardwareProfile": {"vmSize": op.size}, "storageProfile": storage,
+                       "networkProfile": {"networkInterfaces": [{"id": op.nic}]}, **extra}})
+
+
+def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, str]]) -> Calls:
+    """GET the VM, PUT it back with its data disks changed (one VM update)."""
+    vm = yield from look(vm_id)
+    if vm is None:
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{arm.VIRTUAL_MACHINES}/"
+                       f"{arm.name_of(vm_id)}' was not found.")
+    disks = change(dict(vm.data_disks))
+    yield from _put(arm.VIRTUAL_MACHINES, vm_id, {"location": vm.location, "properties": {
+        "storageProfile": {"dataDisks": [
+            {"lun": lun, "createOption": "Attach", "managedDisk": {"id": disk}}
+            for lun, disk in sorted(disks.items())]}}})
+
+
+def _attach(op: ops.AttachDisks, subscription: str) -> Calls:
+    yield from _update_data_disks(op.vm, lambda disks: {**disks, **dict(op.disks)})
+
+
+def _detach(op: ops.DetachDisks, subscription: str) -> Calls:
+    leaving = {disk.lower() for disk in op.disks}
+    yield from _update_data_disks(op.vm, lambda disks: {
+        lun: disk for lun, disk in disks.items() if disk.lower() not in leaving})
+
+
+def _deallocate(op: ops.DeallocateVm, subscription: str) -> Calls:
+    yield ArmCall("POST", arm.VIRTUAL_MACHINES, op.id, "deallocate")
+
+
+def _rehydrate(op: ops.RehydrateRestorePoint, subscription: str) -> Calls:
+    yield ArmCall("POST", REHYDRATE.split(" ", 1)[1].rsplit("/", 1)[0], op.restore_point,
+                  "rehydrate", {"priority": op.priority, "sizeGB": op.size_gb})
+
+
+def _write_data(op: ops.WriteDiskData, subscription: str) -> Calls:
+    """Start the restore agent on the worker through Run Command; its report must name
+    every disk."""
+    vm = yield from look(op.worker)
+    luns = {d.lower(): lun for lun, d in vm.data_disks.items()} if vm else {}
+    writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "source": w.source,
+               "data_gb": w.data_gb} for w in op.writes]
+    ran = yield ArmCall("POST", arm.VIRTUAL_MACHINES, op.worker, "runCommand", {
+        "commandId": "RunShellScript",
+        "script": [f"{WORKER_AGENT_COMMAND} --store \"$store\" --restore-point "
+                   "\"$restore_point\" --writes \"$writes\""],
+        "parameters": [{"name": name, "value": value} for name, value in (
+            ("store", REPOSITORY_URL), ("restore_point", op.restore_point),
+            ("writes", json.dumps(writes)), ("parallel_workers", str(op.parallel_workers)))]})
+    check_agent_output([s.get("message") or "" for s in ran.result.output["value"]],
+                       [w["disk"] for w in writes])
+
+
+CALLS: dict[type, Callable[[Any, str], Calls]] = {
+    ops.FindResources: _find,
+    ops.CheckExists: _check_exists,
+    ops.CheckNamesFree: _check_names,
+    ops.CheckQuota: _check_quota,
+    ops.CreateResourceGroup: _create_group,
+    ops.DeleteResourceGroup: _delete,
+    ops.MoveResources: _move,
+    ops.CreateDisk: _create_disk,
+    ops.DeleteDisk: _delete,
+    ops.CreateSnapshot: _create_snapshot,
+    ops.DeleteSnapshot: _delete,
+    ops.CreateNic: _create_nic,
+    ops.DeleteNic: _delete,
+    ops.CreateVm: _create_vm,
+    ops.AttachDisks: _attach,
+    ops.DetachDisks: _detach,
+    ops.DeallocateVm: _deallocate,
+    ops.DeleteVm: _delete,
+    ops.RehydrateRestorePoint: _rehydrate,
+    ops.WriteDiskData: _write_data,
+}
+"""The calls of each type of operation."""

@@ -1,0 +1,90 @@
+"""What restorelab puts into a fakecloud region: the restore agent as the guest behind Run
+Command on its workers, and the bytes of a bytes-mode scenario, carried along by the
+cloud's own copies (a snapshot of a disk, a disk from a snapshot) and rehydration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datapath.delivery import AGENT_ARCHIVE, AGENT_COMMAND, delivered_files
+from fakecloud.models import ArmError, Disk, VirtualMachine
+from fakecloud.profile import RegionProfile
+from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
+from restore.backends.data import REPOSITORY_URL, DataPath, RegionData
+
+WORKER_AGENT_COMMAND = "restorelab-agent"
+MB_PER_GB = 1024
+
+
+def install(region: Region, data: RegionData | None, run_archive: bool = False) -> None:
+    """The agent on every worker of ``region``; with ``data``, bytes carried by its copies.
+    ``run_archive``: the agent delivered in the worker's custom data runs in a process of
+    its own (as on a worker), instead of restoring in this process."""
+    region.guest = RestoreAgent(region.profile, data, run_archive)
+    if data is not None:
+        region.listeners.append(lambda call, answer: _carry(data, call, answer))
+
+
+def _carry(data: RegionData, call: ArmCall, answer: Answer) -> None:
+    source = getattr(answer.result, "source", None)
+    if call.operation in ("PUT Microsoft.Compute/disks", "PUT Microsoft.Compute/snapshots") \
+            and source:
+        data.copy(source, answer.result.id)
+    elif call.operation == REHYDRATE:
+        data.rehydrate(call.body.get("priority", "standard"))
+
+
+class RestoreAgent:
+    """``restorelab-agent`` run by Run Command: found only where cloud-init delivered it
+    (the worker's custom data); writes each disk of its ``writes`` parameter from the
+    repository, and runs as long as the data takes at the region's throughput caps."""
+
+    def __init__(self, profile: RegionProfile, data: RegionData | None, run_archive: bool):
+        self.profile, self.data, self.run_archive = profile, data, run_archive
+
+    def __call__(self, region: Region, vm: VirtualMachine, body: dict[str, Any]) -> GuestRun:
+        if WORKER_AGENT_COMMAND not in " ".join(body.get("script") or []):
+            return GuestRun.printed("StdOut", "")
+        files = delivered_files(vm.custom_data) if vm.custom_data else {}
+        if AGENT_COMMAND not in files:
+            return GuestRun.printed("StdErr", f"script.sh: line 1: {WORKER_AGENT_COMMAND}: "
+                                    "command not found")
+        params = {p["name"]: p["value"] for p in body.get("parameters") or []}
+        plan = json.loads(params.get("writes", "[]"))
+        disks = [region.state.get(vm.data_disks.get(int(entry["lun"]), ""), Disk)
+                 for entry in plan]
+        seconds = self.transfer_s(disks, [float(e["data_gb"]) for e in plan], vm.size,
+                                  int(params.get("parallel_workers", "1")))
+        if params.get("store") != REPOSITORY_URL:
+            return GuestRun.printed("StdOut", json.dumps({"error": {
+                "code": "RestorePointNotFound", "message": f"no repository at "
+                f"{params.get('store')!r} (fakecloud's is {REPOSITORY_URL})"}}), seconds)
+        report = self._restore(files, params.get("restore_point", ""), plan, disks, vm)
+        return GuestRun.printed("StdOut", json.dumps(report), seconds)
+
+    def _restore(self, files: dict[str, bytes], point: str, plan: list[dict[str, Any]],
+                 disks: list[Disk], vm: VirtualMachine) -> dict[str, Any]:
+        if self.data is None:
+            return {"restored": [disk.id for disk in disks]}
+        if self.run_archive and isinstance(self.data, DataPath):
+            return self.data.run_agent(files[AGENT_ARCHIVE], point, plan)
+        try:
+            for disk in disks:
+                self.data.restore(disk.id, vm.name)
+        except ArmError as exc:
+            return {"error": {"code": exc.code, "message": exc.message}}
+        return {"restored": [disk.id for disk in disks]}
+
+    def transfer_s(self, disks: list[Disk], data_gb: list[float], worker_size: str,
+                   parallel_workers: int) -> float:
+        """Data time at min(disk SKU caps, worker uncached cap, this worker's share of the
+        repository), and no disk faster than its own cap."""
+        throughput = self.profile.throughput
+        caps = [throughput.disk_mbps(d.sku, d.size_gb) for d in disks]
+        worker_mbps = self.profile.vm_sizes[worker_size].uncached_mbps
+        rate = min(sum(caps), worker_mbps, throughput.repository_mbps / parallel_workers)
+        total_mb = sum(data_gb) * MB_PER_GB
+        slowest = max((gb * MB_PER_GB / cap for gb, cap in zip(data_gb, caps, strict=True)),
+                      default=0)
+        return max(total_mb / rate, slowest) if total_mb else 0.0
