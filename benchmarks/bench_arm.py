@@ -26,6 +26,7 @@ from fakecloud.mock import mock_azure
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.fake_arm import drive
 from restore.backends.sim import prepare
+from restore.backends.simregion import restore_region
 from restore.engine import Engine, dry_run
 from restore.scenario import find_scenario
 
@@ -73,8 +74,7 @@ def scenario_with(name: str, disks: int) -> restore.Scenario:
 
 def restore_on_fake(prepared: Any, record: list[Exchange] | None) -> None:
     state, clock = prepared.world.copy(), VirtualClock()
-    with mock_azure(state, prepared.profile, clock, seed=1,
-                    steps=prepared.plan.step_names) as fake:
+    with mock_azure(clock=clock, region=restore_region(state, prepared.profile, 1)) as fake:
         if record is not None:
             _record(fake, record)
         driver = drive(Engine(prepared.plan), clock, state.subscription, HotRepository())

@@ -5,10 +5,10 @@
 Both sides simulate the same 4-disk restore (OS + 3 data disks, hot image-level backup,
 original location) N times per round, seeds 0..N-1, in the same process:
 
-* engine: ``restore.backends.sim.simulate`` -- plan, world, engine, SimRegion, report;
+* engine: ``restore.backends.sim.simulate`` -- plan, world, engine, the region layer, report;
 * bare: one hand-written SimPy process per restore issuing the same timeouts in the same
   order and parallel structure, with latencies drawn from the same profile distributions
-  and the same data-transfer formula as ``SimRegion.transfer_s``; no engine, no region
+  and the same data-transfer formula as ``RestoreAgent.transfer_s``; no engine, no region
   state, no report.
 
 Rounds alternate which side goes first; the best round of each side counts. The target
@@ -33,16 +33,18 @@ from typing import Any
 import simpy
 from timing import best_of
 
+from fakecloud.models import ArmError
 from restore import Scenario, parse_scenario
+from restore.backends.arm_calls import calls_for
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.sim import Prepared, prepare, simulate
-from restore.backends.simregion import SimRegion
+from restore.backends.simregion import restore_region
 from restore.engine import dry_run
 from restore.plan import build_plan
 
-Samplers = dict[str, Callable[[random.Random], float]]
+Samplers = dict[str, Callable[[float], float]]
 TARGET_RATIO = 0.5
-MB_PER_GB = 1024  # as restore.backends.simregion
+MB_PER_GB = 1024  # as restore.backends.guest
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 SCENARIO = {
@@ -140,7 +142,7 @@ def bare_process(env: simpy.Environment, profile: RestoreProfile, samplers: Samp
     workers = shape.workers
 
     def wait(kind: str) -> simpy.Timeout:
-        return env.timeout(samplers[kind](rng))
+        return env.timeout(samplers[kind](rng.gauss(0.0, 1.0)))
 
     def each(kind: str, count: int) -> simpy.AllOf:
         return env.all_of([wait(kind) for _ in range(count)])
@@ -205,14 +207,28 @@ class Side:
 
 def region_replay(prepared: Prepared) -> tuple[int, Callable[[], float]]:
     """The operations a restore issues when each succeeds at once (the engine's dry run),
-    and a function applying all of them, in order, to a fresh copy of the world through a
-    fresh ``SimRegion``; it returns the simulated seconds they took in all."""
+    and a function sending their ARM calls, in order, to a fresh copy of the world through
+    a fresh region layer; it returns the simulated seconds they took in all."""
     tickets = dry_run(prepared.plan)
 
     def replay() -> float:
-        region = SimRegion(prepared.world.copy(), prepared.profile, random.Random(0),
-                           prepared.samplers)
-        return sum(region.apply(ticket.op, ticket.step)[0] for ticket in tickets)
+        region = restore_region(prepared.world.copy(), prepared.profile, 0)
+        took = 0.0
+        for ticket in tickets:
+            calls = calls_for(ticket.op, region.state.subscription)
+            try:
+                call = next(calls)
+                while True:
+                    try:
+                        answer = region.call(call, 0.0)
+                    except ArmError as exc:  # a 404 the operation looks for
+                        call = calls.throw(exc)
+                        continue
+                    took += answer.latency_s
+                    call = calls.send(answer)
+            except StopIteration:
+                pass
+        return took
 
     return len(tickets), replay
 
@@ -233,8 +249,8 @@ def breakdown(scenario: Scenario, profile: RestoreProfile, runs: int) -> int:
 
     * engine: the plan's step generators driven by ``dry_run`` (every operation succeeds at
       once): tickets, batches, dependencies; no SimPy, no region;
-    * region: the dry run's operations applied to the world (ARM's rules, quotas, throttle,
-      latency draws);
+    * region: the dry run's operations sent as ARM calls to the region layer (ARM's rules,
+      quotas, throttle, latency draws);
     * the rest of a full restore (SimPy events, the orchestrator, the report) is the total
       minus both.
     """

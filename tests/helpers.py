@@ -112,9 +112,12 @@ def with_changes(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]
 # -- profiles ----------------------------------------------------------------------------
 
 def fixed_profile(seconds: float = 10.0, **overrides: float) -> RestoreProfile:
-    """The default profile with every latency and rehydration fixed (deterministic time)."""
+    """The default profile with every latency and rehydration fixed (deterministic time);
+    reads (``get_resource``, ``find_resources``) are instant unless overridden."""
     raw = load_profile("default").model_dump()
-    raw["latency"] = {kind: {"fixed": overrides.get(kind, seconds)} for kind in raw["latency"]}
+    reads = {"get_resource": 0.0, "find_resources": 0.0}
+    raw["latency"] = {kind: {"fixed": overrides.get(kind, reads.get(kind, seconds))}
+                      for kind in raw["latency"]}
     high = raw["rehydration"]["high"]
     raw["rehydration"] = {
         "standard": {"fixed": overrides.get("standard", 5 * 3600.0)},

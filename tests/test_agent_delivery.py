@@ -98,16 +98,22 @@ def test_on_the_arm_fake_the_worker_runs_the_agent_its_custom_data_delivered(byt
     from fakecloud import FakeCredential, mock_azure
     from restore.backends import live
     from restore.backends.fake_arm import FakeRepository
+    from restore.backends.simregion import restore_region
 
     prepared, data = bytes_region, bytes_region.data.fresh()
-    with mock_azure(prepared.world.copy(), prepared.profile, seed=1, data=data) as fake:
+    region = restore_region(prepared.world.copy(), prepared.profile, 1, data, run_archive=True)
+    delivered = []
+    region.listeners.append(lambda call, answer: delivered.append(
+        delivery.delivered_files(answer.result.custom_data))
+        if call.operation == "PUT Microsoft.Compute/virtualMachines"
+        and "restorelab-worker" in call.id and answer.result is not None else None)
+    with mock_azure(region=region) as fake:
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
         report = live.run(live.prepare(prepared.scenario, clients,
                                        repository=FakeRepository(fake)))
     assert report.status == "succeeded"
-    workers = {vm: files for vm, files in fake.worker_files.items() if "restorelab-worker" in vm}
-    assert workers and all(files[delivery.AGENT_ARCHIVE] == delivery.agent_zipapp()
-                           for files in workers.values())
+    assert delivered and all(files[delivery.AGENT_ARCHIVE] == delivery.agent_zipapp()
+                             for files in delivered)
     assert data.all_verified() and len(data.verified) == len(prepared.plan.context.disks)
 
 

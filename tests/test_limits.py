@@ -35,7 +35,7 @@ def test_preflight_refuses_a_restore_the_vcpu_quota_cannot_hold(location):
     # The source VM (4 vCPUs) already runs; a 4-vCPU worker would exceed 6.
     report = simulate(make_scenario(location=location), profile=with_quotas(regional_vcpus=6))
     assert_rolled_back_at_preflight(report, "QuotaExceeded")
-    assert "regional_vcpus" in report.error["message"]
+    assert "Total Regional vCPUs" in report.error["message"]
 
 
 def test_preflight_checks_the_family_quota_of_the_worker():
@@ -67,10 +67,12 @@ def test_quota_reached_after_preflight_rolls_back_what_was_made():
 
 
 def tiny_throttling(capacity: float, per_s: float) -> object:
+    """Tiny write, delete and Compute limits (reads keep the default's: preflight's dozen
+    GETs would share two tokens)."""
     bucket = Bucket(capacity=capacity, per_s=per_s)
     return DEFAULT.model_copy(update={"throttling": Throttling(
-        arm_writes=bucket, arm_deletes=bucket, arm_reads=bucket, compute_per_vm=bucket,
-        compute_per_subscription=bucket)})
+        arm_writes=bucket, arm_deletes=bucket, arm_reads=DEFAULT.throttling.arm_reads,
+        compute_per_vm=bucket, compute_per_subscription=bucket)})
 
 
 def test_throttling_from_the_profile_is_retried_after_retry_after():

@@ -20,6 +20,7 @@ from restore.backends import live  # noqa: E402
 from restore.backends.data import REPOSITORY_URL  # noqa: E402
 from restore.backends.fake_arm import FakeRepository  # noqa: E402
 from restore.backends.sim import prepare  # noqa: E402
+from restore.backends.simregion import restore_region  # noqa: E402
 from restore.cli import app  # noqa: E402
 from restore.errors import CloudError, ScenarioError  # noqa: E402
 
@@ -41,8 +42,8 @@ def region_of(name: str, seed: int = 3):
     """The scenario's source VM (and network) in a fake subscription."""
     scenario = restore.load_scenario(next(p for p in SCENARIO_FILES if p.stem == name))
     prepared = prepare(scenario)
-    return scenario, prepared, mock_azure(prepared.world.copy(), prepared.profile, seed=seed,
-                                          steps=prepared.plan.step_names)
+    region = restore_region(prepared.world.copy(), prepared.profile, seed)
+    return scenario, prepared, mock_azure(region=region)
 
 
 def writes(fake) -> list[str]:

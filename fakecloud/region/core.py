@@ -68,7 +68,8 @@ class Region:
         if call.operation not in DATA_PLANE:
             self.throttle.admit(call.method, call.type, call.id, now)
         if rule is not None and rule.fail_lro:
-            return Answer(202, None, self._latency(call, _kind_of(handler, self, call)), True,
+            status, _, kind, _ = _dry_run(handler, self, call)
+            return Answer(status, None, self._latency(call, kind), True,
                           rule.error(call.operation))
         if rule is not None and rule.status:
             raise rule.error(call.operation)
@@ -101,7 +102,8 @@ class Region:
         return found.location if found is not None else call.body.get("location")
 
 
-def _kind_of(handler: Callable[..., Any], region: Region, call: ArmCall) -> str:
-    """The latency kind the call would take, without applying it (a copy of the state
-    answers); ARM's own refusal of the request comes before any fault of its operation."""
-    return handler(Region(region.state.copy(), region.profile), call)[2]
+def _dry_run(handler: Callable[..., Any], region: Region, call: ArmCall) -> tuple:
+    """What the call would answer, without applying it (a copy of the state answers): a
+    long-running operation that will fail is accepted the same way and runs its time;
+    ARM's own refusal of the request comes before any fault of its operation."""
+    return handler(Region(region.state.copy(), region.profile), call)

@@ -274,8 +274,9 @@ def _delete(kind: str, delete: Callable[[Any, str], None]) -> Callable[[Region, 
 
 
 def rehydrate(region: Region, call: ArmCall) -> Outcome:
-    """Archive to hot tier at a priority; the latency is the profile's rehydration."""
-    return 202, None, "rehydration", True
+    """Archive to hot tier at a priority: it answers when the blobs are hot again (the
+    profile's rehydration time)."""
+    return 202, None, "rehydration", False
 
 
 HANDLERS: dict[str, Callable[[Region, ArmCall], Outcome]] = {

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
 from fakecloud.mock import FakeCredential, mock_azure
-from fakecloud.region import REHYDRATE, ArmCall, Region
+from fakecloud.region import REHYDRATE, ArmCall
 from restore.backends.azure import AzureClients, AzureExecutor, Driver, Repository
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
@@ -38,8 +39,8 @@ class FakeRepository:
     agent_store = REPOSITORY_URL
     rehydrates = True
 
-    def __init__(self, region: Region, clock: VirtualClock):
-        self.region, self.clock = region, clock
+    def __init__(self, fake: ArmFake):
+        self.region, self.clock = fake.region, fake.clock
 
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
         service, _, action = REHYDRATE.split(" ", 1)[1].rpartition("/")
@@ -74,8 +75,8 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
                       resuming.next_ticket)
     region = restore_region(state, prepared.profile, seed, data, run_archive=True)
     step_faults = StepFaults(_injector(faults, seed, plan), region.chaos)
-    with mock_azure(clock=clock, region=region):
-        driver = drive(engine, clock, state.subscription, FakeRepository(region, clock),
+    with mock_azure(clock=clock, region=region) as fake:
+        driver = drive(engine, clock, state.subscription, FakeRepository(fake),
                        book.record_operation if book else (lambda ticket: None), step_faults)
     if book:
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
