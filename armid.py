@@ -4,6 +4,7 @@ and fakecloud, depending on neither)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 DISKS = "Microsoft.Compute/disks"
 SNAPSHOTS = "Microsoft.Compute/snapshots"
@@ -33,8 +34,10 @@ class ParsedId:
     name: str
 
 
+@lru_cache(maxsize=4096)
 def parse_id(arm_id: str) -> ParsedId:
-    """Split an ARM resource id; raises ValueError naming the id when it is not one."""
+    """Split an ARM resource id; raises ValueError naming the id when it is not one (the
+    same ids come back again and again: their parts are kept)."""
     parts = arm_id.strip("/").split("/")
     if (len(parts) < 4 or parts[0].lower() != "subscriptions"
             or parts[2].lower() != "resourcegroups"):

@@ -361,8 +361,10 @@ class CloudState:
 
     # -- moves -------------------------------------------------------------------------
 
-    def move_resources(self, source_group: str, target_group: str,
-                       resource_ids: Iterable[str]) -> list[Resource]:
+    def check_move(self, source_group: str, target_group: str, resource_ids: Iterable[str]
+                   ) -> list[tuple[Resource, str]]:
+        """What a move would do (each resource and its new id), or ARM's refusal of it;
+        nothing changes (validateMoveResources)."""
         source = self._group(arm.group_of(source_group))
         target = self._group(arm.group_of(target_group))
         moving = [self._movable(r, source) for r in resource_ids]
@@ -372,10 +374,17 @@ class CloudState:
             if self.find(new_id):
                 raise ArmError(409, "Conflict", f"Resource '{resource.name}' already exists in "
                                f"resource group '{target.name}'.")
-        for resource, new_id in zip(moving, new_ids, strict=True):
+        return list(zip(moving, new_ids, strict=True))
+
+    def move_resources(self, source_group: str, target_group: str,
+                       resource_ids: Iterable[str]) -> list[Resource]:
+        planned = self.check_move(source_group, target_group, resource_ids)
+        target = arm.group_of(target_group)
+        moving = [resource for resource, _ in planned]
+        for resource, new_id in planned:
             self._drop(resource)
             resource.id = new_id
-            resource.resource_group = target.name
+            resource.resource_group = self._group(target).name
             self._add(resource)
         return moving
 

@@ -63,9 +63,10 @@ class Chaos:
     """The rules in force, each with the times it has left; one seeded random source."""
 
     def __init__(self, rules: Iterable[ChaosRule] = (), seed: int = 0):
-        self.rules: list[ChaosRule] = []
+        self.rules: list[ChaosRule] = []  # those with times left
         self._left: list[int | None] = []
-        self._rng = random.Random(seed ^ 0xC4A05)
+        self._seed = seed
+        self._rng: random.Random | None = None  # made at the first probability drawn
         for rule in rules:
             self.add(rule)
 
@@ -81,15 +82,22 @@ class Chaos:
                 return
 
     def __bool__(self) -> bool:
-        return any(left is None or left > 0 for left in self._left)
+        return bool(self.rules)
 
     def draw(self, operation: str, resource_id: str, location: str | None) -> ChaosRule | None:
         """The first rule firing for this call, if any (uses up one of its times)."""
         for index, rule in enumerate(self.rules):
-            left = self._left[index]
-            if (left is None or left > 0) and rule.matches(operation, resource_id, location) \
-                    and (rule.probability >= 1.0 or self._rng.random() < rule.probability):
+            if rule.matches(operation, resource_id, location) and (
+                    rule.probability >= 1.0 or self._draw() < rule.probability):
+                left = self._left[index]
                 if left is not None:
                     self._left[index] = left - 1
+                    if left == 1:
+                        del self.rules[index], self._left[index]
                 return rule
         return None
+
+    def _draw(self) -> float:
+        if self._rng is None:
+            self._rng = random.Random(self._seed ^ 0xC4A05)
+        return self._rng.random()

@@ -64,7 +64,7 @@ class Region:
             raise ArmError(501, "NotImplementedInFake", f"fakecloud does not implement "
                            f"{call.operation}")
         rule = self.chaos.draw(call.operation, call.id, self._location(call)) \
-            if self.chaos else None
+            if self.chaos.rules else None
         if call.operation not in DATA_PLANE:
             self.throttle.admit(call.method, call.type, call.id, now)
         if rule is not None and rule.fail_lro:
@@ -92,7 +92,10 @@ class Region:
             z = self.latencies.normal(f"{call.operation}|{call.id.lower()}")
             return self.profile.rehydration.at(body.get("priority", "standard"),
                                                float(body.get("sizeGB", 0)), z)
-        took = self.latencies.draw(kind, f"{call.operation}|{call.id.lower()}")
+        latencies = self.latencies
+        took = latencies.fixed.get(kind)
+        if took is None:
+            took = latencies.of_kind[kind](latencies.normal(f"{call.operation}|{call.id.lower()}"))
         if isinstance(result, GuestRun):
             took += result.seconds
         return took

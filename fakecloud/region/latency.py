@@ -4,12 +4,27 @@ whatever order concurrent calls arrive in (a SimPy model and SDK threads agree).
 from __future__ import annotations
 
 import math
-from hashlib import blake2b
+from zlib import crc32
 
-from fakecloud.profile import RegionProfile
+from fakecloud.profile import RegionProfile, Samplers
 
 TWO_PI = 2 * math.pi
-UNIT = 2.0 ** -53
+MASK = 2 ** 64 - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+_of_profile: dict[int, tuple[RegionProfile, Samplers, dict[str, float]]] = {}
+
+
+def _samplers(profile: RegionProfile) -> tuple[Samplers, dict[str, float]]:
+    """The profile's latency functions and its fixed latencies, made once per profile."""
+    known = _of_profile.get(id(profile))
+    if known is None or known[0] is not profile:
+        samplers = profile.samplers()
+        fixed = {kind: samplers[kind](0.0) for kind, latency in profile.latency.items()
+                 if latency.fixed is not None}
+        known = _of_profile[id(profile)] = (profile, samplers, fixed)
+    return known[1], known[2]
 
 
 class Latencies:
@@ -18,24 +33,24 @@ class Latencies:
 
     def __init__(self, profile: RegionProfile, seed: int = 0):
         self.profile = profile
-        self.of_kind = profile.samplers()
-        self.fixed = {kind for kind, latency in profile.latency.items()
-                      if latency.fixed is not None}
-        self._seed = seed.to_bytes(16, "little", signed=True)
+        self.of_kind, self.fixed = _samplers(profile)
+        self._seed = (seed * GOLDEN) & MASK
         self._made: dict[str, int] = {}
 
     def draw(self, kind: str, key: str) -> float:
         """The latency of kind ``kind`` for the next call known as ``key``."""
-        sampler = self.of_kind[kind]
-        if kind in self.fixed:
-            return sampler(0.0)
-        return sampler(self.normal(key))
+        fixed = self.fixed.get(kind)
+        return fixed if fixed is not None else self.of_kind[kind](self.normal(key))
 
     def normal(self, key: str) -> float:
         """A standard normal draw for the next call known as ``key`` (Box-Muller over a
-        keyed hash: independent of every other key)."""
+        keyed hash, SplitMix64 of the key's CRC-32, its count and the seed: independent of
+        every other key)."""
         made = self._made[key] = self._made.get(key, 0) + 1
-        digest = blake2b(f"{key}#{made}".encode(), digest_size=16, key=self._seed).digest()
-        u1 = ((int.from_bytes(digest[:8], "little") >> 11) or 1) * UNIT
-        u2 = (int.from_bytes(digest[8:], "little") >> 11) * UNIT
+        z = ((crc32(key.encode()) << 24) ^ made ^ self._seed) + GOLDEN & MASK
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & MASK
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & MASK
+        z ^= z >> 31
+        u1 = ((z >> 32) + 1) * 2.0 ** -32
+        u2 = (z & 0xFFFFFFFF) * 2.0 ** -32
         return math.sqrt(-2.0 * math.log(u1)) * math.cos(TWO_PI * u2)

@@ -54,7 +54,7 @@ def _zone(body: dict[str, Any]) -> str | None:
 
 def get_resource(region: Region, call: ArmCall) -> Outcome:
     found = region.state.find(call.id)
-    if found is None or found.type.lower() != call.type.lower():
+    if found is None or (found.type != call.type and found.type.lower() != call.type.lower()):
         if call.type == arm.RESOURCE_GROUPS:
             raise ArmError(404, "ResourceGroupNotFound",
                            f"Resource group '{arm.name_of(call.id)}' could not be found.")
@@ -148,7 +148,7 @@ def _move_parts(call: ArmCall) -> tuple[str, list[str]]:
 
 def validate_move(region: Region, call: ArmCall) -> Outcome:
     target, resources = _move_parts(call)
-    region.state.copy().move_resources(call.id, target, resources)
+    region.state.check_move(call.id, target, resources)
     return 202, None, "find_resources", True
 
 
