@@ -36,8 +36,9 @@ from timing import best_of
 from fakecloud.models import ArmError
 from restore import Scenario, parse_scenario
 from restore.backends.arm_calls import calls_for
+from restore.backends.prepared import Prepared, prepare
 from restore.backends.profiles import RestoreProfile, load_profile
-from restore.backends.sim import Prepared, prepare, simulate
+from restore.backends.sim import simulate
 from restore.backends.simregion import restore_region
 from restore.engine import dry_run
 from restore.plan import build_plan

@@ -19,7 +19,7 @@ from restore.backends.azure import AzureClients, AzureExecutor, Driver, Reposito
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults
-from restore.backends.sim import _injector
+from restore.backends.prepared import injector_for
 from restore.backends.simregion import restore_region
 from restore.engine import Engine, Ticket
 from restore.report import Report
@@ -27,7 +27,7 @@ from restore.report import Report
 if TYPE_CHECKING:
     from fakecloud.models import CloudState
     from restore.backends.journal import Journal
-    from restore.backends.sim import Prepared, Resumption
+    from restore.backends.prepared import Prepared, Resumption
 
 BACKEND = "fake-arm"
 
@@ -74,7 +74,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
                       resuming.next_ticket)
     region = restore_region(state, prepared.profile, seed, data, run_archive=True)
-    step_faults = StepFaults(_injector(faults, seed, plan), region.chaos)
+    step_faults = StepFaults(injector_for(faults, seed, plan), region.chaos)
     with mock_azure(clock=clock, region=region) as fake:
         driver = drive(engine, clock, state.subscription, FakeRepository(fake),
                        book.record_operation if book else (lambda ticket: None), step_faults)

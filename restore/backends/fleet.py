@@ -12,8 +12,9 @@ import simpy
 
 from fakecloud.models import CloudState
 from restore.backends.cost import restore_cost
+from restore.backends.prepared import check_disks, injector_for
 from restore.backends.profiles import RestoreProfile, load_profile
-from restore.backends.sim import Orchestrator, WorkerPool, _check_disks, _injector
+from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
 from restore.backends.world import build_world
 from restore.engine import Engine
@@ -105,13 +106,13 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     members, state = [], None
     for replica, priority in scenario.replicas():
         plan = build_plan(replica, profile.sizing)
-        _check_disks(plan, profile)
+        check_disks(plan, profile)
         state = build_world(replica, plan, profile.sizing.max_data_disks, state=state)
         members.append((replica, plan, priority))
     state.quotas = profile.quota
     env = simpy.Environment()
     region = SimRegion(env, restore_region(state, profile, seed),
-                       _injector(list(scenario.faults), seed, members[0][1]))
+                       injector_for(list(scenario.faults), seed, members[0][1]))
     pool = WorkerPool(env, fleet.max_workers)
     drivers = []
     for replica, plan, priority in members:

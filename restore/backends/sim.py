@@ -2,58 +2,31 @@
 
 from __future__ import annotations
 
-import random
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import simpy
 
 from fakecloud.models import CloudState
 from restore import ops
 from restore.backends.cost import restore_cost
-from restore.backends.data import DataPath, RegionData, SnapshotBytes
-from restore.backends.faults import FaultInjector, FaultRule
+from restore.backends.faults import FaultRule
 from restore.backends.journal import Journal, JournalError
-from restore.backends.profiles import RestoreProfile, load_profile
+from restore.backends.prepared import (
+    Prepared,
+    Resumption,
+    check_fault_targets,
+    injector_for,
+    prepare,
+    remembered,
+)
+from restore.backends.profiles import RestoreProfile
 from restore.backends.simregion import OrchestratorCrash, SimRegion, restore_region
-from restore.backends.world import build_world
-from restore.engine import RECOVERY_STEPS, Engine, StepRun, Ticket
-from restore.errors import CloudError, ScenarioError
-from restore.ops import OPERATION_KINDS
-from restore.plan import Plan, build_plan
-from restore.report import Report, source_snapshot
+from restore.engine import Engine, Ticket
+from restore.errors import CloudError
+from restore.report import Report
 from restore.scenario import Fault, FaultKind, Scenario, parse_scenario
-
-FAULT_SEED_SALT = 0x5EED_FA17  # faults draw from their own stream: adding one keeps latencies
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A scenario ready to simulate with any seed: its profile, plan and starting world."""
-
-    scenario: Scenario
-    profile: RestoreProfile
-    plan: Plan
-    world: CloudState  # never run on: each restore gets a copy
-    source_before: list[dict[str, Any]] | None
-    data: RegionData | None = None  # the source's bytes, for bytes-mode scenarios
-
-
-def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepared:
-    """Validate, plan and seed the world once; the seed only changes the region's timing."""
-    profile = profile or load_profile(scenario.region_profile)
-    plan = build_plan(scenario, profile.sizing)
-    _check_disks(plan, profile)
-    world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
-    data: RegionData | None = None
-    if scenario.data is not None and scenario.data.mode == "bytes":
-        data = (DataPath.back_up(plan, scenario.data.size_mb) if plan.context.workers else
-                SnapshotBytes.seed(plan, scenario.data.size_mb))
-    return Prepared(scenario, profile, plan, world,
-                    source_snapshot(plan.context, world.lookup), data)
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfile | None = None,
@@ -68,13 +41,13 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfil
     restore's progress and, at the end, the simulated region are kept there, so an
     interrupted restore can be finished with ``resume``.
     """
-    prepared = _prepared(scenario, profile)
+    prepared = remembered(scenario, profile)
     seed = scenario.seed if seed is None else seed
     faults = [*scenario.faults, *faults]
     runner = _runner(backend)
     if journal is None:
         return runner(prepared, seed, faults)
-    _check_fault_targets(prepared.plan, faults)
+    check_fault_targets(prepared.plan, faults)
     with Journal(journal, create=True) as book:
         book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend=backend,
                       restore_id=prepared.plan.context.restore_id,
@@ -106,29 +79,18 @@ def resume(journal: str | Path) -> Report:
                       book.meta("seed"), faults, book, state, resumption)
 
 
-@dataclass(frozen=True, slots=True)
-class Resumption:
-    """Where a journaled restore stopped."""
-
-    finished: list[StepRun]
-    interrupted: set[str]
-    error: dict[str, Any] | None
-    next_ticket: int = 0
-    clock_s: float = 0.0
-
-
 def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
         book: Journal | None = None, state: CloudState | None = None,
         resuming: Resumption | None = None) -> Report:
     """One restore of a prepared scenario, in a fresh copy of its world (or, resuming,
     in the region state the journal kept)."""
     faults = list(faults)
-    _check_fault_targets(prepared.plan, faults)
+    check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
     data = prepared.data.fresh() if prepared.data else None
     region = SimRegion(env, restore_region(state, prepared.profile, seed, data),
-                       _injector(faults, seed, prepared.plan))
+                       injector_for(faults, seed, prepared.plan))
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
@@ -159,13 +121,6 @@ def _runner(backend: str) -> Callable[..., Report]:
         return lambda prepared, seed, faults, *rest: fake_arm.run(
             prepared, seed, [FaultRule.of(f) for f in faults], *rest)
     raise ValueError(f"unknown backend {backend!r} (available: sim, fake-arm)")
-
-
-def _injector(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:
-    if not faults:
-        return None
-    return FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
-                         {*plan.step_names, *RECOVERY_STEPS})
 
 
 class WorkerPool:
@@ -292,41 +247,3 @@ def _frees_worker(op: object, outcome: object) -> bool:
     return _creates_worker(op) and isinstance(outcome, CloudError)
 
 
-_recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
-RECENT_LIMIT = 16
-
-
-def _prepared(scenario: Scenario, profile: RestoreProfile | None) -> Prepared:
-    """``prepare``, remembered for the last few scenarios: a loop of seeds plans once."""
-    profile = profile or load_profile(scenario.region_profile)
-    key = (id(scenario), id(profile))
-    found = _recent.get(key)
-    if found is None or found.scenario is not scenario or found.profile is not profile:
-        found = _recent[key] = prepare(scenario, profile)
-        if len(_recent) > RECENT_LIMIT:
-            _recent.popitem(last=False)
-    return found
-
-
-def _check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
-    """A fault rule must name a step of this plan, an operation kind, or both as
-    ``step/kind``."""
-    steps = {*plan.step_names, *RECOVERY_STEPS}
-    for index, fault in enumerate(faults):
-        step, _, kind = fault.at.rpartition("/")
-        if not (fault.at in steps or fault.at in OPERATION_KINDS
-                or (step in steps and kind in OPERATION_KINDS)):
-            raise ScenarioError("<scenario>", f"faults.{index}.at", f"{fault.at!r} is neither a "
-                                f"step of this restore ({', '.join(plan.step_names)}), nor an "
-                                "operation kind, nor step/kind")
-
-
-def _check_disks(plan: Plan, profile: RestoreProfile) -> None:
-    """Every restored disk's SKU and size must be one the region has figures for."""
-    for index, disk in enumerate(plan.context.disks):
-        try:
-            profile.throughput.disk_mbps(disk.sku, disk.size_gb)
-        except (KeyError, ValueError) as exc:
-            where = "source_vm.os_disk" if index == 0 else f"source_vm.data_disks.{index - 1}"
-            raise ScenarioError("<scenario>", f"{where}.size_gb",
-                                str(exc).strip("'\"")) from None

@@ -1,0 +1,107 @@
+"""A scenario made ready to restore in a simulated region, with any seed: its profile,
+plan, starting world and fault rules (shared by the `sim` and `fake-arm` backends)."""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from fakecloud.models import CloudState
+from restore.backends.data import DataPath, RegionData, SnapshotBytes
+from restore.backends.faults import FaultInjector, FaultRule
+from restore.backends.profiles import RestoreProfile, load_profile
+from restore.backends.world import build_world
+from restore.engine import RECOVERY_STEPS, StepRun
+from restore.errors import ScenarioError
+from restore.ops import OPERATION_KINDS
+from restore.plan import Plan, build_plan
+from restore.report import source_snapshot
+from restore.scenario import Fault, Scenario
+
+FAULT_SEED_SALT = 0x5EED_FA17  # faults draw from their own stream: adding one keeps latencies
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A scenario ready to simulate with any seed: its profile, plan and starting world."""
+
+    scenario: Scenario
+    profile: RestoreProfile
+    plan: Plan
+    world: CloudState  # never run on: each restore gets a copy
+    source_before: list[dict[str, Any]] | None
+    data: RegionData | None = None  # the source's bytes, for bytes-mode scenarios
+
+
+def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepared:
+    """Validate, plan and seed the world once; the seed only changes the region's timing."""
+    profile = profile or load_profile(scenario.region_profile)
+    plan = build_plan(scenario, profile.sizing)
+    check_disks(plan, profile)
+    world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
+    data: RegionData | None = None
+    if scenario.data is not None and scenario.data.mode == "bytes":
+        data = (DataPath.back_up(plan, scenario.data.size_mb) if plan.context.workers else
+                SnapshotBytes.seed(plan, scenario.data.size_mb))
+    return Prepared(scenario, profile, plan, world,
+                    source_snapshot(plan.context, world.lookup), data)
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """Where a journaled restore stopped."""
+
+    finished: list[StepRun]
+    interrupted: set[str]
+    error: dict[str, Any] | None
+    next_ticket: int = 0
+    clock_s: float = 0.0
+
+
+def injector_for(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:
+    if not faults:
+        return None
+    return FaultInjector(faults, random.Random(seed ^ FAULT_SEED_SALT),
+                         {*plan.step_names, *RECOVERY_STEPS})
+
+
+_recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
+RECENT_LIMIT = 16
+
+
+def remembered(scenario: Scenario, profile: RestoreProfile | None) -> Prepared:
+    """``prepare``, remembered for the last few scenarios: a loop of seeds plans once."""
+    profile = profile or load_profile(scenario.region_profile)
+    key = (id(scenario), id(profile))
+    found = _recent.get(key)
+    if found is None or found.scenario is not scenario or found.profile is not profile:
+        found = _recent[key] = prepare(scenario, profile)
+        if len(_recent) > RECENT_LIMIT:
+            _recent.popitem(last=False)
+    return found
+
+
+def check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
+    """A fault rule must name a step of this plan, an operation kind, or both as
+    ``step/kind``."""
+    steps = {*plan.step_names, *RECOVERY_STEPS}
+    for index, fault in enumerate(faults):
+        step, _, kind = fault.at.rpartition("/")
+        if not (fault.at in steps or fault.at in OPERATION_KINDS
+                or (step in steps and kind in OPERATION_KINDS)):
+            raise ScenarioError("<scenario>", f"faults.{index}.at", f"{fault.at!r} is neither a "
+                                f"step of this restore ({', '.join(plan.step_names)}), nor an "
+                                "operation kind, nor step/kind")
+
+
+def check_disks(plan: Plan, profile: RestoreProfile) -> None:
+    """Every restored disk's SKU and size must be one the region has figures for."""
+    for index, disk in enumerate(plan.context.disks):
+        try:
+            profile.throughput.disk_mbps(disk.sku, disk.size_gb)
+        except (KeyError, ValueError) as exc:
+            where = "source_vm.os_disk" if index == 0 else f"source_vm.data_disks.{index - 1}"
+            raise ScenarioError("<scenario>", f"{where}.size_gb",
+                                str(exc).strip("'\"")) from None
