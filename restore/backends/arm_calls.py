@@ -17,7 +17,9 @@ from datapath import delivery
 from fakecloud.models import ArmError, Resource, VirtualMachine
 from fakecloud.region import REHYDRATE, Answer, ArmCall
 from restore import ops
+from restore.backends import checks
 from restore.backends.agent_report import check_agent_output
+from restore.backends.checks import Seen
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.guest import WORKER_AGENT_COMMAND
 from restore.errors import CloudError
@@ -50,31 +52,22 @@ def look(arm_id: str) -> Generator[ArmCall, Answer, Resource | None]:
 
 
 def already_done(op: Operation) -> Generator[ArmCall, Answer, bool]:
-    """Whether the effect of ``op`` is in the region already (check before acting)."""
-    if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
-                  | ops.CreateNic | ops.CreateVm):
-        found = yield from look(op.id)
-        return found is not None and found.tags == dict(op.tags)
-    if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
-                  | ops.DeleteResourceGroup):
-        return (yield from look(op.id)) is None
-    if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.DeallocateVm):
-        vm = yield from look(op.resource)
-        attached = ({d.lower(): lun for lun, d in vm.data_disks.items()}
-                    if isinstance(vm, VirtualMachine) else {})
-        if isinstance(op, ops.AttachDisks):
-            return all(attached.get(disk.lower()) == lun for lun, disk in op.disks)
-        if isinstance(op, ops.DetachDisks):
-            return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
-        return isinstance(vm, VirtualMachine) and vm.power_state == "deallocated"
-    if isinstance(op, ops.MoveResources):
-        for resource in op.resources:
-            moved = f"{op.target_group}/providers/{arm.parse_id(resource).type}/" \
-                    f"{arm.name_of(resource)}"
-            if (yield from look(moved)) is None:
-                return False
-        return True
-    return False  # reads, rehydration, data writes: doing them again is harmless
+    """The shared rule of whether ``op``'s effect is there, answered with GETs."""
+    rule = checks.already_done(op)
+    try:
+        arm_id = next(rule)
+        while True:
+            found = yield from look(arm_id)
+            arm_id = rule.send(None if found is None else seen(found))
+    except StopIteration as end:
+        return end.value
+
+
+def seen(resource: Resource) -> Seen:
+    if isinstance(resource, VirtualMachine):
+        return Seen(resource.tags, {d.lower(): lun for lun, d in resource.data_disks.items()},
+                    resource.power_state)
+    return Seen(resource.tags)
 
 
 def _put(type_: str, arm_id: str, body: dict[str, Any]) -> Calls:

@@ -34,7 +34,9 @@ from azure.mgmt.resource.resources import models as resources
 import armid as arm
 from datapath import delivery
 from restore import ops
+from restore.backends import checks
 from restore.backends.agent_report import check_agent_output
+from restore.backends.checks import Seen
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.ops import Operation
@@ -245,26 +247,7 @@ class AzureExecutor:
 
     def already_done(self, op: Operation) -> bool:
         """Whether the effect of ``op`` is in the subscription already."""
-        if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
-                      | ops.CreateNic | ops.CreateVm):
-            found = self.get(op.id)
-            return found is not None and dict(found.tags or {}) == dict(op.tags)
-        if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
-                      | ops.DeleteResourceGroup):
-            return self.get(op.id) is None
-        if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.DeallocateVm):
-            vm = self.get(op.resource)
-            attached = {d.managed_disk.id.lower(): d.lun
-                        for d in (vm.storage_profile.data_disks if vm else [])}
-            if isinstance(op, ops.AttachDisks):
-                return all(attached.get(disk.lower()) == lun for lun, disk in op.disks)
-            if isinstance(op, ops.DetachDisks):
-                return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
-            return vm is not None and power_state(vm) == "deallocated"
-        if isinstance(op, ops.MoveResources):
-            return all(self.get(f"{op.target_group}/providers/{arm.parse_id(r).type}/"
-                                f"{arm.name_of(r)}") for r in op.resources)
-        return False
+        return checks.answered(checks.already_done(op), lambda arm_id: seen(self.get(arm_id)))
 
     def find_resources(self, op: ops.FindResources) -> list[tuple[str, str]]:
         where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
@@ -445,6 +428,18 @@ class AzureExecutor:
         statuses = result.value if result is not None and result.value else []
         check_agent_output([status.message or "" for status in statuses],
                            [w["disk"] for w in writes])
+
+
+def seen(resource: Any | None) -> Seen | None:
+    """What the shared already-done rules need of an SDK model."""
+    if resource is None:
+        return None
+    profile = getattr(resource, "storage_profile", None)
+    if profile is None:
+        return Seen(dict(resource.tags or {}))
+    return Seen(dict(resource.tags or {}),
+                {d.managed_disk.id.lower(): d.lun for d in profile.data_disks or []},
+                power_state(resource))
 
 
 def power_state(vm: Any) -> str:
