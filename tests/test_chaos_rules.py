@@ -116,3 +116,14 @@ def test_a_probability_is_drawn_from_the_fake_seed():
 def test_a_rule_that_could_never_take_effect_is_refused(fields, says):
     with pytest.raises(ValueError, match=says):
         ChaosRule(**fields)
+
+
+def test_the_readme_example_of_a_fault_rule_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+              if "ChaosRule(" in b]
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "README.md", "exec"), {})
