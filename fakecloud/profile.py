@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -208,6 +208,20 @@ class RegionProfile(StrictModel):
 
 
 P = TypeVar("P", bound=RegionProfile)
+T = TypeVar("T")
+_derived: dict[tuple[int, Hashable], tuple[RegionProfile, Any]] = {}
+DERIVED_LIMIT = 256
+
+
+def derived(profile: RegionProfile, key: Hashable, make: Callable[[], T]) -> T:
+    """What ``make`` derives from ``profile`` (named ``key``), made once per profile:
+    profiles are frozen but not hashable."""
+    known = _derived.get((id(profile), key))
+    if known is None or known[0] is not profile:
+        if len(_derived) >= DERIVED_LIMIT:  # many profiles made on the fly (studies)
+            _derived.clear()
+        known = _derived[(id(profile), key)] = (profile, make())
+    return known[1]
 
 
 def load_profile(name_or_path: str, model: type[P] = RegionProfile) -> P:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import armid as arm
 from fakecloud.models import ArmError
 from fakecloud.models.state import key_of
 from fakecloud.profile import Bucket, Throttling
@@ -56,7 +57,8 @@ class Throttle:
         deletes of a VM (actions included) also count against Compute's per-VM and
         per-subscription limits."""
         bucket = self._arm[REQUEST_CLASS[method]]
-        if method in ("GET", "HEAD") or resource_type.lower() != VIRTUAL_MACHINES:
+        if method in ("GET", "HEAD") or (resource_type != arm.VIRTUAL_MACHINES
+                                         and resource_type.lower() != VIRTUAL_MACHINES):
             wait = bucket.refill(now)
             if wait > 0:
                 raise too_many(f"{method} {resource_type}", wait)

@@ -6,25 +6,18 @@ from __future__ import annotations
 import math
 from zlib import crc32
 
-from fakecloud.profile import RegionProfile, Samplers
+from fakecloud.profile import RegionProfile, Samplers, derived
 
 TWO_PI = 2 * math.pi
 MASK = 2 ** 64 - 1
 GOLDEN = 0x9E3779B97F4A7C15
 
 
-_of_profile: dict[int, tuple[RegionProfile, Samplers, dict[str, float]]] = {}
-
-
 def _samplers(profile: RegionProfile) -> tuple[Samplers, dict[str, float]]:
-    """The profile's latency functions and its fixed latencies, made once per profile."""
-    known = _of_profile.get(id(profile))
-    if known is None or known[0] is not profile:
-        samplers = profile.samplers()
-        fixed = {kind: samplers[kind](0.0) for kind, latency in profile.latency.items()
-                 if latency.fixed is not None}
-        known = _of_profile[id(profile)] = (profile, samplers, fixed)
-    return known[1], known[2]
+    """The profile's latency functions and its fixed latencies."""
+    samplers = profile.samplers()
+    return samplers, {kind: samplers[kind](0.0) for kind, latency in profile.latency.items()
+                      if latency.fixed is not None}
 
 
 class Latencies:
@@ -33,7 +26,7 @@ class Latencies:
 
     def __init__(self, profile: RegionProfile, seed: int = 0):
         self.profile = profile
-        self.of_kind, self.fixed = _samplers(profile)
+        self.of_kind, self.fixed = derived(profile, "latencies", lambda: _samplers(profile))
         self._seed = (seed * GOLDEN) & MASK
         self._made: dict[str, int] = {}
 

@@ -22,6 +22,7 @@ from fakecloud.models import (
     VirtualMachine,
     VirtualNetwork,
 )
+from fakecloud.profile import RegionProfile, derived
 from fakecloud.region.call import ArmCall
 
 if TYPE_CHECKING:
@@ -55,10 +56,10 @@ def _zone(body: dict[str, Any]) -> str | None:
 def get_resource(region: Region, call: ArmCall) -> Outcome:
     found = region.state.find(call.id)
     if found is None or (found.type != call.type and found.type.lower() != call.type.lower()):
-        if call.type == arm.RESOURCE_GROUPS:
+        group = call.id if call.type == arm.RESOURCE_GROUPS else arm.group_id_of(call.id)
+        if region.state.find(group) is None:
             raise ArmError(404, "ResourceGroupNotFound",
-                           f"Resource group '{arm.name_of(call.id)}' could not be found.")
-        region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else ResourceGroupNotFound
+                           f"Resource group '{arm.name_of(group)}' could not be found.")
         raise not_found(call.id)
     return 200, found, "get_resource", False
 
@@ -115,13 +116,19 @@ def skus(region: Region, call: ArmCall) -> Outcome:
     """The VM sizes the region offers, in the location the filter names."""
     found = re.search(r"location eq '([^']*)'", call.filter)
     location = found.group(1) if found else ""
-    return 200, [
+    return 200, derived(region.profile, ("skus", location),
+                        lambda: _skus(region.profile, location)), "find_resources", False
+
+
+def _skus(profile: RegionProfile, location: str) -> list[dict[str, Any]]:
+    """The resource SKUs of a profile's VM sizes in ``location``."""
+    return [
         {"resourceType": "virtualMachines", "name": name, "tier": "Standard",
          "size": name.removeprefix("Standard_"), "family": size.family,
          "locations": [location], "restrictions": [],
          "capabilities": [{"name": "vCPUs", "value": str(size.vcpus)},
                           {"name": "MaxDataDiskCount", "value": str(size.max_data_disks)}]}
-        for name, size in sorted(region.profile.vm_sizes.items())], "find_resources", False
+        for name, size in sorted(profile.vm_sizes.items())]
 
 
 # -- resource groups and moves -------------------------------------------------------

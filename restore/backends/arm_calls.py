@@ -30,12 +30,17 @@ SUBNETS = f"{arm.VIRTUAL_NETWORKS}/subnets"
 
 
 def calls_for(op: Operation, subscription: str, recheck: bool = False) -> Calls:
-    """The calls of ``op``; with ``recheck`` (its step ran before an interruption) it looks
-    first and sends nothing when its effect is there."""
-    if recheck and (yield from already_done(op)):
-        return op.resource
-    result = yield from CALLS[type(op)](op, subscription)
-    return op.resource if result is None else result
+    """The calls of ``op`` (they return its result, None for the resource's id); with
+    ``recheck`` (its step ran before an interruption) it looks first and sends nothing
+    when its effect is there."""
+    calls = CALLS[type(op)](op, subscription)
+    return _rechecked(op, calls) if recheck else calls
+
+
+def _rechecked(op: Operation, calls: Calls) -> Calls:
+    if (yield from already_done(op)):
+        return None
+    return (yield from calls)
 
 
 def look(arm_id: str) -> Generator[ArmCall, Answer, Resource | None]:
@@ -73,7 +78,7 @@ def seen(resource: Resource) -> Seen:
 def _put(type_: str, arm_id: str, body: dict[str, Any]) -> Calls:
     answer = yield ArmCall("PUT", type_, arm_id, body=body)
     if answer.long_running:
-        yield from look(arm_id)  # the poller's GET once the operation ended
+        yield ArmCall("GET", type_, arm_id)  # the poller's GET once the operation ended
     return None
 
 

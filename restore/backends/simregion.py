@@ -68,7 +68,7 @@ class SimRegion:
             try:
                 call = calls.send(answer) if error is None else calls.throw(error)
             except StopIteration as end:
-                outcome: Any = end.value
+                outcome: Any = ticket.op.resource if end.value is None else end.value
                 break
             except ArmError as exc:
                 outcome = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
