@@ -448,6 +448,15 @@ def power_state(vm: Any) -> str:
                  if s.code and s.code.startswith("PowerState/")), "unknown")
 
 
+class FaultHook(Protocol):
+    """Decides, operation by operation before it is sent, on an injected fault: True is a
+    crash of the orchestrator; anything else is handed back to ``after`` once the
+    operation ended (see ``restore.backends.faults.StepFaults``)."""
+
+    def before(self, step: str, op: Operation) -> Any: ...
+    def after(self, armed: Any) -> None: ...
+
+
 @dataclass
 class Crash(Exception):
     """The orchestrator died while sending an operation (an injected fault)."""
@@ -467,7 +476,7 @@ class Driver:
     executor: AzureExecutor
     clock: Clock
     record: Callable[[Ticket], None] = lambda ticket: None
-    faults: Any = None  # decides per operation before it is sent: see StepFaults
+    faults: FaultHook | None = None  # a fake region's injected faults
     calls: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> ARM requests
     end_s: float = 0.0
 
