@@ -265,7 +265,7 @@ def breakdown(scenario: Scenario, profile: RestoreProfile, runs: int) -> int:
     us["rest"] = us["total"] - us["engine"] - us["region"]
     print(f"one restore of {scenario.name!r}: {operations} operations, best of 3 x {runs}")
     for name, label in (("total", "full engine restore"), ("engine", "  engine (dry run)"),
-                        ("region", "  region (apply all)"),
+                        ("region", "  region (all ARM calls)"),
                         ("rest", "  SimPy, orchestrator, report"), ("bare", "bare SimPy model")):
         print(f"{label:32s} {us[name]:8.1f} us  ({us[name] / us['bare']:4.2f}x bare)")
     return 0

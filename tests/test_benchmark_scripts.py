@@ -58,5 +58,5 @@ def test_bench_engine_prints_the_ratio_and_the_breakdown(capsys):
     assert bench_engine.main(["--breakdown", "--runs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line[:32].strip() for line in lines[1:]] == [
-        "full engine restore", "engine (dry run)", "region (apply all)",
+        "full engine restore", "engine (dry run)", "region (all ARM calls)",
         "SimPy, orchestrator, report", "bare SimPy model"]
