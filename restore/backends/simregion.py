@@ -64,7 +64,7 @@ class SimRegion:
         """Make the operation's calls one after another until one takes time (then go on
         when it is over) or the operation ends."""
         env, region = self.env, self.region
-        while True:
+        while True:  # errors are kept without their tracebacks: no frame cycles to collect
             try:
                 call = calls.send(answer) if error is None else calls.throw(error)
             except StopIteration as end:
@@ -74,13 +74,15 @@ class SimRegion:
                 outcome = CloudError(exc.code, exc.message, exc.status, exc.retry_after)
                 break
             except CloudError as exc:
-                outcome = exc
+                outcome = exc.with_traceback(None)
                 break
+            finally:
+                error = None
             now = env.now
             try:
-                answer, error = region.call(call, now), None
+                answer = region.call(call, now)
             except ArmError as exc:
-                answer, error = None, exc
+                answer, error = None, exc.with_traceback(None)
                 continue
             if answer.long_running:
                 wait = seen_done_s(now, answer.latency_s) - now
