@@ -125,7 +125,7 @@ def shape_of(scenario: Scenario, profile: RestoreProfile) -> Shape:
 
 
 def transfer_s(profile: RestoreProfile, worker: Worker, parallel_workers: int) -> float:
-    """``SimRegion.transfer_s``, restated: min(disk caps, worker cap, repository share),
+    """``RestoreAgent.transfer_s``, restated: min(disk caps, worker cap, repository share),
     and no disk faster than its own cap."""
     caps = [profile.throughput.disk_mbps(w.sku, w.size_gb) for w in worker.writes]
     worker_mbps = profile.vm_sizes[worker.size].uncached_mbps
