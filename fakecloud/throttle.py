@@ -1,10 +1,12 @@
 """ARM's and Compute's request limits as token buckets over simulated time.
 
 Every request takes a token from each bucket it counts against (writes, deletes or reads
-per principal and region; for VM operations also the per-VM and per-subscription Compute
-limits). When a bucket is empty the request is refused with 429 and a Retry-After of the
-seconds until it would fit, and takes nothing. The simulation has one principal and one
-region scope.
+per principal and region; for VM writes also Compute's per-VM and per-subscription limits
+of its category: Put VM, Update VM (actions such as Run Command or start), Delete VM
+(deallocate counts here), as "Compute throttling limits" on Microsoft Learn has them).
+When a bucket is empty the request is refused with 429 and a Retry-After of the seconds
+until it would fit, and takes nothing. The simulation has one principal and one region
+scope; every category has the profile's per-VM and per-subscription figures.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ REQUEST_CLASS = {"GET": "arm_reads", "HEAD": "arm_reads", "DELETE": "arm_deletes
                  "PUT": "arm_writes", "PATCH": "arm_writes", "POST": "arm_writes"}
 """ARM's bucket of each HTTP method (ARM counts POST actions as writes)."""
 VIRTUAL_MACHINES = "microsoft.compute/virtualmachines"
+COMPUTE_CATEGORY = {"PUT": "PutVM", "PATCH": "UpdateVM", "DELETE": "DeleteVM", "POST": "UpdateVM"}
+"""Compute's throttling category of a VM request by method (POST: an action)."""
+DELETE_ACTIONS = frozenset({"deallocate"})
+"""Actions that count as Delete VM."""
 
 
 @dataclass(slots=True)
@@ -49,13 +55,13 @@ class Throttle:
         self.limits = limits
         self._arm = {name: TokenBucket.full(getattr(limits, name))
                      for name in ("arm_writes", "arm_deletes", "arm_reads")}
-        self._subscription = TokenBucket.full(limits.compute_per_subscription)
-        self._per_vm: dict[str, TokenBucket] = {}
+        self._compute: dict[tuple[str, str], TokenBucket] = {}  # (category, VM or "") ->
 
-    def admit(self, method: str, resource_type: str, resource_id: str, now: float) -> None:
+    def admit(self, method: str, resource_type: str, resource_id: str, now: float,
+              action: str = "") -> None:
         """Take the tokens an ARM request needs, or raise 429 with Retry-After. Writes and
         deletes of a VM (actions included) also count against Compute's per-VM and
-        per-subscription limits."""
+        per-subscription limits of their category."""
         bucket = self._arm[REQUEST_CLASS[method]]
         if method in ("GET", "HEAD") or (resource_type != arm.VIRTUAL_MACHINES
                                          and resource_type.lower() != VIRTUAL_MACHINES):
@@ -64,7 +70,9 @@ class Throttle:
                 raise too_many(f"{method} {resource_type}", wait)
             bucket.tokens -= 1
             return
-        vm, subscription = self._vm_bucket(key_of(resource_id), now), self._subscription
+        category = "DeleteVM" if action in DELETE_ACTIONS else COMPUTE_CATEGORY[method]
+        vm = self._compute_bucket(category, key_of(resource_id), now)
+        subscription = self._compute_bucket(category, "", now)
         wait = max(bucket.refill(now), vm.refill(now), subscription.refill(now))
         if wait > 0:
             raise too_many(f"{method} {resource_type}", wait)
@@ -80,10 +88,12 @@ class Throttle:
             left[name] = int(bucket.tokens)
         return left
 
-    def _vm_bucket(self, vm: str, now: float) -> TokenBucket:
-        bucket = self._per_vm.get(vm)
+    def _compute_bucket(self, category: str, vm: str, now: float) -> TokenBucket:
+        """The category's bucket of one VM, or (``vm`` empty) of the subscription."""
+        bucket = self._compute.get((category, vm))
         if bucket is None:
-            bucket = self._per_vm[vm] = TokenBucket.full(self.limits.compute_per_vm, now)
+            spec = self.limits.compute_per_vm if vm else self.limits.compute_per_subscription
+            bucket = self._compute[(category, vm)] = TokenBucket.full(spec, now)
         return bucket
 
 

@@ -95,3 +95,26 @@ def test_token_bucket_refills_over_simulated_time():
     assert bucket.refill(0.0) == pytest.approx(2.0)
     assert bucket.refill(1.0) == pytest.approx(1.0)
     assert bucket.refill(100.0) == 0.0 and bucket.tokens == 2
+
+
+def test_compute_limits_are_kept_per_category_of_vm_request():
+    """Put VM, Update VM (actions such as Run Command) and Delete VM (deallocate counts
+    here) each have their own per-VM bucket; reads take none of them."""
+    from fakecloud.models import ArmError
+    from fakecloud.throttle import Throttle
+
+    one = Bucket(capacity=1, per_s=0.001)
+    throttle = Throttle(Throttling(arm_writes=DEFAULT.throttling.arm_writes,
+                                   arm_deletes=DEFAULT.throttling.arm_deletes,
+                                   arm_reads=DEFAULT.throttling.arm_reads,
+                                   compute_per_vm=one, compute_per_subscription=one))
+    vm, kind = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v", \
+        "Microsoft.Compute/virtualMachines"
+    throttle.admit("PUT", kind, vm, 0.0)
+    throttle.admit("POST", kind, vm, 0.0, "deallocate")
+    throttle.admit("POST", kind, vm, 0.0, "runCommand")
+    throttle.admit("GET", kind, vm, 0.0)
+    for method, action in (("PUT", ""), ("DELETE", ""), ("POST", "start")):
+        with pytest.raises(ArmError) as refused:
+            throttle.admit(method, kind, vm, 0.0, action)
+        assert refused.value.status == 429 and refused.value.retry_after >= 1

@@ -66,7 +66,7 @@ class Region:
         rule = self.chaos.draw(call.operation, call.id, self._location(call)) \
             if self.chaos.rules else None
         if call.operation not in DATA_PLANE:
-            self.throttle.admit(call.method, call.type, call.id, now)
+            self.throttle.admit(call.method, call.type, call.id, now, call.action)
         if rule is not None and rule.fail_lro:
             status, _, kind, _ = _dry_run(handler, self, call)
             return Answer(status, None, self._latency(call, kind), True,
