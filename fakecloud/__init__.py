@@ -1,6 +1,9 @@
-"""fakecloud: a simulated Azure region (SimPy) and an HTTP-level fake of its ARM API.
+"""fakecloud: a fake Azure region, like moto for AWS; it imports nothing of restorelab.
 
-``mock_azure()`` and ``FakeCredential`` need the ``azure`` extra (responses, azure-core).
+``fakecloud.region.Region`` answers ARM calls (fault rules, throttling, the state model's
+rules, latencies from a region profile) for any driver: a SimPy model, or ``mock_azure()``,
+the HTTP-level fake of ARM that unmodified azure-mgmt-* clients talk to. ``mock_azure()``
+and ``FakeCredential`` need the ``azure`` extra (responses, azure-core).
 """
 
 from __future__ import annotations
