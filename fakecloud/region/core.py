@@ -87,15 +87,14 @@ class Region:
         return "Updating" if self.busy_until.get(arm_id.lower(), 0.0) > now else "Succeeded"
 
     def _latency(self, call: ArmCall, kind: str, result: Any = None) -> float:
+        """The call's latency of ``kind``, drawn by the call's key; Run Command's adds
+        the time its script ran."""
+        key = f"{call.operation}|{call.id.lower()}"
         if kind == "rehydration":
-            body = call.body
-            z = self.latencies.normal(f"{call.operation}|{call.id.lower()}")
-            return self.profile.rehydration.at(body.get("priority", "standard"),
-                                               float(body.get("sizeGB", 0)), z)
-        latencies = self.latencies
-        took = latencies.fixed.get(kind)
-        if took is None:
-            took = latencies.of_kind[kind](latencies.normal(f"{call.operation}|{call.id.lower()}"))
+            return self.profile.rehydration.at(call.body.get("priority", "standard"),
+                                               float(call.body.get("sizeGB", 0)),
+                                               self.latencies.normal(key))
+        took = self.latencies.draw(kind, key)
         if isinstance(result, GuestRun):
             took += result.seconds
         return took
