@@ -3,6 +3,7 @@
 from fakecloud.region.call import Answer, ArmCall
 from fakecloud.region.chaos import Chaos, ChaosRule
 from fakecloud.region.core import GuestRun, Region
-from fakecloud.region.operations import REHYDRATE
+from fakecloud.region.operations import REHYDRATE, rehydration
 
-__all__ = ["REHYDRATE", "Answer", "ArmCall", "Chaos", "ChaosRule", "GuestRun", "Region"]
+__all__ = ["REHYDRATE", "Answer", "ArmCall", "Chaos", "ChaosRule", "GuestRun", "Region",
+           "rehydration"]

@@ -31,8 +31,15 @@ if TYPE_CHECKING:
 Outcome = tuple[int, Any, str, bool]
 RUN_COMMAND_KIND = "start_restore_agent"  # Run Command's start before the script runs
 TAG_FILTER = re.compile(r"tagName eq '(?P<key>[^']*)' and tagValue eq '(?P<value>[^']*)'")
-REHYDRATE = "POST Microsoft.Storage/storageAccounts/blobServices/containers/rehydrate"
+BLOB_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
+REHYDRATE = f"POST {BLOB_CONTAINERS}/rehydrate"
 """Bringing archived blobs back to the hot tier: a data-plane call, not ARM's."""
+
+
+def rehydration(blobs: str, priority: str, size_gb: float) -> ArmCall:
+    """The call bringing the archived ``blobs`` (a restore point) back at ``priority``."""
+    return ArmCall("POST", BLOB_CONTAINERS, blobs, "rehydrate",
+                   {"priority": priority, "sizeGB": size_gb})
 
 
 def not_found(arm_id: str) -> ArmError:

@@ -15,7 +15,7 @@ from typing import Any
 import armid as arm
 from datapath import delivery
 from fakecloud.models import ArmError, Resource, VirtualMachine
-from fakecloud.region import REHYDRATE, Answer, ArmCall
+from fakecloud.region import Answer, ArmCall, rehydration
 from restore import ops
 from restore.backends import checks
 from restore.backends.agent_report import check_agent_output
@@ -230,8 +230,7 @@ def _deallocate(op: ops.DeallocateVm, subscription: str) -> Calls:
 
 
 def _rehydrate(op: ops.RehydrateRestorePoint, subscription: str) -> Calls:
-    yield ArmCall("POST", REHYDRATE.split(" ", 1)[1].rsplit("/", 1)[0], op.restore_point,
-                  "rehydrate", {"priority": op.priority, "sizeGB": op.size_gb})
+    yield rehydration(op.restore_point, op.priority, op.size_gb)
 
 
 def _write_data(op: ops.WriteDiskData, subscription: str) -> Calls:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
 from fakecloud.mock import FakeCredential, mock_azure
-from fakecloud.region import REHYDRATE, ArmCall
+from fakecloud.region import rehydration
 from restore.backends.azure import AzureClients, AzureExecutor, Driver, Repository
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
@@ -43,9 +43,7 @@ class FakeRepository:
         self.region, self.clock = fake.region, fake.clock
 
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
-        service, _, action = REHYDRATE.split(" ", 1)[1].rpartition("/")
-        call = ArmCall("POST", service, restore_point, action,
-                       {"priority": priority, "sizeGB": size_gb})
+        call = rehydration(restore_point, priority, size_gb)
         self.clock.sleep(self.region.call(call, self.clock.now).latency_s)
 
 
