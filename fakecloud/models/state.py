@@ -35,16 +35,12 @@ same ids come back again and again, so their keys are kept."""
 
 
 class ArmError(Exception):
-    """An ARM error response: HTTP status, error code and message.
+    """An ARM error response: HTTP status, error code and message; ``retry_after`` is the
+    Retry-After header's seconds (429s)."""
 
-    ``retry_after`` is the Retry-After header's seconds (429s); ``after_s`` is how long
-    the request runs before the error shows (a long-running operation that ends Failed).
-    """
-
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None,
-                 after_s: float = 0.0):
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
         self.status, self.code, self.message = status, code, message
-        self.retry_after, self.after_s = retry_after, after_s
+        self.retry_after = retry_after
         super().__init__(f"{status} {code}: {message}")
 
 
@@ -379,14 +375,12 @@ class CloudState:
     def move_resources(self, source_group: str, target_group: str,
                        resource_ids: Iterable[str]) -> list[Resource]:
         planned = self.check_move(source_group, target_group, resource_ids)
-        target = arm.group_of(target_group)
-        moving = [resource for resource, _ in planned]
         for resource, new_id in planned:
             self._drop(resource)
             resource.id = new_id
-            resource.resource_group = self._group(target).name
+            resource.resource_group = arm.group_of(new_id)  # the target's spelling
             self._add(resource)
-        return moving
+        return [resource for resource, _ in planned]
 
     # -- rules -------------------------------------------------------------------------
 

@@ -53,10 +53,10 @@ class ChaosRule:
                 and (self.region == "*" or fnmatchcase((location or "").lower(),
                                                        self.region.lower())))
 
-    def error(self, operation: str, after_s: float = 0.0) -> ArmError:
+    def error(self, operation: str) -> ArmError:
         message = self.message or f"Injected fault on {operation}."
         return ArmError(200 if self.fail_lro else self.status, self.code, message,
-                        retry_after=self.retry_after, after_s=after_s)
+                        retry_after=self.retry_after)
 
 
 class Chaos:
@@ -80,9 +80,6 @@ class Chaos:
             if known is rule:
                 del self.rules[index], self._left[index]
                 return
-
-    def __bool__(self) -> bool:
-        return bool(self.rules)
 
     def draw(self, operation: str, resource_id: str, location: str | None) -> ChaosRule | None:
         """The first rule firing for this call, if any (uses up one of its times)."""
