@@ -8,7 +8,6 @@ long is followed by the GET the SDK's poller makes when it ends.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -18,10 +17,9 @@ from fakecloud.models import ArmError, Resource, VirtualMachine
 from fakecloud.region import Answer, ArmCall, rehydration
 from restore import ops
 from restore.backends import checks
-from restore.backends.agent_report import check_agent_output
+from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.checks import Seen
 from restore.backends.data import REPOSITORY_URL
-from restore.backends.guest import WORKER_AGENT_COMMAND
 from restore.errors import CloudError
 from restore.ops import Operation
 
@@ -238,17 +236,10 @@ def _write_data(op: ops.WriteDiskData, subscription: str) -> Calls:
     every disk."""
     vm = yield from look(op.worker)
     luns = {d.lower(): lun for lun, d in vm.data_disks.items()} if vm else {}
-    writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "source": w.source,
-               "data_gb": w.data_gb} for w in op.writes]
-    ran = yield ArmCall("POST", arm.VIRTUAL_MACHINES, op.worker, "runCommand", {
-        "commandId": "RunShellScript",
-        "script": [f"{WORKER_AGENT_COMMAND} --store \"$store\" --restore-point "
-                   "\"$restore_point\" --writes \"$writes\""],
-        "parameters": [{"name": name, "value": value} for name, value in (
-            ("store", REPOSITORY_URL), ("restore_point", op.restore_point),
-            ("writes", json.dumps(writes)), ("parallel_workers", str(op.parallel_workers)))]})
+    ran = yield ArmCall("POST", arm.VIRTUAL_MACHINES, op.worker, "runCommand",
+                        run_command_input(op, luns, REPOSITORY_URL))
     check_agent_output([s.get("message") or "" for s in ran.result.output["value"]],
-                       [w["disk"] for w in writes])
+                       [w.disk for w in op.writes])
 
 
 CALLS: dict[type, Callable[[Any, str], Calls]] = {

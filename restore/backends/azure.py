@@ -10,7 +10,6 @@ virtual clock, the same code is the `fake-arm` backend.
 from __future__ import annotations
 
 import contextvars
-import json
 import queue
 import secrets
 import threading
@@ -35,7 +34,7 @@ import armid as arm
 from datapath import delivery
 from restore import ops
 from restore.backends import checks
-from restore.backends.agent_report import check_agent_output
+from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.checks import Seen
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -43,7 +42,6 @@ from restore.ops import Operation
 
 WORKER_IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
                                       sku="server", version="latest")
-WORKER_AGENT_COMMAND = "restorelab-agent"
 WORKER_ADMIN = "restorelab"
 WORKER_OS_DISK_SKU = "StandardSSD_LRS"
 
@@ -410,24 +408,16 @@ class AzureExecutor:
         parsed = arm.parse_id(op.worker)
         vm = self.clients.compute.virtual_machines.get(parsed.resource_group, parsed.name)
         luns = {d.managed_disk.id.lower(): d.lun for d in vm.storage_profile.data_disks or []}
-        writes = [{"lun": luns[w.disk.lower()], "disk": w.disk, "source": w.source,
-                   "data_gb": w.data_gb} for w in op.writes]
         if self.repository is None:
             raise CloudError("RepositoryNotConfigured", "the worker's agent needs a "
                              f"repository to read restore point {op.restore_point!r} from")
         command = compute.RunCommandInput(
-            command_id="RunShellScript",
-            script=[f"{WORKER_AGENT_COMMAND} --store \"$store\" --restore-point "
-                    "\"$restore_point\" --writes \"$writes\""],
-            parameters=[compute.RunCommandInputParameter(name=name, value=value) for name, value
-                        in (("store", self.repository.agent_store),
-                            ("restore_point", op.restore_point), ("writes", json.dumps(writes)),
-                            ("parallel_workers", str(op.parallel_workers)))])
+            run_command_input(op, luns, self.repository.agent_store))
         result = self._wait(self.clients.compute.virtual_machines.begin_run_command,
                             op.worker, command)
         statuses = result.value if result is not None and result.value else []
         check_agent_output([status.message or "" for status in statuses],
-                           [w["disk"] for w in writes])
+                           [w.disk for w in op.writes])
 
 
 def seen(resource: Any | None) -> Seen | None:

@@ -11,9 +11,9 @@ from datapath.delivery import AGENT_ARCHIVE, AGENT_COMMAND, delivered_files
 from fakecloud.models import ArmError, Disk, VirtualMachine
 from fakecloud.profile import RegionProfile
 from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
+from restore.backends.agent_call import WORKER_AGENT_COMMAND
 from restore.backends.data import REPOSITORY_URL, DataPath, RegionData
 
-WORKER_AGENT_COMMAND = "restorelab-agent"
 MB_PER_GB = 1024
 
 
