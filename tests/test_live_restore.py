@@ -16,6 +16,7 @@ from typer.testing import CliRunner  # noqa: E402
 import restore  # noqa: E402
 from datapath import delivery  # noqa: E402
 from fakecloud import FakeCredential, mock_azure  # noqa: E402
+from fakecloud.region import ChaosRule  # noqa: E402
 from restore.backends import live  # noqa: E402
 from restore.backends.data import REPOSITORY_URL  # noqa: E402
 from restore.backends.fake_arm import FakeRepository  # noqa: E402
@@ -211,9 +212,10 @@ def test_a_restore_stopped_midway_is_finished_by_resume(tmp_path):
 def test_cloud_errors_on_reads_become_cloud_errors(monkeypatch):
     scenario, _, mocked = region_of("new-hot-backup")
     with mocked as fake:
-        fake.state.subscription = "11111111-1111-1111-1111-111111111111"
+        fake.region.chaos.add(ChaosRule(operation="GET *", status=403, times=None,
+                                        code="AuthorizationFailed"))
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
-        with pytest.raises(CloudError, match="SubscriptionNotFound"):
+        with pytest.raises(CloudError, match="AuthorizationFailed"):
             live.prepare(scenario, clients, repository=FakeRepository(fake))
 
 

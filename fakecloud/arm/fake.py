@@ -6,10 +6,15 @@ the same way to any client. A synchronous call answers after its latency (in vir
 time); a long-running one answers at once as ARM does (``Azure-AsyncOperation`` or
 ``Location`` and ``Retry-After``) and ends when the virtual clock has passed its time.
 A URL the fake does not implement gets 501 with an ARM error body naming it.
+
+Any subscription id works, as any account does in moto: a subscription's region (state,
+fault rules, throttling, latencies) is made empty on its first request. A malformed id is
+refused as ARM refuses it (400 InvalidSubscriptionId).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +30,8 @@ from fakecloud.profile import RegionProfile
 from fakecloud.region import ChaosRule, Region
 
 Response = tuple[int, dict[str, str], str]
+SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                             re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -35,34 +42,88 @@ class RequestRecord:
     at_s: float
 
 
+@dataclass(slots=True)
+class Subscription:
+    """One subscription the fake serves: its region layer and its long-running operations."""
+
+    region: Region
+    operations: Operations
+
+
 class ArmFake:
-    """ARM's endpoints for one simulated subscription, answered by its region layer."""
+    """ARM's endpoints for any subscription, each answered by its own region layer; the
+    default subscription is ``state``'s (or ``region``'s)."""
 
     def __init__(self, state: CloudState, profile: RegionProfile,
                  clock: VirtualClock | None = None, seed: int = 0,
                  rules: Iterable[ChaosRule] = (), region: Region | None = None):
-        self.state, self.profile, self.seed = state, profile, seed
+        self.profile, self.seed, self.rules = profile, seed, list(rules)
         self.clock = clock or VirtualClock()
-        self.region = region or Region(state, profile, seed, rules)
         self.requests: list[RequestRecord] = []
-        self.operations = Operations(state.subscription, seed)
         self._lock = threading.Lock()
+        self._subscriptions: dict[str, Subscription] = {}
+        self._default = self._serve(region or Region(state, profile, seed, self.rules))
 
     @property
     def subscription(self) -> str:
+        """The default subscription's id."""
         return self.state.subscription
+
+    @property
+    def state(self) -> CloudState:
+        """The default subscription's resources."""
+        return self._default.region.state
+
+    @property
+    def region(self) -> Region:
+        """The default subscription's region layer."""
+        return self._default.region
+
+    @property
+    def operations(self) -> Operations:
+        return self._default.operations
+
+    def state_of(self, subscription: str) -> CloudState:
+        """The resources of ``subscription`` (empty if nothing used it yet)."""
+        return self._subscription(subscription).region.state
+
+    def subscriptions(self) -> list[str]:
+        """The ids of the subscriptions that exist so far, the default first."""
+        return [s.region.state.subscription for s in self._subscriptions.values()]
+
+    def reset(self) -> None:
+        """Forget every resource, subscription and request; the default subscription (same
+        id) starts empty. The clock goes on."""
+        with self._lock:
+            subscription = self.subscription
+            self._subscriptions.clear()
+            self.requests.clear()
+            self._default = self._serve(self._empty_region(subscription))
+
+    def _subscription(self, subscription: str) -> Subscription:
+        found = self._subscriptions.get(subscription.lower())
+        return found if found is not None else self._serve(self._empty_region(subscription))
+
+    def _empty_region(self, subscription: str) -> Region:
+        state = CloudState(subscription, self.profile.max_data_disks, self.profile.quota)
+        return Region(state, self.profile, self.seed, self.rules)
+
+    def _serve(self, region: Region) -> Subscription:
+        served = Subscription(region, Operations(region.state.subscription, self.seed))
+        self._subscriptions[region.state.subscription.lower()] = served
+        return served
 
     def handle(self, request: Any) -> Response:
         """Answer one request (a ``requests.PreparedRequest``); a synchronous answer
         comes after the call's latency, on the virtual clock."""
         url = urlsplit(request.url)
         with self._lock:
-            (status, headers, body), delay = self._dispatch(request, url.path,
-                                                            parse_qs(url.query))
+            (status, headers, body), delay, served = self._dispatch(request, url.path,
+                                                                    parse_qs(url.query))
             self.requests.append(RequestRecord(request.method, url.path, status,
                                                self.clock.now))
         self.clock.sleep(delay)
-        left = self.region.throttle.remaining(self.clock.now)
+        left = (served or self._default).region.throttle.remaining(self.clock.now)
         return status, {
             "Content-Type": "application/json",
             "x-ms-ratelimit-remaining-subscription-writes": str(left["arm_writes"]),
@@ -70,29 +131,32 @@ class ArmFake:
             "x-ms-ratelimit-remaining-subscription-reads": str(left["arm_reads"]),
             **headers}, body
 
-    def _dispatch(self, request: Any, path: str,
-                  query: dict[str, list[str]]) -> tuple[Response, float]:
+    def _dispatch(self, request: Any, path: str, query: dict[str, list[str]]
+                  ) -> tuple[Response, float, Subscription | None]:
         found = route_of(request.method, path)
         if found is None:
             return responses.error(501, "NotImplementedInFake", f"fakecloud's ARM fake does "
-                                   f"not implement {request.method} {path}"), 0.0
+                                   f"not implement {request.method} {path}"), 0.0, None
         route, match = found
         if "api-version" not in query:
             return responses.error(400, "MissingApiVersionParameter", "The api-version query "
                                    "parameter (?api-version=) is required for all "
-                                   "requests."), 0.0
-        if match["sub"] != self.state.subscription:
-            return responses.error(404, "SubscriptionNotFound", f"The subscription "
-                                   f"'{match['sub']}' could not be found."), 0.0
-        now = self.clock.now
+                                   "requests."), 0.0, None
+        if not SUBSCRIPTION_ID.match(match["sub"]):
+            return responses.error(400, "InvalidSubscriptionId", f"The provided subscription "
+                                   f"identifier '{match['sub']}' is malformed or invalid."
+                                   ), 0.0, None
+        served = self._subscription(match["sub"])
+        region, operations, now = served.region, served.operations, self.clock.now
         try:
             if route.id == "poll":
-                poll = self.operations.status if route.action == "status" else (
-                    lambda op_id, at: self.operations.result(op_id, at, request.url))
-                return poll(match["op"], now), 0.0
-            call = responses.parse(route, match, request, query, self.state)
-            answer = self.region.call(call, now)
+                poll = operations.status if route.action == "status" else (
+                    lambda op_id, at: operations.result(op_id, at, request.url))
+                return poll(match["op"], now), 0.0, served
+            call = responses.parse(route, match, request, query, region.state)
+            answer = region.call(call, now)
         except ArmError as exc:
-            return responses.error(exc.status, exc.code, exc.message, exc.retry_after), 0.0
+            return responses.error(exc.status, exc.code, exc.message, exc.retry_after), 0.0, \
+                served
         delay = 0.0 if answer.long_running else answer.latency_s
-        return responses.respond(self.region, self.operations, call, answer, query, now), delay
+        return responses.respond(region, operations, call, answer, query, now), delay, served

@@ -89,13 +89,12 @@ class Region:
     def _latency(self, call: ArmCall, kind: str, result: Any = None) -> float:
         """The call's latency of ``kind``, drawn by the call's key; Run Command's adds
         the time its script ran."""
-        key = f"{call.operation}|{call.id.lower()}"
         if kind == "rehydration":
             return self.profile.rehydration.at(call.body.get("priority", "standard"),
                                                float(call.body.get("sizeGB", 0)),
-                                               self.latencies.normal(key))
-        took = self.latencies.draw(kind, key)
-        if isinstance(result, GuestRun):
+                                               self.latencies.normal(call.operation, call.id))
+        took = self.latencies.draw(kind, call.operation, call.id)
+        if result.__class__ is GuestRun:
             took += result.seconds
         return took
 

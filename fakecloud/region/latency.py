@@ -28,19 +28,23 @@ class Latencies:
         self.profile = profile
         self.of_kind, self.fixed = derived(profile, "latencies", lambda: _samplers(profile))
         self._seed = (seed * GOLDEN) & MASK
-        self._made: dict[str, int] = {}
+        self._made: dict[str, list[int]] = {}  # key -> [its hash with the seed, draws made]
 
-    def draw(self, kind: str, key: str) -> float:
-        """The latency of kind ``kind`` for the next call known as ``key``."""
+    def draw(self, kind: str, operation: str, arm_id: str) -> float:
+        """The latency of kind ``kind`` for the next ``operation`` on ``arm_id``."""
         fixed = self.fixed.get(kind)
-        return fixed if fixed is not None else self.of_kind[kind](self.normal(key))
+        return fixed if fixed is not None else self.of_kind[kind](self.normal(operation, arm_id))
 
-    def normal(self, key: str) -> float:
-        """A standard normal draw for the next call known as ``key`` (Box-Muller over a
-        keyed hash, SplitMix64 of the key's CRC-32, its count and the seed: independent of
-        every other key)."""
-        made = self._made[key] = self._made.get(key, 0) + 1
-        z = ((crc32(key.encode()) << 24) ^ made ^ self._seed) + GOLDEN & MASK
+    def normal(self, operation: str, arm_id: str) -> float:
+        """A standard normal draw for the next ``operation`` on ``arm_id`` (Box-Muller over
+        a keyed hash, SplitMix64 of the key's CRC-32, its count and the seed: independent
+        of every other key)."""
+        key = f"{operation}|{arm_id.lower()}"
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = [(crc32(key.encode()) << 24) ^ self._seed, 0]
+        made[1] += 1
+        z = (made[0] ^ made[1]) + GOLDEN & MASK
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & MASK
         z = (z ^ (z >> 27)) * 0x94D049BB133111EB & MASK
         z ^= z >> 31
