@@ -202,7 +202,7 @@ def test_detaching_a_disk_that_is_not_attached_is_invalid(region):
     lambda s: s.create_vm(vm("v"), WE, "Standard_D2s_v5", nic("nope"), disk("app-os")),
     lambda s: s.delete_snapshot(arm.resource_id(SUB, "rg-prod", arm.SNAPSHOTS, "nope")),
     lambda s: s.create_disk(disk("d"), WE, 8, "Premium_LRS",
-                            source_snapshot=arm.resource_id(SUB, "rg-prod", arm.SNAPSHOTS, "x")),
+                            source=arm.resource_id(SUB, "rg-prod", arm.SNAPSHOTS, "x")),
     lambda s: s.delete_disk(vm("app")),  # a VM is not a disk
 ], ids=["delete-disk", "delete-vm", "delete-nic", "deallocate", "attach-missing-disk",
         "attach-to-missing-vm", "vm-missing-nic", "delete-snapshot", "disk-from-missing-snapshot",
@@ -326,12 +326,12 @@ def test_disk_from_snapshot_needs_the_same_region_and_enough_size(region):
     snap = arm.resource_id(SUB, "rg-prod", arm.SNAPSHOTS, "data0-snap")
     s.create_snapshot(snap, WE, disk("data0"))
     with raises(400, "InvalidParameter"):
-        s.create_disk(disk("from-snap"), NE, 128, "Premium_LRS", source_snapshot=snap)
+        s.create_disk(disk("from-snap"), NE, 128, "Premium_LRS", source=snap)
     with raises(400, "InvalidParameter"):
-        s.create_disk(disk("from-snap"), WE, 64, "Premium_LRS", source_snapshot=snap)
+        s.create_disk(disk("from-snap"), WE, 64, "Premium_LRS", source=snap)
     copy = arm.resource_id(SUB, "rg-other", arm.SNAPSHOTS, "data0-snap-ne")
     s.create_snapshot(copy, NE, snap)
-    made = s.create_disk(disk("from-snap"), NE, 128, "Premium_LRS", source_snapshot=copy)
+    made = s.create_disk(disk("from-snap"), NE, 128, "Premium_LRS", source=copy)
     assert made.create_option == "Copy"
 
 

@@ -3,6 +3,7 @@ azure-mgmt-* models read them."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import armid as arm
@@ -14,6 +15,8 @@ from fakecloud.models import (
     Snapshot,
     VirtualMachine,
 )
+
+GIB = 2**30
 
 
 def envelope(resource: Resource, provisioning: str = "Succeeded") -> dict[str, Any]:
@@ -39,16 +42,26 @@ def summary(resource: Resource) -> dict[str, Any]:
 
 
 def _disk(disk: Disk) -> dict[str, Any]:
-    creation: dict[str, Any] = {"createOption": disk.create_option}
+    creation = {**(disk.requested.get("creationData") or {}), "createOption": disk.create_option}
     if disk.source:
         creation["sourceResourceId"] = disk.source
-    return {"diskSizeGB": disk.size_gb, "creationData": creation,
+    return {**disk.requested, "diskSizeGB": disk.size_gb, "diskSizeBytes": disk.size_gb * GIB,
+            "creationData": creation, "uniqueId": unique_id(disk),
             "diskState": "Attached" if disk.managed_by else "Unattached"}
 
 
 def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
-    return {"diskSizeGB": snapshot.size_gb,
-            "creationData": {"createOption": "Copy", "sourceResourceId": snapshot.source}}
+    creation = {**(snapshot.requested.get("creationData") or {}),
+                "createOption": snapshot.create_option, "sourceResourceId": snapshot.source}
+    return {**snapshot.requested, "diskSizeGB": snapshot.size_gb,
+            "diskSizeBytes": snapshot.size_gb * GIB, "creationData": creation,
+            "incremental": snapshot.incremental, "uniqueId": unique_id(snapshot)}
+
+
+def unique_id(resource: Resource) -> str:
+    """A stable GUID of the resource (ARM's ``uniqueId``, ``vmId``): the same id, the same
+    GUID."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, resource.id.lower()))
 
 
 def _nic(nic: NetworkInterface) -> dict[str, Any]:

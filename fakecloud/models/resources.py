@@ -14,6 +14,7 @@ class Resource:
     id: str
     location: str
     tags: dict[str, str] = field(default_factory=dict)
+    requested: dict[str, Any] = field(default_factory=dict)  # the request's properties, echoed
     name: str = field(init=False)
     resource_group: str = field(init=False)
 
@@ -92,6 +93,8 @@ class Disk(Resource):
 class Snapshot(Resource):
     size_gb: int = 0
     source: str | None = None
+    create_option: str = "Copy"
+    incremental: bool = False
 
     type = arm.SNAPSHOTS
 

@@ -217,23 +217,32 @@ class CloudState:
     # -- disks and snapshots -----------------------------------------------------------
 
     def create_disk(self, disk_id: str, location: str, size_gb: int, sku: str,
-                    zone: str | None = None, source_snapshot: str | None = None,
-                    tags: Mapping[str, str] = {}) -> Disk:
+                    zone: str | None = None, source: str | None = None,
+                    tags: Mapping[str, str] = {}, create_option: str | None = None) -> Disk:
+        """An empty disk of ``size_gb``, or (``source``) a copy of a disk or snapshot: in
+        its location (``CopyStart``: any location), as large as it or larger (``size_gb``
+        0: its size)."""
         self._new_name(disk_id)
         self.check_quota(location, disks=1)
-        option = "Empty"
-        if source_snapshot is not None:
-            snapshot = self.get(source_snapshot, Snapshot)
-            if snapshot.location != location:
-                raise ArmError(400, "InvalidParameter",
-                               f"Snapshot '{snapshot.name}' is in '{snapshot.location}', the "
-                               f"disk in '{location}'; copy the snapshot to the region first.")
-            if size_gb < snapshot.size_gb:
-                raise ArmError(400, "InvalidParameter", "A disk cannot be smaller than "
-                               f"its snapshot ({snapshot.size_gb} GB).")
-            option = "Copy"
+        option = create_option or ("Copy" if source is not None else "Empty")
+        if source is not None:
+            origin = self._copy_source(source, location, cross_region=option == "CopyStart")
+            if size_gb and size_gb < origin.size_gb:
+                raise ArmError(400, "InvalidParameter", f"A disk cannot be smaller than its "
+                               f"source '{origin.name}' ({origin.size_gb} GB).")
+            size_gb, source = size_gb or origin.size_gb, origin.id
         return self._add(Disk(disk_id, location, dict(tags), size_gb=size_gb, sku=sku,
-                              zone=zone, create_option=option, source=source_snapshot))
+                              zone=zone, create_option=option, source=source))
+
+    def _copy_source(self, source: str, location: str, cross_region: bool) -> Disk | Snapshot:
+        origin = self.find(source)
+        if not isinstance(origin, Disk | Snapshot):
+            raise ArmError(404, "ResourceNotFound", f"Source '{source}' was not found.")
+        if origin.location != location and not cross_region:
+            raise ArmError(400, "InvalidParameter", f"'{origin.name}' is in "
+                           f"'{origin.location}', the disk in '{location}'; copy it to the "
+                           "region first.")
+        return origin
 
     def delete_disk(self, disk_id: str) -> None:
         disk = self.get(disk_id, Disk)
@@ -243,14 +252,16 @@ class CloudState:
         self._drop(disk)
 
     def create_snapshot(self, snapshot_id: str, location: str, source: str,
-                        tags: Mapping[str, str] = {}) -> Snapshot:
+                        tags: Mapping[str, str] = {}, create_option: str = "Copy",
+                        incremental: bool = False) -> Snapshot:
         """A snapshot of a disk, or a copy of a snapshot (possibly to another region)."""
         self._new_name(snapshot_id)
         origin = self.find(source)
         if not isinstance(origin, Disk | Snapshot):
             raise ArmError(404, "ResourceNotFound", f"Source '{source}' was not found.")
         return self._add(Snapshot(snapshot_id, location, dict(tags), size_gb=origin.size_gb,
-                                  source=origin.id))
+                                  source=origin.id, create_option=create_option,
+                                  incremental=incremental))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._drop(self.get(snapshot_id, Snapshot))
@@ -298,8 +309,8 @@ class CloudState:
         self._same_location(interface, location)
         if os_disk_from_image:
             sku, size_gb = IMAGE_OS_DISK
-            disk = self.create_disk(os_disk, location, size_gb, sku, zone, tags=tags)
-            disk.create_option = "FromImage"
+            disk = self.create_disk(os_disk, location, size_gb, sku, zone, tags=tags,
+                                    create_option="FromImage")
         else:
             disk = self._attachable(self.get(os_disk, Disk), location, zone)
         vm = self._add(VirtualMachine(vm_id, location, dict(tags), size=size, nic=interface.id,

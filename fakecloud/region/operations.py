@@ -52,6 +52,11 @@ def _tags(body: dict[str, Any]) -> dict[str, str]:
     return dict(body.get("tags") or {})
 
 
+def location_of(body: dict[str, Any]) -> str:
+    """The request's location as ARM keeps it: ``West US`` is ``westus``."""
+    return str(body.get("location") or "").replace(" ", "").lower()
+
+
 def _zone(body: dict[str, Any]) -> str | None:
     zones = body.get("zones") or []
     return zones[0] if zones else None
@@ -143,7 +148,7 @@ def _skus(profile: RegionProfile, location: str) -> list[dict[str, Any]]:
 
 def put_group(region: Region, call: ArmCall) -> Outcome:
     existed = region.state.find(call.id) is not None
-    group = region.state.create_resource_group(call.id, call.body.get("location", ""),
+    group = region.state.create_resource_group(call.id, location_of(call.body),
                                                _tags(call.body))
     return (200 if existed else 201), group, "create_resource_group", False
 
@@ -175,29 +180,93 @@ def move(region: Region, call: ArmCall) -> Outcome:
 # -- disks and snapshots -------------------------------------------------------------
 
 
+DISK_OPTIONS = {"empty": "Empty", "copy": "Copy", "copystart": "CopyStart",
+                "import": "Import", "fromimage": "FromImage", "upload": "Upload"}
+"""The disk create options the fake implements, by ARM's case-insensitive name."""
+
+
 def put_disk(region: Region, call: ArmCall) -> Outcome:
     body = call.body
     props = body.get("properties") or {}
     creation = props.get("creationData") or {}
-    source = creation.get("sourceResourceId") if creation.get("createOption") == "Copy" \
-        else None
+    option = _disk_option(creation.get("createOption"))
     size_gb = int(props.get("diskSizeGB") or 0)
-    if source is None and size_gb < 1:
+    source = None
+    if option in ("Copy", "CopyStart"):
+        source = _reference(creation, "sourceResourceId")
+    elif option == "Import":
+        _reference(creation, "sourceUri")
+    elif option == "FromImage" and not (creation.get("imageReference")
+                                        or creation.get("galleryImageReference")):
+        raise _missing("creationData.imageReference")
+    elif option == "Upload":
+        size_gb = size_gb or _upload_gb(creation)
+    elif option == "Empty" and size_gb < 1:
         raise ArmError(400, "InvalidParameter", "Required parameter 'diskSizeGB' is "
                        "missing (null) or not positive for an empty disk.")
-    disk = region.state.create_disk(call.id, body.get("location", ""), size_gb,
-                                    (body.get("sku") or {}).get("name", "Premium_LRS"),
-                                    _zone(body), source, _tags(body))
+    if option in ("Import", "FromImage"):
+        size_gb = size_gb or IMPORTED_GB
+    disk = region.state.create_disk(call.id, location_of(body), size_gb,
+                                    (body.get("sku") or {}).get("name", "Standard_LRS"),
+                                    _zone(body), source, _tags(body), option)
+    disk.requested = props
     return 202, disk, "create_disk_from_snapshot" if source else "create_disk", True
+
+
+IMPORTED_GB = 30
+"""The size of a disk imported or created from an image without a size (the fake has no
+VHD or image to read it from)."""
+
+
+def _disk_option(option: Any) -> str:
+    if not option:
+        raise _missing("creationData.createOption")
+    found = DISK_OPTIONS.get(str(option).lower())
+    if found is None:
+        raise ArmError(400, "InvalidParameter", f"The value '{option}' of "
+                       "creationData.createOption is not valid, or not implemented in "
+                       f"fakecloud (it takes {', '.join(DISK_OPTIONS.values())}).")
+    return found
+
+
+def _upload_gb(creation: dict[str, Any]) -> int:
+    size = int(creation.get("uploadSizeBytes") or 0)
+    if size < 1:
+        raise _missing("creationData.uploadSizeBytes")
+    return -(-size // 2**30)
+
+
+def _reference(properties: dict[str, Any], name: str) -> str:
+    """A resource id (or URI) the request names, required; ARM takes ids without their
+    leading slash."""
+    value = properties.get(name)
+    if not value:
+        raise _missing(f"creationData.{name}")
+    return normal_id(value) if name.endswith("ResourceId") else value
+
+
+def normal_id(arm_id: str) -> str:
+    """An id as ARM reads it: with its leading slash."""
+    return arm_id if arm_id.startswith("/") else f"/{arm_id}"
+
+
+def _missing(name: str) -> ArmError:
+    return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
 
 
 def put_snapshot(region: Region, call: ArmCall) -> Outcome:
     body = call.body
-    creation = (body.get("properties") or {}).get("creationData") or {}
-    source = creation.get("sourceResourceId", "")
+    props = body.get("properties") or {}
+    creation = props.get("creationData") or {}
+    option = _disk_option(creation.get("createOption"))
+    if option not in ("Copy", "CopyStart"):
+        raise ArmError(501, "NotImplementedInFake", f"fakecloud makes snapshots of disks and "
+                       f"copies of snapshots (Copy, CopyStart), not from {option}")
+    source = _reference(creation, "sourceResourceId")
     origin = region.state.find(source)
-    snapshot = region.state.create_snapshot(call.id, body.get("location", ""), source,
-                                            _tags(body))
+    snapshot = region.state.create_snapshot(call.id, location_of(body), source, _tags(body),
+                                            option, bool(props.get("incremental")))
+    snapshot.requested = props
     copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
     return 202, snapshot, "copy_snapshot" if copy else "create_snapshot", True
 
@@ -211,7 +280,7 @@ def put_nic(region: Region, call: ArmCall) -> Outcome:
         return 200, existing, "get_resource", False
     configs = (call.body.get("properties") or {}).get("ipConfigurations") or [{}]
     subnet = ((configs[0].get("properties") or {}).get("subnet") or {}).get("id", "")
-    nic = region.state.create_nic(call.id, call.body.get("location", ""), subnet,
+    nic = region.state.create_nic(call.id, location_of(call.body), normal_id(subnet),
                                   _tags(call.body))
     return 201, nic, "create_nic", True
 
@@ -234,11 +303,11 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
     from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
     os_disk_id = (arm.resource_id(region.state.subscription, arm.group_of(call.id), arm.DISKS,
                                   os_disk.get("name", ""))
-                  if from_image else (os_disk.get("managedDisk") or {}).get("id", ""))
+                  if from_image else normal_id((os_disk.get("managedDisk") or {}).get("id", "")))
     nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
-    vm = region.state.create_vm(call.id, call.body.get("location", ""),
+    vm = region.state.create_vm(call.id, location_of(call.body),
                                 (props.get("hardwareProfile") or {}).get("vmSize", ""),
-                                nics[0].get("id", ""), os_disk_id, from_image,
+                                normal_id(nics[0].get("id", "")), os_disk_id, from_image,
                                 _zone(call.body), _tags(call.body))
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
     return 201, vm, "create_vm", True
@@ -246,7 +315,7 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
 
 def _update_vm(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]) -> Outcome:
     """A VM PUT on an existing VM: its data disks become the ones listed."""
-    wanted = {int(d["lun"]): (d.get("managedDisk") or {}).get("id", "")
+    wanted = {int(d["lun"]): normal_id((d.get("managedDisk") or {}).get("id", ""))
               for d in data_disks if not d.get("toBeDetached")}
     attached = {disk.lower() for disk in vm.data_disks.values()}
     attach = [(lun, disk) for lun, disk in sorted(wanted.items()) if disk.lower() not in attached]
