@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -42,8 +44,10 @@ class Resource:
         """The resource ``dump`` gave."""
         values = dict(data)
         kind = KINDS[values.pop("type")]
-        if kind is VirtualNetwork:
-            values["subnets"] = set(values["subnets"])
+        if kind is VirtualNetwork and isinstance(values["subnets"], list):  # older journals
+            values["subnets"] = dict(zip(values["subnets"], subnet_prefixes(
+                values.get("address_prefixes", [DEFAULT_VNET_PREFIX])[0],
+                len(values["subnets"])), strict=True))
         if kind is VirtualMachine:
             values["data_disks"] = {int(k): v for k, v in values["data_disks"].items()}
         return kind(**values)
@@ -60,6 +64,18 @@ class Resource:
         return {"type": self.type, "id": self.id, "name": self.name,
                 "resource_group": self.resource_group, "location": self.location,
                 "tags": dict(sorted(self.tags.items())), "properties": self.properties()}
+
+
+def subnet_prefixes(vnet_prefix: str, count: int, taken: Iterable[str] = (),
+                    size: int = 24) -> list[str]:
+    """``count`` free prefixes of ``size`` bits (or the smallest the network holds) inside
+    ``vnet_prefix``."""
+    network = ipaddress.ip_network(vnet_prefix, strict=False)
+    size = max(network.prefixlen, min(size, network.max_prefixlen - 2))
+    used = [ipaddress.ip_network(t, strict=False) for t in taken]
+    free = (str(n) for n in network.subnets(new_prefix=size)
+            if not any(n.overlaps(u) for u in used))
+    return [next(free) for _ in range(count)]
 
 
 @cache
@@ -104,23 +120,29 @@ class Snapshot(Resource):
 
 @dataclass(slots=True)
 class VirtualNetwork(Resource):
-    subnets: set[str] = field(default_factory=set)
+    subnets: dict[str, str] = field(default_factory=dict)  # name -> address prefix
+    address_prefixes: list[str] = field(default_factory=lambda: [DEFAULT_VNET_PREFIX])
 
     type = arm.VIRTUAL_NETWORKS
 
     def copy(self) -> VirtualNetwork:
         clone = Resource.copy(self)
-        clone.subnets = set(self.subnets)
+        clone.subnets = dict(self.subnets)
         return clone
 
     def properties(self) -> dict[str, Any]:
         return {"subnets": sorted(self.subnets)}
 
 
+DEFAULT_VNET_PREFIX = "10.0.0.0/16"
+
+
 @dataclass(slots=True)
 class NetworkInterface(Resource):
-    subnet: str = ""
+    subnet: str = ""  # the primary IP configuration's
     vm: str | None = None
+    ip_configurations: list[dict[str, Any]] = field(default_factory=list)
+    """Each: name, subnet (id), private_ip, allocation (Dynamic, Static), primary."""
 
     type = arm.NETWORK_INTERFACES
 

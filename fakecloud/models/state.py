@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, TypeVar
 
 import armid as arm
+from fakecloud.models.errors import ArmError, key_of
+from fakecloud.models.network import NetworkRules
 from fakecloud.models.resources import (
     Disk,
     NetworkInterface,
@@ -21,27 +23,11 @@ from fakecloud.models.resources import (
     ResourceGroup,
     Snapshot,
     VirtualMachine,
-    VirtualNetwork,
 )
 
 R = TypeVar("R", bound=Resource)
 IMAGE_OS_DISK = ("Standard_LRS", 30)
 """The OS disk a VM created from the worker image gets: SKU and GB."""
-
-
-key_of = lru_cache(maxsize=4096)(str.lower)
-"""The key an id (or group name) is looked up by: ids compare case-insensitively. The
-same ids come back again and again, so their keys are kept."""
-
-
-class ArmError(Exception):
-    """An ARM error response: HTTP status, error code and message; ``retry_after`` is the
-    Retry-After header's seconds (429s)."""
-
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
-        self.status, self.code, self.message = status, code, message
-        self.retry_after = retry_after
-        super().__init__(f"{status} {code}: {message}")
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,7 @@ class Quotas:
                 **self.family_vcpus}
 
 
-class CloudState:
+class CloudState(NetworkRules):
     """Resource groups and resources of one subscription, in any location."""
 
     def __init__(self, subscription: str, max_data_disks: Mapping[str, int],
@@ -71,6 +57,7 @@ class CloudState:
         self._groups: dict[str, ResourceGroup] = {}
         self._members: dict[str, set[str]] = {}  # group (lower) -> keys of its resources
         self._by_tag: dict[tuple[str, str], set[str]] = {}  # (tag, value) -> keys
+        self._ips: dict[str, dict[str, str]] = {}  # subnet (lower) -> IP -> its configuration
         self._usage: dict[str, Counter[str]] = {}  # location -> quota usage
         self.quotas = quotas
 
@@ -82,6 +69,7 @@ class CloudState:
                         for name, group in self._groups.items()}
         twin._members = {group: set(keys) for group, keys in self._members.items()}
         twin._by_tag = {tag: set(keys) for tag, keys in self._by_tag.items()}
+        twin._ips = {subnet: dict(ips) for subnet, ips in self._ips.items()}
         twin._quotas = self._quotas
         twin._usage = {location: used.copy() for location, used in self._usage.items()}
         return twin
@@ -266,32 +254,6 @@ class CloudState:
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._drop(self.get(snapshot_id, Snapshot))
 
-    # -- network -----------------------------------------------------------------------
-
-    def create_virtual_network(self, vnet_id: str, location: str,
-                               subnets: Iterable[str]) -> VirtualNetwork:
-        self._new_name(vnet_id)
-        return self._add(VirtualNetwork(vnet_id, location, subnets=set(subnets)))
-
-    def create_nic(self, nic_id: str, location: str, subnet: str,
-                   tags: Mapping[str, str] = {}) -> NetworkInterface:
-        self._new_name(nic_id)
-        vnet_id, _, subnet_name = subnet.rpartition("/subnets/")
-        vnet = self.find(vnet_id)
-        if not isinstance(vnet, VirtualNetwork) or subnet_name not in vnet.subnets:
-            raise ArmError(400, "InvalidResourceReference", f"Subnet '{subnet}' was not found.")
-        if vnet.location != location:
-            raise ArmError(400, "InvalidResourceReference", f"Subnet '{subnet}' is in "
-                           f"'{vnet.location}', the network interface in '{location}'.")
-        return self._add(NetworkInterface(nic_id, location, dict(tags), subnet=subnet))
-
-    def delete_nic(self, nic_id: str) -> None:
-        nic = self.get(nic_id, NetworkInterface)
-        if nic.vm:
-            raise ArmError(400, "NicInUse", f"Network interface '{nic.name}' is used by VM "
-                           f"'{nic.vm}'.")
-        self._drop(nic)
-
     # -- virtual machines --------------------------------------------------------------
 
     def create_vm(self, vm_id: str, location: str, size: str, nic: str, os_disk: str,
@@ -419,6 +381,8 @@ class CloudState:
             members.discard(key)
         for tag in resource.tags.items():
             self._by_tag[tag].discard(key)
+        if resource.__class__ is NetworkInterface:
+            self._index_ips(resource, False)
         if self._quotas is not None:
             self._count(resource, -1)
 
@@ -429,6 +393,8 @@ class CloudState:
             self._members.setdefault(key_of(resource.resource_group), set()).add(key)
         for tag in resource.tags.items():
             self._by_tag.setdefault(tag, set()).add(key)
+        if resource.__class__ is NetworkInterface:
+            self._index_ips(resource, True)
         if self._quotas is not None:
             self._count(resource, +1)
         return resource

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import armid as arm
 from fakecloud.models import CloudState, Quotas, ResourceGroup, VirtualNetwork
+from fakecloud.models.resources import subnet_prefixes
 from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
+
+NETWORK, SUBNET_BITS = "10.0.0.0/8", 16
+"""A scenario's networks: room for a fleet's NICs in every subnet."""
 
 
 def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
@@ -48,7 +52,8 @@ def _ensure_subnet(state: CloudState, subnet_id: str, location: str) -> None:
     if not isinstance(state.find(arm.resource_group_id(state.subscription, group)), ResourceGroup):
         state.create_resource_group(arm.resource_group_id(state.subscription, group), location)
     vnet = state.find(vnet_id)
-    if isinstance(vnet, VirtualNetwork):
-        vnet.subnets.add(subnet)
-    else:
-        state.create_virtual_network(vnet_id, location, [subnet])
+    if not isinstance(vnet, VirtualNetwork):
+        vnet = state.create_virtual_network(vnet_id, location, address_prefixes=[NETWORK])
+    if subnet not in vnet.subnets:
+        state.put_subnet(subnet_id, subnet_prefixes(NETWORK, 1, vnet.subnets.values(),
+                                                    SUBNET_BITS)[0])
