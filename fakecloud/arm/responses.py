@@ -41,6 +41,7 @@ def parse(route: Route, match: re.Match[str], request: Any, query: dict[str, lis
         "location": lambda: f"/subscriptions/{sub}/providers/Microsoft.Compute/locations/"
                             f"{match['loc']}",
         "subnet": lambda: arm.subnet_id(sub, group, match["vnet"], match["name"]),
+        "vnet": lambda: arm.resource_id(sub, group, arm.VIRTUAL_NETWORKS, match["vnet"]),
         "resource": lambda: arm.resource_id(sub, group, route.type, match["name"]),
     }
     try:
@@ -67,7 +68,9 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
         if answer.failure is not None:
             body: Any = _as_requested(call)
         elif isinstance(answer.result, Resource) and call.method == "PUT":
-            body = wire.envelope(answer.result, region.provisioning(call.id, now))
+            body = wire.envelope(answer.result, region.provisioning(call.id, now), region.state)
+        elif isinstance(answer.result, dict) and call.method == "PUT":  # a subnet
+            body = answer.result
         else:
             body = {}
         return answer.status, headers, json.dumps(body)
@@ -77,17 +80,17 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
     if call.action == "instanceView":
         return 200, {}, json.dumps(wire.instance_view(result))
     if isinstance(result, Resource):
-        body = wire.envelope(result, region.provisioning(result.id, now))
+        body = wire.envelope(result, region.provisioning(result.id, now), region.state)
         if isinstance(result, VirtualMachine) and "instanceView" in query.get("$expand", []):
             body["properties"]["instanceView"] = wire.instance_view(result)
         return answer.status, {}, json.dumps(body)
     if isinstance(result, list):
         entries = [wire.summary(r) if call.type == "Microsoft.Resources/resources"
-                   else wire.envelope(r) if isinstance(r, Resource) else r for r in result]
+                   else wire.envelope(r, state=region.state) if isinstance(r, Resource) else r
+                   for r in result]
         return answer.status, {}, json.dumps({"value": entries})
-    if isinstance(result, dict):  # a subnet
-        return answer.status, {}, json.dumps(
-            {**result, "properties": {"provisioningState": "Succeeded"}})
+    if isinstance(result, dict):  # a subnet, in wire shape already
+        return answer.status, {}, json.dumps(result)
     return answer.status, {}, json.dumps({})
 
 

@@ -22,7 +22,7 @@ class Route:
     pattern: re.Pattern[str]
     type: str
     action: str = ""
-    id: str = "resource"  # resource | group | subscription | location | subnet | poll
+    id: str = "resource"  # resource | group | subscription | location | subnet | vnet | poll
 
 
 def _route(method: str, pattern: str, type_: str, action: str = "",
@@ -31,6 +31,11 @@ def _route(method: str, pattern: str, type_: str, action: str = "",
 
 
 RG = "Microsoft.Resources/resourceGroups"
+SUBNETS = "Microsoft.Network/virtualNetworks/subnets"
+LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
+          ("Microsoft.Compute", "virtualMachines"), ("Microsoft.Network", "networkInterfaces"),
+          ("Microsoft.Network", "virtualNetworks")]
+"""Resource types listed by resource group and by subscription."""
 ROUTES = [
     _route("GET", SUB + r"/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups",
            id_="subscription"),
@@ -45,10 +50,15 @@ ROUTES = [
     _route("GET", VM + r"/instanceview", "Microsoft.Compute/virtualMachines", "instanceView"),
     _route("POST", VM + r"/deallocate", "Microsoft.Compute/virtualMachines", "deallocate"),
     _route("POST", VM + r"/runcommand", "Microsoft.Compute/virtualMachines", "runCommand"),
-    *[_route(method, NETWORK + r"/networkinterfaces/(?P<name>[^/]+)",
-             "Microsoft.Network/networkInterfaces") for method in ("PUT", "GET", "DELETE")],
-    _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
-           "Microsoft.Network/virtualNetworks/subnets", id_="subnet"),
+    *[_route(method, NETWORK + rf"/{kind.lower()}/(?P<name>[^/]+)", f"Microsoft.Network/{kind}")
+      for kind in ("networkInterfaces", "virtualNetworks") for method in ("PUT", "GET", "DELETE")],
+    *[_route(method, NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
+             SUBNETS, id_="subnet") for method in ("PUT", "GET", "DELETE")],
+    _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets", SUBNETS, id_="vnet"),
+    *[_route("GET", scope + rf"/providers/{provider.lower()}/{kind.lower()}",
+             f"{provider}/{kind}", id_=id_)
+      for scope, id_ in ((GROUP, "group"), (SUB, "subscription"))
+      for provider, kind in LISTED],
     _route("GET", SUB + r"/providers/microsoft\.compute/locations/(?P<loc>[^/]+)/usages",
            "Microsoft.Compute/locations/usages", id_="location"),
     _route("GET", SUB + r"/providers/microsoft\.compute/skus", "Microsoft.Compute/skus",

@@ -8,22 +8,30 @@ from typing import Any
 
 import armid as arm
 from fakecloud.models import (
+    CloudState,
     Disk,
     NetworkInterface,
     Resource,
     ResourceGroup,
     Snapshot,
     VirtualMachine,
+    VirtualNetwork,
 )
+from fakecloud.region.network import subnet_view
 
 GIB = 2**30
 
 
-def envelope(resource: Resource, provisioning: str = "Succeeded") -> dict[str, Any]:
-    """The fields every ARM resource has, and its properties in wire form."""
+def envelope(resource: Resource, provisioning: str = "Succeeded",
+             state: CloudState | None = None) -> dict[str, Any]:
+    """The fields every ARM resource has, and its properties in wire form (``state``:
+    where a network's subnets find who uses them)."""
     body: dict[str, Any] = {"id": resource.id, "name": resource.name, "type": resource.type,
                             "location": resource.location, "tags": dict(resource.tags)}
-    properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
+    if isinstance(resource, VirtualNetwork):
+        properties = _vnet(resource, state)
+    else:
+        properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
     body["properties"] = {**properties, "provisioningState": provisioning}
     if isinstance(resource, Disk):
         body["sku"] = {"name": resource.sku}
@@ -65,12 +73,26 @@ def unique_id(resource: Resource) -> str:
 
 
 def _nic(nic: NetworkInterface) -> dict[str, Any]:
-    properties: dict[str, Any] = {"ipConfigurations": [
-        {"name": "ipconfig1", "properties": {"subnet": {"id": nic.subnet},
-                                             "privateIPAllocationMethod": "Dynamic"}}]}
+    requested = {c.get("name"): c.get("properties") or {}
+                 for c in nic.requested.get("ipConfigurations") or []}
+    properties: dict[str, Any] = {**nic.requested, "resourceGuid": unique_id(nic),
+                                  "ipConfigurations": [
+        {"id": f"{nic.id}/ipConfigurations/{c['name']}", "name": c["name"],
+         "type": f"{arm.NETWORK_INTERFACES}/ipConfigurations",
+         "properties": {**requested.get(c["name"], {}), "privateIPAddress": c["private_ip"],
+                        "privateIPAllocationMethod": c["allocation"],
+                        "privateIPAddressVersion": "IPv4", "subnet": {"id": c["subnet"]},
+                        "primary": c["primary"], "provisioningState": "Succeeded"}}
+        for c in nic.ip_configurations]}
     if nic.vm:
         properties["virtualMachine"] = {"id": nic.vm}
     return properties
+
+
+def _vnet(vnet: VirtualNetwork, state: CloudState | None) -> dict[str, Any]:
+    subnets = [subnet_view(state, vnet, name) for name in vnet.subnets] if state else []
+    return {**vnet.requested, "addressSpace": {"addressPrefixes": list(vnet.address_prefixes)},
+            "subnets": subnets, "resourceGuid": unique_id(vnet)}
 
 
 def _vm(vm: VirtualMachine) -> dict[str, Any]:

@@ -122,6 +122,7 @@ class Snapshot(Resource):
 class VirtualNetwork(Resource):
     subnets: dict[str, str] = field(default_factory=dict)  # name -> address prefix
     address_prefixes: list[str] = field(default_factory=lambda: [DEFAULT_VNET_PREFIX])
+    subnet_properties: dict[str, dict[str, Any]] = field(default_factory=dict)  # echoed
 
     type = arm.VIRTUAL_NETWORKS
 

@@ -9,26 +9,35 @@ type[/action]``) to its handler; anything else is answered 501 NotImplementedInF
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import armid as arm
 from fakecloud.models import (
     ArmError,
-    NetworkInterface,
     Resource,
     ResourceGroup,
     Snapshot,
     VirtualMachine,
-    VirtualNetwork,
 )
 from fakecloud.profile import RegionProfile, derived
 from fakecloud.region.call import ArmCall
+from fakecloud.region.common import (
+    Handler,
+    Outcome,
+    delete_handler,
+    get_or_list,
+    get_resource,
+    location_of,
+    missing,
+    normal_id,
+    tags_of,
+    zone_of,
+)
+from fakecloud.region.network import NETWORK_HANDLERS
 
 if TYPE_CHECKING:
     from fakecloud.region.core import Region
 
-Outcome = tuple[int, Any, str, bool]
 RUN_COMMAND_KIND = "start_restore_agent"  # Run Command's start before the script runs
 TAG_FILTER = re.compile(r"tagName eq '(?P<key>[^']*)' and tagValue eq '(?P<value>[^']*)'")
 BLOB_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
@@ -42,51 +51,12 @@ def rehydration(blobs: str, priority: str, size_gb: float) -> ArmCall:
                    {"priority": priority, "sizeGB": size_gb})
 
 
-def not_found(arm_id: str) -> ArmError:
-    parsed = arm.parse_id(arm_id)
-    return ArmError(404, "ResourceNotFound", f"The Resource '{parsed.type}/{parsed.name}' "
-                    f"under resource group '{parsed.resource_group}' was not found.")
-
-
-def _tags(body: dict[str, Any]) -> dict[str, str]:
-    return dict(body.get("tags") or {})
-
-
-def location_of(body: dict[str, Any]) -> str:
-    """The request's location as ARM keeps it: ``West US`` is ``westus``."""
-    return str(body.get("location") or "").replace(" ", "").lower()
-
-
-def _zone(body: dict[str, Any]) -> str | None:
-    zones = body.get("zones") or []
-    return zones[0] if zones else None
-
-
 # -- reads ---------------------------------------------------------------------------
-
-
-def get_resource(region: Region, call: ArmCall) -> Outcome:
-    found = region.state.find(call.id)
-    if found is None or (found.type != call.type and found.type.lower() != call.type.lower()):
-        group = call.id if call.type == arm.RESOURCE_GROUPS else arm.group_id_of(call.id)
-        if region.state.find(group) is None:
-            raise ArmError(404, "ResourceGroupNotFound",
-                           f"Resource group '{arm.name_of(group)}' could not be found.")
-        raise not_found(call.id)
-    return 200, found, "get_resource", False
 
 
 def head_group(region: Region, call: ArmCall) -> Outcome:
     found = isinstance(region.state.find(call.id), ResourceGroup)
     return (204 if found else 404), None, "get_resource", False
-
-
-def get_subnet(region: Region, call: ArmCall) -> Outcome:
-    vnet_id, _, name = call.id.rpartition("/subnets/")
-    vnet = region.state.find(vnet_id)
-    if not isinstance(vnet, VirtualNetwork) or name not in vnet.subnets:
-        raise not_found(call.id)
-    return 200, {"id": f"{vnet.id}/subnets/{name}", "name": name}, "get_resource", False
 
 
 def _by_tag(resources: list[Resource], text: str) -> list[Resource]:
@@ -149,7 +119,7 @@ def _skus(profile: RegionProfile, location: str) -> list[dict[str, Any]]:
 def put_group(region: Region, call: ArmCall) -> Outcome:
     existed = region.state.find(call.id) is not None
     group = region.state.create_resource_group(call.id, location_of(call.body),
-                                               _tags(call.body))
+                                               tags_of(call.body))
     return (200 if existed else 201), group, "create_resource_group", False
 
 
@@ -198,7 +168,7 @@ def put_disk(region: Region, call: ArmCall) -> Outcome:
         _reference(creation, "sourceUri")
     elif option == "FromImage" and not (creation.get("imageReference")
                                         or creation.get("galleryImageReference")):
-        raise _missing("creationData.imageReference")
+        raise missing("creationData.imageReference")
     elif option == "Upload":
         size_gb = size_gb or _upload_gb(creation)
     elif option == "Empty" and size_gb < 1:
@@ -208,7 +178,7 @@ def put_disk(region: Region, call: ArmCall) -> Outcome:
         size_gb = size_gb or IMPORTED_GB
     disk = region.state.create_disk(call.id, location_of(body), size_gb,
                                     (body.get("sku") or {}).get("name", "Standard_LRS"),
-                                    _zone(body), source, _tags(body), option)
+                                    zone_of(body), source, tags_of(body), option)
     disk.requested = props
     return 202, disk, "create_disk_from_snapshot" if source else "create_disk", True
 
@@ -220,7 +190,7 @@ VHD or image to read it from)."""
 
 def _disk_option(option: Any) -> str:
     if not option:
-        raise _missing("creationData.createOption")
+        raise missing("creationData.createOption")
     found = DISK_OPTIONS.get(str(option).lower())
     if found is None:
         raise ArmError(400, "InvalidParameter", f"The value '{option}' of "
@@ -232,7 +202,7 @@ def _disk_option(option: Any) -> str:
 def _upload_gb(creation: dict[str, Any]) -> int:
     size = int(creation.get("uploadSizeBytes") or 0)
     if size < 1:
-        raise _missing("creationData.uploadSizeBytes")
+        raise missing("creationData.uploadSizeBytes")
     return -(-size // 2**30)
 
 
@@ -241,17 +211,8 @@ def _reference(properties: dict[str, Any], name: str) -> str:
     leading slash."""
     value = properties.get(name)
     if not value:
-        raise _missing(f"creationData.{name}")
+        raise missing(f"creationData.{name}")
     return normal_id(value) if name.endswith("ResourceId") else value
-
-
-def normal_id(arm_id: str) -> str:
-    """An id as ARM reads it: with its leading slash."""
-    return arm_id if arm_id.startswith("/") else f"/{arm_id}"
-
-
-def _missing(name: str) -> ArmError:
-    return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
 
 
 def put_snapshot(region: Region, call: ArmCall) -> Outcome:
@@ -264,25 +225,11 @@ def put_snapshot(region: Region, call: ArmCall) -> Outcome:
                        f"copies of snapshots (Copy, CopyStart), not from {option}")
     source = _reference(creation, "sourceResourceId")
     origin = region.state.find(source)
-    snapshot = region.state.create_snapshot(call.id, location_of(body), source, _tags(body),
+    snapshot = region.state.create_snapshot(call.id, location_of(body), source, tags_of(body),
                                             option, bool(props.get("incremental")))
     snapshot.requested = props
     copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
     return 202, snapshot, "copy_snapshot" if copy else "create_snapshot", True
-
-
-# -- network ---------------------------------------------------------------------------
-
-
-def put_nic(region: Region, call: ArmCall) -> Outcome:
-    existing = region.state.find(call.id)
-    if isinstance(existing, NetworkInterface):
-        return 200, existing, "get_resource", False
-    configs = (call.body.get("properties") or {}).get("ipConfigurations") or [{}]
-    subnet = ((configs[0].get("properties") or {}).get("subnet") or {}).get("id", "")
-    nic = region.state.create_nic(call.id, location_of(call.body), normal_id(subnet),
-                                  _tags(call.body))
-    return 201, nic, "create_nic", True
 
 
 # -- virtual machines ----------------------------------------------------------------
@@ -308,7 +255,7 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
     vm = region.state.create_vm(call.id, location_of(call.body),
                                 (props.get("hardwareProfile") or {}).get("vmSize", ""),
                                 normal_id(nics[0].get("id", "")), os_disk_id, from_image,
-                                _zone(call.body), _tags(call.body))
+                                zone_of(call.body), tags_of(call.body))
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
     return 201, vm, "create_vm", True
 
@@ -342,17 +289,6 @@ def run_command(region: Region, call: ArmCall) -> Outcome:
     return 202, region.guest(region, vm, call.body), RUN_COMMAND_KIND, True
 
 
-def _delete(kind: str, delete: Callable[[Any, str], None]) -> Callable[[Region, ArmCall], Outcome]:
-    def handler(region: Region, call: ArmCall) -> Outcome:
-        if region.state.find(call.id) is None:
-            region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else 404 group
-            return 204, None, "get_resource", False
-        delete(region.state, call.id)
-        return 202, None, kind, True
-
-    return handler
-
-
 # -- storage (data plane) ------------------------------------------------------------
 
 
@@ -362,7 +298,7 @@ def rehydrate(region: Region, call: ArmCall) -> Outcome:
     return 202, None, "rehydration", False
 
 
-HANDLERS: dict[str, Callable[[Region, ArmCall], Outcome]] = {
+HANDLERS: dict[str, Handler] = {
     "GET Microsoft.Resources/resources": list_resources,
     "GET Microsoft.Resources/subscriptions/resourceGroups": list_groups,
     "GET Microsoft.Resources/resourceGroups": get_resource,
@@ -371,28 +307,24 @@ HANDLERS: dict[str, Callable[[Region, ArmCall], Outcome]] = {
     "DELETE Microsoft.Resources/resourceGroups": delete_group,
     "POST Microsoft.Resources/resourceGroups/validateMoveResources": validate_move,
     "POST Microsoft.Resources/resourceGroups/moveResources": move,
-    "GET Microsoft.Compute/disks": get_resource,
+    "GET Microsoft.Compute/disks": get_or_list,
     "PUT Microsoft.Compute/disks": put_disk,
-    "DELETE Microsoft.Compute/disks": _delete("delete_disk",
+    "DELETE Microsoft.Compute/disks": delete_handler("delete_disk",
                                               lambda state, i: state.delete_disk(i)),
-    "GET Microsoft.Compute/snapshots": get_resource,
+    "GET Microsoft.Compute/snapshots": get_or_list,
     "PUT Microsoft.Compute/snapshots": put_snapshot,
-    "DELETE Microsoft.Compute/snapshots": _delete("delete_snapshot",
+    "DELETE Microsoft.Compute/snapshots": delete_handler("delete_snapshot",
                                                   lambda state, i: state.delete_snapshot(i)),
-    "GET Microsoft.Compute/virtualMachines": get_resource,
+    "GET Microsoft.Compute/virtualMachines": get_or_list,
     "GET Microsoft.Compute/virtualMachines/instanceView": get_resource,
     "PUT Microsoft.Compute/virtualMachines": put_vm,
-    "DELETE Microsoft.Compute/virtualMachines": _delete("delete_vm",
+    "DELETE Microsoft.Compute/virtualMachines": delete_handler("delete_vm",
                                                         lambda state, i: state.delete_vm(i)),
     "POST Microsoft.Compute/virtualMachines/deallocate": deallocate,
     "POST Microsoft.Compute/virtualMachines/runCommand": run_command,
     "GET Microsoft.Compute/locations/usages": usages,
     "GET Microsoft.Compute/skus": skus,
-    "GET Microsoft.Network/networkInterfaces": get_resource,
-    "PUT Microsoft.Network/networkInterfaces": put_nic,
-    "DELETE Microsoft.Network/networkInterfaces": _delete("delete_nic",
-                                                          lambda state, i: state.delete_nic(i)),
-    "GET Microsoft.Network/virtualNetworks/subnets": get_subnet,
+    **NETWORK_HANDLERS,
     REHYDRATE: rehydrate,
 }
 """The handler of each ARM operation the region implements."""

@@ -1,0 +1,93 @@
+"""What the handlers of every resource type share: reading a request as ARM does (tags,
+location, zones, references), GET of one resource or a list, and DELETE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import armid as arm
+from fakecloud.models import ArmError, Resource, ResourceGroup
+from fakecloud.region.call import ArmCall
+
+if TYPE_CHECKING:
+    from fakecloud.region.core import Region
+
+Outcome = tuple[int, Any, str, bool]
+Handler = Callable[["Region", ArmCall], Outcome]
+
+
+def not_found(arm_id: str) -> ArmError:
+    parsed = arm.parse_id(arm_id)
+    return ArmError(404, "ResourceNotFound", f"The Resource '{parsed.type}/{parsed.name}' "
+                    f"under resource group '{parsed.resource_group}' was not found.")
+
+
+def tags_of(body: dict[str, Any]) -> dict[str, str]:
+    return dict(body.get("tags") or {})
+
+
+def location_of(body: dict[str, Any]) -> str:
+    """The request's location as ARM keeps it: ``West US`` is ``westus``."""
+    return str(body.get("location") or "").replace(" ", "").lower()
+
+
+def zone_of(body: dict[str, Any]) -> str | None:
+    zones = body.get("zones") or []
+    return zones[0] if zones else None
+
+
+def normal_id(arm_id: str) -> str:
+    """An id as ARM reads it: with its leading slash."""
+    return arm_id if arm_id.startswith("/") else f"/{arm_id}"
+
+
+def missing(name: str) -> ArmError:
+    return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
+
+
+def get_or_list(region: Region, call: ArmCall) -> Outcome:
+    """GET of one resource of the call's type, or of all of them in the call's scope (a
+    subscription or a resource group)."""
+    if _is_scope(call.id):
+        return 200, list_in(region, call.type, call.id), "find_resources", False
+    return get_resource(region, call)
+
+
+def list_in(region: Region, type_: str, scope: str) -> list[Resource]:
+    """The resources of ``type_`` in a subscription's or a group's scope (404 for a group
+    that does not exist)."""
+    if "/resourcegroups/" in scope.lower():
+        region.state.get(scope, ResourceGroup)
+        return [r for r in region.state.in_group(arm.name_of(scope))
+                if r.type.lower() == type_.lower()]
+    return [r for r in region.state.resources() if r.type.lower() == type_.lower()]
+
+
+def _is_scope(arm_id: str) -> bool:
+    parts = arm_id.strip("/").split("/")
+    return len(parts) in (2, 4)
+
+
+def get_resource(region: Region, call: ArmCall) -> Outcome:
+    found = region.state.find(call.id)
+    if found is None or (found.type != call.type and found.type.lower() != call.type.lower()):
+        group = call.id if call.type == arm.RESOURCE_GROUPS else arm.group_id_of(call.id)
+        if region.state.find(group) is None:
+            raise ArmError(404, "ResourceGroupNotFound",
+                           f"Resource group '{arm.name_of(group)}' could not be found.")
+        raise not_found(call.id)
+    return 200, found, "get_resource", False
+
+
+def delete_handler(kind: str, delete: Callable[[Any, str], None]) -> Handler:
+    def handler(region: Region, call: ArmCall) -> Outcome:
+        if region.state.find(call.id) is None:
+            region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else 404 group
+            return 204, None, "get_resource", False
+        delete(region.state, call.id)
+        return 202, None, kind, True
+
+    return handler
+
+
