@@ -34,6 +34,9 @@ LATENCY_KINDS = (
 """What the region's ARM calls take: one latency per kind (``start_restore_agent`` is Run
 Command's start before the script runs; ``find_resources`` a list or query read;
 ``get_resource`` a GET of one resource)."""
+OPTIONAL_LATENCY_KINDS = {"start_vm": "create_vm", "restart_vm": "create_vm",
+                          "power_off_vm": "deallocate_vm"}
+"""Kinds a profile may leave out, and the kind whose latency they take then."""
 
 
 Samplers = dict[str, Callable[[float], float]]
@@ -185,14 +188,21 @@ class RegionProfile(StrictModel):
         missing = [k for k in LATENCY_KINDS if k not in self.latency]
         if missing:
             raise ValueError(f"latency lacks {', '.join(missing)}")
+        unknown = sorted(set(self.latency) - set(LATENCY_KINDS) - set(OPTIONAL_LATENCY_KINDS))
+        if unknown:
+            raise ValueError(f"latency has no kind {', '.join(unknown)} (kinds: "
+                             f"{', '.join([*LATENCY_KINDS, *OPTIONAL_LATENCY_KINDS])})")
         unpriced = sorted(set(self.vm_sizes) - set(self.prices.vm_hourly))
         if unpriced:
             raise ValueError(f"prices.vm_hourly lacks {', '.join(unpriced)}")
         return self
 
     def samplers(self) -> Samplers:
-        """One fast latency function per kind."""
-        return {kind: latency.sampler() for kind, latency in self.latency.items()}
+        """One fast latency function per kind (an optional kind left out: its stand-in's)."""
+        samplers = {kind: latency.sampler() for kind, latency in self.latency.items()}
+        for kind, stand_in in OPTIONAL_LATENCY_KINDS.items():
+            samplers.setdefault(kind, samplers[stand_in])
+        return samplers
 
     @property
     def quota(self) -> Quotas:

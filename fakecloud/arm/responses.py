@@ -21,6 +21,7 @@ LRO_STYLE = {
     "POST Microsoft.Resources/resourceGroups/validateMoveResources": ("location", 204),
     "POST Microsoft.Resources/resourceGroups/moveResources": ("location", 204),
     "POST Microsoft.Compute/virtualMachines/runCommand": ("both", 200),
+    "POST Microsoft.Compute/virtualMachines/attachDetachDataDisks": ("location", 200),
 }
 """How each long-running operation tells its client where to poll (default: the
 Azure-AsyncOperation header) and the status its Location answers at the end."""
@@ -61,7 +62,8 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
     """ARM's response to ``call``; a long-running one is tracked for its polls."""
     if answer.long_running:
         style, final_status = LRO_STYLE.get(call.operation, ("async", 200))
-        output = answer.result.output if isinstance(answer.result, GuestRun) else None
+        output = answer.result.output if isinstance(answer.result, GuestRun) else (
+            answer.result if call.method == "POST" and isinstance(answer.result, dict) else None)
         pending = Pending(now + answer.latency_s, answer.failure, style, final_status, output)
         provider = call.type.split("/", 1)[0]
         headers = lros.track(pending, provider, now)

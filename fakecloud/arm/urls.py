@@ -46,10 +46,11 @@ ROUTES = [
     *[_route(method, COMPUTE + rf"/{kind}/(?P<name>[^/]+)", f"Microsoft.Compute/{kind}")
       for kind in ("disks", "snapshots") for method in ("PUT", "GET", "DELETE")],
     *[_route(method, VM, "Microsoft.Compute/virtualMachines") for method in ("PUT", "GET",
-                                                                             "DELETE")],
+                                                                             "PATCH", "DELETE")],
     _route("GET", VM + r"/instanceview", "Microsoft.Compute/virtualMachines", "instanceView"),
-    _route("POST", VM + r"/deallocate", "Microsoft.Compute/virtualMachines", "deallocate"),
-    _route("POST", VM + r"/runcommand", "Microsoft.Compute/virtualMachines", "runCommand"),
+    *[_route("POST", VM + f"/{action.lower()}", "Microsoft.Compute/virtualMachines", action)
+      for action in ("deallocate", "start", "powerOff", "restart", "runCommand",
+                     "attachDetachDataDisks")],
     *[_route(method, NETWORK + rf"/{kind.lower()}/(?P<name>[^/]+)", f"Microsoft.Network/{kind}")
       for kind in ("networkInterfaces", "virtualNetworks") for method in ("PUT", "GET", "DELETE")],
     *[_route(method, NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",

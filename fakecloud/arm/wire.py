@@ -30,6 +30,8 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
                             "location": resource.location, "tags": dict(resource.tags)}
     if isinstance(resource, VirtualNetwork):
         properties = _vnet(resource, state)
+    elif isinstance(resource, VirtualMachine):
+        properties = _vm(resource, state)
     else:
         properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
     body["properties"] = {**properties, "provisioningState": provisioning}
@@ -95,24 +97,53 @@ def _vnet(vnet: VirtualNetwork, state: CloudState | None) -> dict[str, Any]:
             "subnets": subnets, "resourceGuid": unique_id(vnet)}
 
 
-def _vm(vm: VirtualMachine) -> dict[str, Any]:
-    def managed(lun: int | None, disk_id: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"name": arm.name_of(disk_id), "createOption": "Attach",
-                                 "managedDisk": {"id": disk_id}}
-        return entry if lun is None else {"lun": lun, **entry}
+def _vm(vm: VirtualMachine, state: CloudState | None = None) -> dict[str, Any]:
+    requested = vm.requested
+    storage = requested.get("storageProfile") or {}
+    asked = {int(d["lun"]): d for d in storage.get("dataDisks") or [] if "lun" in d}
 
-    return {
-        "hardwareProfile": {"vmSize": vm.size},
-        "storageProfile": {"osDisk": {**managed(None, vm.os_disk), "osType": "Linux"},
-                           "dataDisks": [managed(lun, disk)
-                                         for lun, disk in sorted(vm.data_disks.items())]},
-        "networkProfile": {"networkInterfaces": [{"id": vm.nic}]},
-    }
+    def managed(disk_id: str, option: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": arm.name_of(disk_id), "createOption": option,
+                                 "managedDisk": {"id": disk_id}}
+        disk = state.find(disk_id) if state else None
+        if isinstance(disk, Disk):
+            entry["managedDisk"]["storageAccountType"] = disk.sku
+            entry["diskSizeGB"] = disk.size_gb
+        return entry
+
+    os_disk = state.find(vm.os_disk) if state else None
+    from_image = isinstance(os_disk, Disk) and os_disk.create_option == "FromImage"
+    profile: dict[str, Any] = {
+        "osDisk": {**(storage.get("osDisk") or {}),
+                   **managed(vm.os_disk, "FromImage" if from_image else "Attach"),
+                   "osType": (storage.get("osDisk") or {}).get("osType", "Linux")},
+        "dataDisks": [{**asked.get(lun, {}), "lun": lun,
+                       **managed(disk, asked.get(lun, {}).get("createOption", "Attach"))}
+                      for lun, disk in sorted(vm.data_disks.items())]}
+    if storage.get("imageReference"):
+        profile["imageReference"] = storage["imageReference"]
+    properties: dict[str, Any] = {
+        **requested, "vmId": unique_id(vm), "hardwareProfile": {"vmSize": vm.size},
+        "storageProfile": profile,
+        "networkProfile": requested.get("networkProfile") or {
+            "networkInterfaces": [{"id": vm.nic}]}}
+    if "osProfile" in requested:
+        properties["osProfile"] = {k: v for k, v in requested["osProfile"].items()
+                                   if k not in WRITE_ONLY}
+    return properties
+
+
+WRITE_ONLY = frozenset({"adminPassword", "customData"})
+"""What ARM takes in a VM's osProfile and never returns."""
 
 
 def instance_view(vm: VirtualMachine) -> dict[str, Any]:
-    return {"statuses": [{"code": "ProvisioningState/succeeded"},
-                         {"code": f"PowerState/{vm.power_state}"}]}
+    power = {"running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated"}
+    return {"statuses": [
+        {"code": "ProvisioningState/succeeded", "level": "Info",
+         "displayStatus": "Provisioning succeeded"},
+        {"code": f"PowerState/{vm.power_state}", "level": "Info",
+         "displayStatus": power.get(vm.power_state, vm.power_state)}]}
 
 
 PROPERTIES = {Disk: _disk, Snapshot: _snapshot, NetworkInterface: _nic, VirtualMachine: _vm,

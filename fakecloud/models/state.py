@@ -315,10 +315,48 @@ class CloudState(NetworkRules):
             del vm.data_disks[attached[key_of(disk_id)]]
         return vm
 
-    def deallocate_vm(self, vm_id: str) -> VirtualMachine:
+    def resize_vm(self, vm_id: str, size: str) -> VirtualMachine:
+        """A new size: offered in the region, holding the VM's data disks, within quota."""
         vm = self.get(vm_id, VirtualMachine)
+        if size not in self.max_data_disks:
+            raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not "
+                           f"available in location '{vm.location}'.")
+        if len(vm.data_disks) > self.max_data_disks[size]:
+            raise ArmError(409, "OperationNotAllowed", f"VM size '{size}' allows "
+                           f"{self.max_data_disks[size]} data disks; '{vm.name}' has "
+                           f"{len(vm.data_disks)}.")
+        self._count(vm, -1)
+        old, vm.size = vm.size, size
+        try:
+            if vm.power_state != "deallocated":
+                self.check_quota(vm.location, [size])
+        except ArmError:
+            vm.size = old
+            raise
+        finally:
+            self._count(vm, +1)
+        return vm
+
+    def retag(self, arm_id: str, tags: Mapping[str, str]) -> Resource:
+        """The resource's tags become ``tags``."""
+        resource = self.find(arm_id)
+        if resource is None:
+            raise ArmError(404, "ResourceNotFound", f"'{arm_id}' was not found.")
+        self._drop(resource)
+        resource.tags = dict(tags)
+        return self._add(resource)
+
+    def deallocate_vm(self, vm_id: str) -> VirtualMachine:
+        return self.set_power_state(vm_id, "deallocated")
+
+    def set_power_state(self, vm_id: str, power_state: str) -> VirtualMachine:
+        """``running``, ``stopped`` (powered off, still allocated) or ``deallocated``;
+        starting a deallocated VM needs its vCPUs within quota again."""
+        vm = self.get(vm_id, VirtualMachine)
+        if vm.power_state == "deallocated" and power_state != "deallocated":
+            self.check_quota(vm.location, [vm.size])
         self._count(vm, -1)  # a deallocated VM holds no vCPU quota
-        vm.power_state = "deallocated"
+        vm.power_state = power_state
         self._count(vm, +1)
         return vm
 

@@ -17,7 +17,6 @@ from fakecloud.models import (
     Resource,
     ResourceGroup,
     Snapshot,
-    VirtualMachine,
 )
 from fakecloud.profile import RegionProfile, derived
 from fakecloud.region.call import ArmCall
@@ -33,12 +32,12 @@ from fakecloud.region.common import (
     tags_of,
     zone_of,
 )
+from fakecloud.region.compute import VM_HANDLERS
 from fakecloud.region.network import NETWORK_HANDLERS
 
 if TYPE_CHECKING:
     from fakecloud.region.core import Region
 
-RUN_COMMAND_KIND = "start_restore_agent"  # Run Command's start before the script runs
 TAG_FILTER = re.compile(r"tagName eq '(?P<key>[^']*)' and tagValue eq '(?P<value>[^']*)'")
 BLOB_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
 REHYDRATE = f"POST {BLOB_CONTAINERS}/rehydrate"
@@ -232,63 +231,6 @@ def put_snapshot(region: Region, call: ArmCall) -> Outcome:
     return 202, snapshot, "copy_snapshot" if copy else "create_snapshot", True
 
 
-# -- virtual machines ----------------------------------------------------------------
-
-
-def put_vm(region: Region, call: ArmCall) -> Outcome:
-    """Create a VM (on an existing OS disk, or a new one from an image), or update one:
-    attach and detach data disks."""
-    existing = region.state.find(call.id)
-    props = call.body.get("properties") or {}
-    storage = props.get("storageProfile") or {}
-    if isinstance(existing, VirtualMachine):
-        return _update_vm(region, existing, storage.get("dataDisks") or [])
-    if storage.get("dataDisks"):
-        raise ArmError(501, "NotImplementedInFake", "fakecloud does not create VMs with data "
-                       "disks; attach them with a VM update")
-    os_disk = storage.get("osDisk") or {}
-    from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
-    os_disk_id = (arm.resource_id(region.state.subscription, arm.group_of(call.id), arm.DISKS,
-                                  os_disk.get("name", ""))
-                  if from_image else normal_id((os_disk.get("managedDisk") or {}).get("id", "")))
-    nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
-    vm = region.state.create_vm(call.id, location_of(call.body),
-                                (props.get("hardwareProfile") or {}).get("vmSize", ""),
-                                normal_id(nics[0].get("id", "")), os_disk_id, from_image,
-                                zone_of(call.body), tags_of(call.body))
-    vm.custom_data = (props.get("osProfile") or {}).get("customData")
-    return 201, vm, "create_vm", True
-
-
-def _update_vm(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]) -> Outcome:
-    """A VM PUT on an existing VM: its data disks become the ones listed."""
-    wanted = {int(d["lun"]): normal_id((d.get("managedDisk") or {}).get("id", ""))
-              for d in data_disks if not d.get("toBeDetached")}
-    attached = {disk.lower() for disk in vm.data_disks.values()}
-    attach = [(lun, disk) for lun, disk in sorted(wanted.items()) if disk.lower() not in attached]
-    keep = {disk.lower() for disk in wanted.values()}
-    detach = [disk for disk in vm.data_disks.values() if disk.lower() not in keep]
-    if attach and detach:
-        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
-                       "disks in one VM update")
-    if attach:
-        return 200, region.state.attach_disks(vm.id, attach), "attach_disks", True
-    if detach:
-        return 200, region.state.detach_disks(vm.id, detach), "detach_disks", True
-    return 200, vm, "get_resource", False
-
-
-def deallocate(region: Region, call: ArmCall) -> Outcome:
-    return 202, region.state.deallocate_vm(call.id), "deallocate_vm", True
-
-
-def run_command(region: Region, call: ArmCall) -> Outcome:
-    """Run a script on the VM's guest: what it does and how long it runs is the guest's
-    (the region's ``guest`` hook); Run Command itself succeeds whatever the script did."""
-    vm = region.state.get(call.id, VirtualMachine)
-    return 202, region.guest(region, vm, call.body), RUN_COMMAND_KIND, True
-
-
 # -- storage (data plane) ------------------------------------------------------------
 
 
@@ -315,13 +257,7 @@ HANDLERS: dict[str, Handler] = {
     "PUT Microsoft.Compute/snapshots": put_snapshot,
     "DELETE Microsoft.Compute/snapshots": delete_handler("delete_snapshot",
                                                   lambda state, i: state.delete_snapshot(i)),
-    "GET Microsoft.Compute/virtualMachines": get_or_list,
-    "GET Microsoft.Compute/virtualMachines/instanceView": get_resource,
-    "PUT Microsoft.Compute/virtualMachines": put_vm,
-    "DELETE Microsoft.Compute/virtualMachines": delete_handler("delete_vm",
-                                                        lambda state, i: state.delete_vm(i)),
-    "POST Microsoft.Compute/virtualMachines/deallocate": deallocate,
-    "POST Microsoft.Compute/virtualMachines/runCommand": run_command,
+    **VM_HANDLERS,
     "GET Microsoft.Compute/locations/usages": usages,
     "GET Microsoft.Compute/skus": skus,
     **NETWORK_HANDLERS,

@@ -1,0 +1,228 @@
+"""Microsoft.Compute's virtual machine operations on the region: create (from an image or
+on an OS disk, with data disks created, attached or from the request), PUT and PATCH
+updates (data disks attached, detached with ``toBeDetached``, tags, size), the power
+actions, ``attachDetachDataDisks``, Run Command and delete, read as ARM reads them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import armid as arm
+from fakecloud.models import ArmError, Disk, VirtualMachine
+from fakecloud.region.common import (
+    Handler,
+    Outcome,
+    delete_handler,
+    get_or_list,
+    get_resource,
+    location_of,
+    missing,
+    normal_id,
+    tags_of,
+    zone_of,
+)
+
+if TYPE_CHECKING:
+    from fakecloud.models import CloudState
+    from fakecloud.region.call import ArmCall
+    from fakecloud.region.core import Region
+
+RUN_COMMAND_KIND = "start_restore_agent"  # Run Command's start before the script runs
+POWER_ACTIONS = {"start": ("running", "start_vm"), "powerOff": ("stopped", "power_off_vm"),
+                 "restart": ("running", "restart_vm"), "deallocate": ("deallocated",
+                                                                      "deallocate_vm")}
+"""Each power action: the power state it leaves and its latency kind."""
+
+
+def put_vm(region: Region, call: ArmCall) -> Outcome:
+    """Create a VM (on an existing OS disk, or a new one from an image) with its data
+    disks, or update one."""
+    existing = region.state.find(call.id)
+    props = call.body.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    if isinstance(existing, VirtualMachine):
+        return _update(region, existing, call.body)
+    os_disk = storage.get("osDisk") or {}
+    from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
+    if from_image and not storage.get("imageReference") and not os_disk.get("name"):
+        raise missing("properties.storageProfile.imageReference")
+    os_disk_id = (arm.resource_id(region.state.subscription, arm.group_of(call.id), arm.DISKS,
+                                  os_disk.get("name") or f"{arm.name_of(call.id)}_OsDisk_1")
+                  if from_image else normal_id((os_disk.get("managedDisk") or {}).get("id", "")))
+    nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
+    vm = region.state.create_vm(call.id, location_of(call.body),
+                                (props.get("hardwareProfile") or {}).get("vmSize", ""),
+                                normal_id(_primary(nics).get("id", "")), os_disk_id, from_image,
+                                zone_of(call.body), tags_of(call.body))
+    try:
+        _set_data_disks(region, vm, storage.get("dataDisks") or [])
+    except ArmError:
+        _undo_create(region, vm)
+        raise
+    vm.custom_data = (props.get("osProfile") or {}).get("customData")
+    vm.requested = props
+    return 201, vm, "create_vm", True
+
+
+def _primary(nics: list[dict[str, Any]]) -> dict[str, Any]:
+    """The NIC marked primary (or the first)."""
+    return next((n for n in nics if (n.get("properties") or {}).get("primary")), nics[0])
+
+
+def _undo_create(region: Region, vm: VirtualMachine) -> None:
+    """A create that failed on its data disks leaves nothing: ARM validates it first."""
+    region.state.delete_vm(vm.id)
+    os_disk = region.state.find(vm.os_disk)
+    if isinstance(os_disk, Disk) and os_disk.create_option == "FromImage":
+        region.state.delete_disk(os_disk.id)
+
+
+def _update(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> Outcome:
+    """A PUT or PATCH on an existing VM: tags, size, and data disks (when listed)."""
+    props = body.get("properties") or {}
+    size = (props.get("hardwareProfile") or {}).get("vmSize")
+    if size and size != vm.size:
+        region.state.resize_vm(vm.id, size)
+    if "tags" in body:
+        region.state.retag(vm.id, tags_of(body))
+    data_disks = (props.get("storageProfile") or {}).get("dataDisks")
+    if data_disks is None:
+        return 200, vm, "get_resource", False
+    return _set_data_disks(region, vm, data_disks)
+
+
+def _set_data_disks(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]
+                    ) -> Outcome:
+    """The VM's data disks become the ones listed and not ``toBeDetached``: new ones are
+    attached (created first for ``Empty``), missing ones detached."""
+    wanted = {int(d["lun"]): d for d in data_disks if not d.get("toBeDetached")}
+    attached = {disk.lower() for disk in vm.data_disks.values()}
+    keep = {_disk_id(region, vm, d).lower() for d in wanted.values()
+            if (d.get("managedDisk") or {}).get("id")}
+    detach = [disk for disk in vm.data_disks.values() if disk.lower() not in keep]
+    attach = [(lun, d) for lun, d in sorted(wanted.items())
+              if _disk_id(region, vm, d).lower() not in attached]
+    if attach and detach:
+        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
+                       "disks in one VM update")
+    if attach:
+        created: list[str] = []
+        try:
+            disks = [(lun, _attachable(region, vm, entry, created)) for lun, entry in attach]
+            return 200, region.state.attach_disks(vm.id, disks), "attach_disks", True
+        except ArmError:
+            for disk_id in created:  # all or nothing: the disks made for it go again
+                region.state.delete_disk(disk_id)
+            raise
+    if detach:
+        return 200, region.state.detach_disks(vm.id, detach), "detach_disks", True
+    return 200, vm, "get_resource", False
+
+
+def _disk_id(region: Region, vm: VirtualMachine, entry: dict[str, Any]) -> str:
+    managed = (entry.get("managedDisk") or {}).get("id")
+    if managed:
+        return normal_id(managed)
+    name = entry.get("name") or f"{vm.name}_DataDisk_{entry.get('lun')}"
+    return arm.resource_id(region.state.subscription, vm.resource_group, arm.DISKS, name)
+
+
+def _attachable(region: Region, vm: VirtualMachine, entry: dict[str, Any],
+                created: list[str]) -> str:
+    """The disk a data disk entry names; an ``Empty`` one is created first (and noted in
+    ``created``)."""
+    option = (entry.get("createOption") or "").lower()
+    disk_id = _disk_id(region, vm, entry)
+    if option == "empty":
+        size = int(entry.get("diskSizeGB") or 0)
+        if size < 1:
+            raise missing("properties.storageProfile.dataDisks[].diskSizeGB")
+        sku = (entry.get("managedDisk") or {}).get("storageAccountType") or "Standard_LRS"
+        region.state.create_disk(disk_id, vm.location, size, sku, vm.zone)
+        created.append(disk_id)
+    elif option != "attach":
+        raise ArmError(501 if option == "fromimage" else 400,
+                       "NotImplementedInFake" if option == "fromimage" else "InvalidParameter",
+                       f"data disk createOption '{entry.get('createOption')}': the fake "
+                       "attaches (Attach) or creates (Empty) data disks")
+    return disk_id
+
+
+def delete_vm(state: CloudState, vm_id: str) -> None:
+    """Delete the VM, then the disks and NICs its request marked ``deleteOption: Delete``
+    (ARM's default leaves them, detached)."""
+    vm = state.get(vm_id, VirtualMachine)
+    requested = vm.requested
+    storage = requested.get("storageProfile") or {}
+    doomed = [vm.os_disk] if _deletes(storage.get("osDisk")) else []
+    doomed += [vm.data_disks[int(d["lun"])] for d in storage.get("dataDisks") or []
+               if _deletes(d) and int(d.get("lun", -1)) in vm.data_disks]
+    nics = (requested.get("networkProfile") or {}).get("networkInterfaces") or []
+    state.delete_vm(vm_id)
+    for disk_id in doomed:
+        state.delete_disk(disk_id)
+    for nic in nics:
+        if _deletes(nic.get("properties")) and state.find(normal_id(nic.get("id", ""))):
+            state.delete_nic(normal_id(nic["id"]))
+
+
+def _deletes(entry: dict[str, Any] | None) -> bool:
+    return (entry or {}).get("deleteOption", "").lower() == "delete"
+
+
+def patch_vm(region: Region, call: ArmCall) -> Outcome:
+    vm = region.state.get(call.id, VirtualMachine)
+    return _update(region, vm, call.body)
+
+
+def power(action: str) -> Handler:
+    to, kind = POWER_ACTIONS[action]
+
+    def handler(region: Region, call: ArmCall) -> Outcome:
+        return 202, region.state.set_power_state(call.id, to), kind, True
+
+    return handler
+
+
+def attach_detach(region: Region, call: ArmCall) -> Outcome:
+    """``attachDetachDataDisks``: attach or detach by disk id; answers the storage profile."""
+    vm = region.state.get(call.id, VirtualMachine)
+    to_attach = call.body.get("dataDisksToAttach") or []
+    to_detach = [normal_id(d.get("diskId", "")) for d in call.body.get("dataDisksToDetach") or []]
+    if to_attach and to_detach:
+        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
+                       "disks in one call")
+    if to_detach:
+        region.state.detach_disks(vm.id, to_detach)
+        kind = "detach_disks"
+    else:
+        free = (lun for lun in range(64) if lun not in vm.data_disks)
+        region.state.attach_disks(vm.id, [
+            (int(d["lun"]) if d.get("lun") is not None else next(free),
+             normal_id(d.get("diskId", ""))) for d in to_attach])
+        kind = "attach_disks"
+    profile = {"dataDisks": [{"lun": lun, "name": arm.name_of(disk), "createOption": "Attach",
+                              "managedDisk": {"id": disk}}
+                             for lun, disk in sorted(vm.data_disks.items())]}
+    return 200, profile, kind, True
+
+
+def run_command(region: Region, call: ArmCall) -> Outcome:
+    """Run a script on the VM's guest: what it does and how long it runs is the guest's
+    (the region's ``guest`` hook); Run Command itself succeeds whatever the script did."""
+    vm = region.state.get(call.id, VirtualMachine)
+    return 202, region.guest(region, vm, call.body), RUN_COMMAND_KIND, True
+
+
+VM = arm.VIRTUAL_MACHINES
+VM_HANDLERS: dict[str, Handler] = {
+    f"GET {VM}": get_or_list,
+    f"GET {VM}/instanceView": get_resource,
+    f"PUT {VM}": put_vm,
+    f"PATCH {VM}": patch_vm,
+    f"DELETE {VM}": delete_handler("delete_vm", delete_vm),
+    **{f"POST {VM}/{action}": power(action) for action in POWER_ACTIONS},
+    f"POST {VM}/attachDetachDataDisks": attach_detach,
+    f"POST {VM}/runCommand": run_command,
+}
+"""The handler of each virtual machine operation the region implements."""

@@ -1,0 +1,151 @@
+"""Virtual machines through the unmodified azure-mgmt-compute client against
+``mock_azure``: the Azure docs' flow (group, network, NIC, a VM with data disks), then
+its updates, power actions and deletion, as ARM documents them."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError  # noqa: E402
+from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
+from azure.mgmt.compute import models as compute  # noqa: E402
+from azure.mgmt.network import NetworkManagementClient  # noqa: E402
+from azure.mgmt.network import models as network  # noqa: E402
+from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
+
+from fakecloud import FakeCredential, mock_azure  # noqa: E402
+
+IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
+                               sku="server", version="latest")
+
+
+@pytest.fixture
+def azure():
+    with mock_azure() as fake:
+        credential, sub = FakeCredential(), fake.subscription
+        ResourceManagementClient(credential, sub).resource_groups.create_or_update(
+            "rg", {"location": "eastus"})
+        net = NetworkManagementClient(credential, sub, polling_interval=0)
+        vnet = net.virtual_networks.begin_create_or_update("rg", "vnet", network.VirtualNetwork(
+            location="eastus", address_space=network.AddressSpace(
+                address_prefixes=["10.0.0.0/16"]))).result()
+        subnet = net.subnets.begin_create_or_update(
+            "rg", vnet.name, "default", network.Subnet(address_prefix="10.0.0.0/24")).result()
+        nic = net.network_interfaces.begin_create_or_update("rg", "nic", network.NetworkInterface(
+            location="eastus", ip_configurations=[network.NetworkInterfaceIPConfiguration(
+                name="ipconfig1", subnet=network.Subnet(id=subnet.id))])).result()
+        yield ComputeManagementClient(credential, sub, polling_interval=0), nic, fake
+
+
+def vm_with_data_disks(nic_id: str, **extra) -> compute.VirtualMachine:
+    return compute.VirtualMachine(
+        location="eastus",
+        hardware_profile=compute.HardwareProfile(vm_size="Standard_D4s_v5"),
+        storage_profile=compute.StorageProfile(
+            image_reference=IMAGE,
+            os_disk=compute.OSDisk(create_option="FromImage", name="vm1-os",
+                                   managed_disk=compute.ManagedDiskParameters(
+                                       storage_account_type="Premium_LRS")),
+            data_disks=[compute.DataDisk(lun=lun, create_option="Empty", disk_size_gb=size)
+                        for lun, size in ((0, 32), (1, 64))]),
+        os_profile=compute.OSProfile(computer_name="vm1", admin_username="azureuser",
+                                     admin_password="Not-a-real-password-1"),
+        network_profile=compute.NetworkProfile(network_interfaces=[
+            compute.NetworkInterfaceReference(id=nic_id, primary=True)]), **extra)
+
+
+def test_the_docs_vm_flow_creates_a_vm_with_its_data_disks(azure):
+    client, nic, fake = azure
+    vm = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    assert vm.provisioning_state == "Succeeded" and len(vm.vm_id) == 36
+    assert vm.storage_profile.os_disk.create_option == "FromImage"
+    assert vm.storage_profile.image_reference.offer == "ubuntu-24_04-lts"
+    assert [(d.lun, d.create_option, d.disk_size_gb) for d in vm.storage_profile.data_disks] == [
+        (0, "Empty", 32), (1, "Empty", 64)]
+    assert vm.os_profile.admin_username == "azureuser"
+    assert vm.os_profile.admin_password is None  # write-only, as on ARM
+    disks = {d.name: d for d in client.disks.list_by_resource_group("rg")}
+    assert sorted(disks) == ["vm1-os", "vm1_DataDisk_0", "vm1_DataDisk_1"]
+    assert disks["vm1_DataDisk_1"].managed_by == vm.id and disks["vm1-os"].disk_state == "Attached"
+    view = client.virtual_machines.get("rg", "vm1", expand="instanceView").instance_view
+    assert [s.code for s in view.statuses] == ["ProvisioningState/succeeded", "PowerState/running"]
+    assert [v.name for v in client.virtual_machines.list("rg")] == ["vm1"]
+    assert [v.name for v in client.virtual_machines.list_all()] == ["vm1"]
+
+
+def test_a_failed_create_leaves_nothing_behind(azure):
+    client, nic, _ = azure
+    taken = compute.Disk(location="eastus", disk_size_gb=8,
+                         creation_data=compute.CreationData(create_option="Empty"))
+    client.disks.begin_create_or_update("rg", "vm1_DataDisk_1", taken).result()
+    with pytest.raises(HttpResponseError) as refused:
+        client.virtual_machines.begin_create_or_update(
+            "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    assert refused.value.status_code == 409
+    assert [d.name for d in client.disks.list_by_resource_group("rg")] == ["vm1_DataDisk_1"]
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_machines.get("rg", "vm1")
+
+
+def power_state(client) -> str:
+    view = client.virtual_machines.instance_view("rg", "vm1")
+    return next(s.code for s in view.statuses if s.code.startswith("PowerState/"))
+
+
+def test_power_actions_move_the_power_state(azure):
+    client, nic, fake = azure
+    client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
+    client.virtual_machines.begin_power_off("rg", "vm1").result()
+    assert power_state(client) == "PowerState/stopped"
+    client.virtual_machines.begin_start("rg", "vm1").result()
+    assert power_state(client) == "PowerState/running"
+    client.virtual_machines.begin_deallocate("rg", "vm1").result()
+    assert power_state(client) == "PowerState/deallocated"
+    before = fake.clock.now
+    client.virtual_machines.begin_restart("rg", "vm1").result()
+    assert power_state(client) == "PowerState/running" and fake.clock.now > before
+
+
+def test_updates_detach_by_to_be_detached_and_patch_tags(azure):
+    client, nic, _ = azure
+    vm = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    vm.storage_profile.data_disks[1].to_be_detached = True
+    vm.storage_profile.data_disks[1].detach_option = "ForceDetach"
+    updated = client.virtual_machines.begin_create_or_update("rg", "vm1", vm).result()
+    assert [d.lun for d in updated.storage_profile.data_disks] == [0]
+    assert client.disks.get("rg", "vm1_DataDisk_1").disk_state == "Unattached"
+    patched = client.virtual_machines.begin_update(
+        "rg", "vm1", compute.VirtualMachineUpdate(tags={"env": "test"})).result()
+    assert patched.tags == {"env": "test"}
+    assert [d.lun for d in patched.storage_profile.data_disks] == [0]
+
+
+def test_attach_detach_data_disks_by_id(azure):
+    client, nic, _ = azure
+    client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
+    extra = client.disks.begin_create_or_update("rg", "extra", compute.Disk(
+        location="eastus", disk_size_gb=16,
+        creation_data=compute.CreationData(create_option="Empty"))).result()
+    profile = client.virtual_machines.begin_attach_detach_data_disks(
+        "rg", "vm1", compute.AttachDetachDataDisksRequest(data_disks_to_attach=[
+            compute.DataDisksToAttach(disk_id=extra.id, lun=5)])).result()
+    assert [d.lun for d in profile.data_disks] == [0, 1, 5]
+    profile = client.virtual_machines.begin_attach_detach_data_disks(
+        "rg", "vm1", compute.AttachDetachDataDisksRequest(data_disks_to_detach=[
+            compute.DataDisksToDetach(disk_id=extra.id)])).result()
+    assert [d.lun for d in profile.data_disks] == [0, 1]
+
+
+def test_delete_options_say_what_goes_with_the_vm(azure):
+    client, nic, _ = azure
+    request = vm_with_data_disks(nic.id)
+    request.storage_profile.os_disk.delete_option = "Delete"
+    request.storage_profile.data_disks[0].delete_option = "Delete"
+    client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
+    client.virtual_machines.begin_delete("rg", "vm1", force_deletion=True).result()
+    assert [d.name for d in client.disks.list_by_resource_group("rg")] == ["vm1_DataDisk_1"]
+    assert client.disks.get("rg", "vm1_DataDisk_1").disk_state == "Unattached"
