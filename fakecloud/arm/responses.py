@@ -69,7 +69,7 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
         headers = lros.track(pending, provider, now)
         if answer.failure is not None:
             body: Any = _as_requested(call)
-        elif isinstance(answer.result, Resource) and call.method == "PUT":
+        elif isinstance(answer.result, Resource) and call.method in ("PUT", "PATCH"):
             body = wire.envelope(answer.result, region.provisioning(call.id, now), region.state)
         elif isinstance(answer.result, dict) and call.method == "PUT":  # a subnet
             body = answer.result

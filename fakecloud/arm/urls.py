@@ -44,7 +44,7 @@ ROUTES = [
     _route("POST", GROUP + r"/validatemoveresources", RG, "validateMoveResources", "group"),
     _route("POST", GROUP + r"/moveresources", RG, "moveResources", "group"),
     *[_route(method, COMPUTE + rf"/{kind}/(?P<name>[^/]+)", f"Microsoft.Compute/{kind}")
-      for kind in ("disks", "snapshots") for method in ("PUT", "GET", "DELETE")],
+      for kind in ("disks", "snapshots") for method in ("PUT", "GET", "PATCH", "DELETE")],
     *[_route(method, VM, "Microsoft.Compute/virtualMachines") for method in ("PUT", "GET",
                                                                              "PATCH", "DELETE")],
     _route("GET", VM + r"/instanceview", "Microsoft.Compute/virtualMachines", "instanceView"),

@@ -26,8 +26,9 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
              state: CloudState | None = None) -> dict[str, Any]:
     """The fields every ARM resource has, and its properties in wire form (``state``:
     where a network's subnets find who uses them)."""
-    body: dict[str, Any] = {"id": resource.id, "name": resource.name, "type": resource.type,
-                            "location": resource.location, "tags": dict(resource.tags)}
+    body: dict[str, Any] = {**resource.requested_top, "id": resource.id, "name": resource.name,
+                            "type": resource.type, "location": resource.location,
+                            "tags": dict(resource.tags)}
     if isinstance(resource, VirtualNetwork):
         properties = _vnet(resource, state)
     elif isinstance(resource, VirtualMachine):

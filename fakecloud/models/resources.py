@@ -17,6 +17,7 @@ class Resource:
     location: str
     tags: dict[str, str] = field(default_factory=dict)
     requested: dict[str, Any] = field(default_factory=dict)  # the request's properties, echoed
+    requested_top: dict[str, Any] = field(default_factory=dict)  # its other fields, echoed
     name: str = field(init=False)
     resource_group: str = field(init=False)
 

@@ -239,17 +239,37 @@ class CloudState(NetworkRules):
                            f"'{disk.managed_by}'.")
         self._drop(disk)
 
-    def create_snapshot(self, snapshot_id: str, location: str, source: str,
+    def create_snapshot(self, snapshot_id: str, location: str, source: str | None,
                         tags: Mapping[str, str] = {}, create_option: str = "Copy",
-                        incremental: bool = False) -> Snapshot:
-        """A snapshot of a disk, or a copy of a snapshot (possibly to another region)."""
+                        incremental: bool = False, size_gb: int = 0) -> Snapshot:
+        """A snapshot of a disk, or a copy of a snapshot (possibly to another region); with
+        no ``source`` (an import), of ``size_gb``."""
         self._new_name(snapshot_id)
-        origin = self.find(source)
-        if not isinstance(origin, Disk | Snapshot):
-            raise ArmError(404, "ResourceNotFound", f"Source '{source}' was not found.")
-        return self._add(Snapshot(snapshot_id, location, dict(tags), size_gb=origin.size_gb,
-                                  source=origin.id, create_option=create_option,
+        if source is not None:
+            origin = self.find(source)
+            if not isinstance(origin, Disk | Snapshot):
+                raise ArmError(404, "ResourceNotFound", f"Source '{source}' was not found.")
+            size_gb, source = origin.size_gb, origin.id
+        return self._add(Snapshot(snapshot_id, location, dict(tags), size_gb=size_gb,
+                                  source=source, create_option=create_option,
                                   incremental=incremental))
+
+    def update_disk(self, arm_id: str, size_gb: int | None = None, sku: str | None = None,
+                    tags: Mapping[str, str] | None = None) -> Disk | Snapshot:
+        """A disk's or snapshot's update: it only grows; a new SKU; new tags."""
+        resource = self.find(arm_id)
+        if not isinstance(resource, Disk | Snapshot):
+            raise ArmError(404, "ResourceNotFound", f"'{arm_id}' was not found.")
+        if size_gb is not None and size_gb < resource.size_gb:
+            raise ArmError(400, "BadRequest", f"Disk '{resource.name}' cannot shrink from "
+                           f"{resource.size_gb} GB to {size_gb} GB.")
+        if tags is not None:
+            self.retag(arm_id, tags)
+        if size_gb is not None:
+            resource.size_gb = size_gb
+        if sku is not None and isinstance(resource, Disk):
+            resource.sku = sku
+        return resource
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._drop(self.get(snapshot_id, Snapshot))

@@ -4,7 +4,7 @@ location, zones, references), GET of one resource or a list, and DELETE."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import armid as arm
 from fakecloud.models import ArmError, Resource, ResourceGroup
@@ -13,6 +13,7 @@ from fakecloud.region.call import ArmCall
 if TYPE_CHECKING:
     from fakecloud.region.core import Region
 
+R = TypeVar("R", bound=Resource)
 Outcome = tuple[int, Any, str, bool]
 Handler = Callable[["Region", ArmCall], Outcome]
 
@@ -44,6 +45,17 @@ def normal_id(arm_id: str) -> str:
 
 def missing(name: str) -> ArmError:
     return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
+
+
+ENVELOPE = frozenset({"id", "name", "type", "location", "tags", "properties", "zones", "sku"})
+"""The request fields a resource's own model reads; any other is echoed as sent."""
+
+
+def remember(resource: R, body: dict[str, Any]) -> R:
+    """Keep what the request said, for the resource to read back as ARM echoes it."""
+    resource.requested = body.get("properties") or {}
+    resource.requested_top = {k: v for k, v in body.items() if k not in ENVELOPE}
+    return resource
 
 
 def get_or_list(region: Region, call: ArmCall) -> Outcome:

@@ -18,6 +18,7 @@ from fakecloud.region.common import (
     location_of,
     missing,
     normal_id,
+    remember,
     tags_of,
     zone_of,
 )
@@ -60,7 +61,7 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
         _undo_create(region, vm)
         raise
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
-    vm.requested = props
+    remember(vm, call.body)
     return 201, vm, "create_vm", True
 
 
@@ -189,18 +190,22 @@ def attach_detach(region: Region, call: ArmCall) -> Outcome:
     vm = region.state.get(call.id, VirtualMachine)
     to_attach = call.body.get("dataDisksToAttach") or []
     to_detach = [normal_id(d.get("diskId", "")) for d in call.body.get("dataDisksToDetach") or []]
-    if to_attach and to_detach:
-        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
-                       "disks in one call")
+    if not (to_attach or to_detach):
+        raise missing("dataDisksToAttach or dataDisksToDetach")
+    before = dict(vm.data_disks)
     if to_detach:
         region.state.detach_disks(vm.id, to_detach)
-        kind = "detach_disks"
-    else:
-        free = (lun for lun in range(64) if lun not in vm.data_disks)
-        region.state.attach_disks(vm.id, [
-            (int(d["lun"]) if d.get("lun") is not None else next(free),
-             normal_id(d.get("diskId", ""))) for d in to_attach])
-        kind = "attach_disks"
+    try:
+        free = (lun for lun in range(64) if lun not in before and lun not in vm.data_disks)
+        if to_attach:
+            region.state.attach_disks(vm.id, [
+                (int(d["lun"]) if d.get("lun") is not None else next(free),
+                 normal_id(d.get("diskId", ""))) for d in to_attach])
+    except ArmError:  # all or nothing: what it detached goes back
+        region.state.attach_disks(vm.id, [(lun, d) for lun, d in before.items()
+                                          if lun not in vm.data_disks])
+        raise
+    kind = "attach_disks" if to_attach else "detach_disks"
     profile = {"dataDisks": [{"lun": lun, "name": arm.name_of(disk), "createOption": "Attach",
                               "managedDisk": {"id": disk}}
                              for lun, disk in sorted(vm.data_disks.items())]}

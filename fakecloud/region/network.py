@@ -18,6 +18,7 @@ from fakecloud.region.common import (
     missing,
     normal_id,
     not_found,
+    remember,
     tags_of,
 )
 
@@ -41,11 +42,11 @@ def put_vnet(region: Region, call: ArmCall) -> Outcome:
     existing = region.state.find(call.id)
     if isinstance(existing, VirtualNetwork):
         region.state.update_virtual_network(existing, subnets, prefixes, tags_of(call.body))
-        existing.requested, existing.subnet_properties = props, subnet_properties
+        remember(existing, call.body).subnet_properties = subnet_properties
         return 200, existing, "create_nic", True
     vnet = region.state.create_virtual_network(call.id, location_of(call.body), subnets,
                                                prefixes, tags_of(call.body))
-    vnet.requested, vnet.subnet_properties = props, subnet_properties
+    remember(vnet, call.body).subnet_properties = subnet_properties
     return 201, vnet, "create_nic", True
 
 
@@ -116,22 +117,25 @@ def put_nic(region: Region, call: ArmCall) -> Outcome:
     configs = props.get("ipConfigurations") or []
     if not configs:
         raise missing("properties.ipConfigurations")
+    made = [_ip_configuration(c) for c in configs]
+    for config in made:  # a secondary configuration without a subnet is in the primary's
+        config["subnet"] = config["subnet"] or made[0]["subnet"]
+    if not made[0]["subnet"]:
+        raise ArmError(400, "InvalidParameter", f"IP configuration '{configs[0].get('name')}' "
+                       "needs properties.subnet.id.")
     nic = region.state.create_nic(call.id, location_of(call.body), tags=tags_of(call.body),
-                                  ip_configurations=[_ip_configuration(c) for c in configs])
-    nic.requested = props
+                                  ip_configurations=made)
+    remember(nic, call.body)
     return 201, nic, "create_nic", True
 
 
 def _ip_configuration(config: dict[str, Any]) -> dict[str, Any]:
     props = config.get("properties") or {}
-    subnet = (props.get("subnet") or {}).get("id")
-    if not subnet:
-        raise ArmError(400, "InvalidParameter", f"IP configuration '{config.get('name')}' "
-                       "needs properties.subnet.id.")
+    subnet = (props.get("subnet") or {}).get("id") or ""
     static = (props.get("privateIPAllocationMethod") or "").lower() == "static"
     if static and not props.get("privateIPAddress"):
         raise missing("properties.ipConfigurations[].properties.privateIPAddress")
-    return {"name": config.get("name"), "subnet": normal_id(subnet),
+    return {"name": config.get("name"), "subnet": normal_id(subnet) if subnet else "",
             "private_ip": props.get("privateIPAddress") if static else None,
             "primary": bool(props.get("primary"))}
 

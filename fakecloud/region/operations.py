@@ -16,23 +16,18 @@ from fakecloud.models import (
     ArmError,
     Resource,
     ResourceGroup,
-    Snapshot,
 )
 from fakecloud.profile import RegionProfile, derived
 from fakecloud.region.call import ArmCall
 from fakecloud.region.common import (
     Handler,
     Outcome,
-    delete_handler,
-    get_or_list,
     get_resource,
     location_of,
-    missing,
-    normal_id,
     tags_of,
-    zone_of,
 )
 from fakecloud.region.compute import VM_HANDLERS
+from fakecloud.region.disks import DISK_HANDLERS
 from fakecloud.region.network import NETWORK_HANDLERS
 
 if TYPE_CHECKING:
@@ -146,91 +141,6 @@ def move(region: Region, call: ArmCall) -> Outcome:
     return 202, None, "move_resources", True
 
 
-# -- disks and snapshots -------------------------------------------------------------
-
-
-DISK_OPTIONS = {"empty": "Empty", "copy": "Copy", "copystart": "CopyStart",
-                "import": "Import", "fromimage": "FromImage", "upload": "Upload"}
-"""The disk create options the fake implements, by ARM's case-insensitive name."""
-
-
-def put_disk(region: Region, call: ArmCall) -> Outcome:
-    body = call.body
-    props = body.get("properties") or {}
-    creation = props.get("creationData") or {}
-    option = _disk_option(creation.get("createOption"))
-    size_gb = int(props.get("diskSizeGB") or 0)
-    source = None
-    if option in ("Copy", "CopyStart"):
-        source = _reference(creation, "sourceResourceId")
-    elif option == "Import":
-        _reference(creation, "sourceUri")
-    elif option == "FromImage" and not (creation.get("imageReference")
-                                        or creation.get("galleryImageReference")):
-        raise missing("creationData.imageReference")
-    elif option == "Upload":
-        size_gb = size_gb or _upload_gb(creation)
-    elif option == "Empty" and size_gb < 1:
-        raise ArmError(400, "InvalidParameter", "Required parameter 'diskSizeGB' is "
-                       "missing (null) or not positive for an empty disk.")
-    if option in ("Import", "FromImage"):
-        size_gb = size_gb or IMPORTED_GB
-    disk = region.state.create_disk(call.id, location_of(body), size_gb,
-                                    (body.get("sku") or {}).get("name", "Standard_LRS"),
-                                    zone_of(body), source, tags_of(body), option)
-    disk.requested = props
-    return 202, disk, "create_disk_from_snapshot" if source else "create_disk", True
-
-
-IMPORTED_GB = 30
-"""The size of a disk imported or created from an image without a size (the fake has no
-VHD or image to read it from)."""
-
-
-def _disk_option(option: Any) -> str:
-    if not option:
-        raise missing("creationData.createOption")
-    found = DISK_OPTIONS.get(str(option).lower())
-    if found is None:
-        raise ArmError(400, "InvalidParameter", f"The value '{option}' of "
-                       "creationData.createOption is not valid, or not implemented in "
-                       f"fakecloud (it takes {', '.join(DISK_OPTIONS.values())}).")
-    return found
-
-
-def _upload_gb(creation: dict[str, Any]) -> int:
-    size = int(creation.get("uploadSizeBytes") or 0)
-    if size < 1:
-        raise missing("creationData.uploadSizeBytes")
-    return -(-size // 2**30)
-
-
-def _reference(properties: dict[str, Any], name: str) -> str:
-    """A resource id (or URI) the request names, required; ARM takes ids without their
-    leading slash."""
-    value = properties.get(name)
-    if not value:
-        raise missing(f"creationData.{name}")
-    return normal_id(value) if name.endswith("ResourceId") else value
-
-
-def put_snapshot(region: Region, call: ArmCall) -> Outcome:
-    body = call.body
-    props = body.get("properties") or {}
-    creation = props.get("creationData") or {}
-    option = _disk_option(creation.get("createOption"))
-    if option not in ("Copy", "CopyStart"):
-        raise ArmError(501, "NotImplementedInFake", f"fakecloud makes snapshots of disks and "
-                       f"copies of snapshots (Copy, CopyStart), not from {option}")
-    source = _reference(creation, "sourceResourceId")
-    origin = region.state.find(source)
-    snapshot = region.state.create_snapshot(call.id, location_of(body), source, tags_of(body),
-                                            option, bool(props.get("incremental")))
-    snapshot.requested = props
-    copy = isinstance(origin, Snapshot) and origin.location != snapshot.location
-    return 202, snapshot, "copy_snapshot" if copy else "create_snapshot", True
-
-
 # -- storage (data plane) ------------------------------------------------------------
 
 
@@ -249,14 +159,7 @@ HANDLERS: dict[str, Handler] = {
     "DELETE Microsoft.Resources/resourceGroups": delete_group,
     "POST Microsoft.Resources/resourceGroups/validateMoveResources": validate_move,
     "POST Microsoft.Resources/resourceGroups/moveResources": move,
-    "GET Microsoft.Compute/disks": get_or_list,
-    "PUT Microsoft.Compute/disks": put_disk,
-    "DELETE Microsoft.Compute/disks": delete_handler("delete_disk",
-                                              lambda state, i: state.delete_disk(i)),
-    "GET Microsoft.Compute/snapshots": get_or_list,
-    "PUT Microsoft.Compute/snapshots": put_snapshot,
-    "DELETE Microsoft.Compute/snapshots": delete_handler("delete_snapshot",
-                                                  lambda state, i: state.delete_snapshot(i)),
+    **DISK_HANDLERS,
     **VM_HANDLERS,
     "GET Microsoft.Compute/locations/usages": usages,
     "GET Microsoft.Compute/skus": skus,
