@@ -253,3 +253,15 @@ def test_the_readme_example_of_moto_conventions_runs():
     outcome = unittest.TextTestRunner(stream=io.StringIO()).run(
         unittest.defaultTestLoader.loadTestsFromTestCase(namespace["GroupTests"]))
     assert outcome.wasSuccessful() and outcome.testsRun == 1, outcome.failures + outcome.errors
+
+
+def test_the_readme_lists_exactly_the_routes_the_fake_answers():
+    import re
+    from pathlib import Path
+
+    from fakecloud.arm.urls import implemented
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"<!-- implemented routes -->\n```text\n(.*?)```", readme, re.DOTALL)
+    assert listed is not None
+    assert listed.group(1).splitlines() == implemented()

@@ -39,7 +39,8 @@ LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
 ROUTES = [
     _route("GET", SUB + r"/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups",
            id_="subscription"),
-    *[_route(method, GROUP, RG, id_="group") for method in ("PUT", "GET", "HEAD", "DELETE")],
+    *[_route(method, GROUP, RG, id_="group") for method in ("PUT", "GET", "HEAD", "PATCH",
+                                                            "DELETE")],
     _route("GET", SUB + r"/resources", "Microsoft.Resources/resources", id_="subscription"),
     _route("POST", GROUP + r"/validatemoveresources", RG, "validateMoveResources", "group"),
     _route("POST", GROUP + r"/moveresources", RG, "moveResources", "group"),
@@ -56,7 +57,8 @@ ROUTES = [
     *[_route(method, NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
              SUBNETS, id_="subnet") for method in ("PUT", "GET", "DELETE")],
     _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets", SUBNETS, id_="vnet"),
-    *[_route("GET", scope + rf"/providers/{provider.lower()}/{kind.lower()}",
+    _route("GET", GROUP + r"/resources", "Microsoft.Resources/resources", id_="group"),
+    *[_route("GET", scope + rf"/providers/{re.escape(provider.lower())}/{kind.lower()}",
              f"{provider}/{kind}", id_=id_)
       for scope, id_ in ((GROUP, "group"), (SUB, "subscription"))
       for provider, kind in LISTED],
@@ -78,3 +80,17 @@ def route_of(method: str, path: str) -> tuple[Route, re.Match[str]] | None:
             if match:
                 return route, match
     return None
+
+
+PLACEHOLDERS = {"sub": "{subscriptionId}", "group": "{resourceGroupName}", "name": "{name}",
+                "vnet": "{virtualNetworkName}", "loc": "{location}", "op": "{operationId}"}
+
+
+def implemented() -> list[str]:
+    """Every request the fake answers, as ``METHOD path`` (paths case-insensitive), the
+    operation polls left out: the list the README shows."""
+    def path(route: Route) -> str:
+        text = route.pattern.pattern.strip("^$").replace("\\.", ".")
+        return re.sub(r"\(\?P<(\w+)>\[\^/\]\+\)", lambda m: PLACEHOLDERS[m.group(1)], text)
+
+    return [f"{route.method} {path(route)}" for route in ROUTES if route.id != "poll"]

@@ -65,7 +65,10 @@ def _by_tag(resources: list[Resource], text: str) -> list[Resource]:
 
 
 def list_resources(region: Region, call: ArmCall) -> Outcome:
-    found = [r for r in region.state.resources() if not isinstance(r, ResourceGroup)]
+    """Every resource of the subscription, or (the call names a group) of one group."""
+    in_scope = (region.state.resources() if call.id.count("/") == 2 else
+                region.state.in_group(region.state.get(call.id, ResourceGroup).name))
+    found = [r for r in in_scope if not isinstance(r, ResourceGroup)]
     return 200, _by_tag(found, call.filter), "find_resources", False
 
 
@@ -117,6 +120,17 @@ def put_group(region: Region, call: ArmCall) -> Outcome:
     return (200 if existed else 201), group, "create_resource_group", False
 
 
+def patch_group(region: Region, call: ArmCall) -> Outcome:
+    """A group's update: its tags (its location cannot change)."""
+    group = region.state.get(call.id, ResourceGroup)
+    if call.body.get("location") and location_of(call.body) != group.location:
+        raise ArmError(409, "InvalidResourceGroupLocation", f"Resource group '{group.name}' "
+                       f"already exists in location '{group.location}'.")
+    if "tags" in call.body:
+        region.state.retag(group.id, tags_of(call.body))
+    return 200, group, "create_resource_group", False
+
+
 def delete_group(region: Region, call: ArmCall) -> Outcome:
     region.state.delete_resource_group(call.id)
     return 202, None, "delete_resource_group", True
@@ -156,6 +170,7 @@ HANDLERS: dict[str, Handler] = {
     "GET Microsoft.Resources/resourceGroups": get_resource,
     "HEAD Microsoft.Resources/resourceGroups": head_group,
     "PUT Microsoft.Resources/resourceGroups": put_group,
+    "PATCH Microsoft.Resources/resourceGroups": patch_group,
     "DELETE Microsoft.Resources/resourceGroups": delete_group,
     "POST Microsoft.Resources/resourceGroups/validateMoveResources": validate_move,
     "POST Microsoft.Resources/resourceGroups/moveResources": move,
