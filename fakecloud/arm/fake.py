@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from fakecloud.arm import responses
 from fakecloud.arm.lro import Operations
@@ -118,8 +118,8 @@ class ArmFake:
         comes after the call's latency, on the virtual clock."""
         url = urlsplit(request.url)
         with self._lock:
-            (status, headers, body), delay, served = self._dispatch(request, url.path,
-                                                                    parse_qs(url.query))
+            (status, headers, body), delay, served = self._dispatch(
+                request, unquote(url.path), parse_qs(url.query))
             self.requests.append(RequestRecord(request.method, url.path, status,
                                                self.clock.now))
         self.clock.sleep(delay)

@@ -34,6 +34,9 @@ def put_vnet(region: Region, call: ArmCall) -> Outcome:
     """Create or update a virtual network with its address space and subnets."""
     props = call.body.get("properties") or {}
     prefixes = list((props.get("addressSpace") or {}).get("addressPrefixes") or [])
+    if not prefixes and (props.get("addressSpace") or {}).get("ipamPoolPrefixAllocations"):
+        raise ArmError(501, "NotImplementedInFake", "fakecloud does not allocate address "
+                       "space from IPAM pools (ipamPoolPrefixAllocations)")
     if not prefixes:
         raise missing("properties.addressSpace.addressPrefixes")
     subnets = {_subnet_name(s): _subnet_prefix(s) for s in props.get("subnets") or []}
