@@ -135,3 +135,34 @@ def test_updating_a_network_cannot_drop_a_subnet_in_use(network):
     kept = vnet(network, prefixes=("10.1.0.0/16", "10.5.0.0/16"),
                 subnets=[("a", "10.1.0.0/24"), ("c", "10.5.0.0/24")])
     assert sorted(s.name for s in kept.subnets) == ["a", "c"]
+
+
+def test_a_security_group_and_a_public_ip_in_use_by_a_nic_stay(network):
+    from azure.mgmt.network.models import NetworkSecurityGroup, PublicIPAddress, PublicIPAddressSku
+
+    subnet = vnet(network, subnets=[("a", "10.1.0.0/24")]).subnets[0]
+    nsg = network.network_security_groups.begin_create_or_update(
+        "rg", "nsg", NetworkSecurityGroup(location="westus")).result()
+    assert [r.name for r in nsg.default_security_rules][:3] == [
+        "AllowVnetInBound", "AllowAzureLoadBalancerInBound", "DenyAllInBound"]
+    ip = network.public_ip_addresses.begin_create_or_update("rg", "ip", PublicIPAddress(
+        location="westus", sku=PublicIPAddressSku(name="Standard"))).result()
+    assert ip.public_ip_allocation_method == "Static" and ip.ip_address.startswith("20.")
+    network.network_interfaces.begin_create_or_update("rg", "nic", NetworkInterface(
+        location="westus", network_security_group=NetworkSecurityGroup(id=nsg.id),
+        ip_configurations=[config("ipconfig1", subnet.id,
+                                  public_ip_address=PublicIPAddress(id=ip.id))])).result()
+    used = network.public_ip_addresses.get("rg", "ip")
+    assert used.ip_configuration.id.endswith("/networkInterfaces/nic/ipConfigurations/ipconfig1")
+    for delete, code in (
+            (lambda: network.network_security_groups.begin_delete("rg", "nsg").result(),
+             "InUseNetworkSecurityGroupCannotBeDeleted"),
+            (lambda: network.public_ip_addresses.begin_delete("rg", "ip").result(),
+             "PublicIPAddressCannotBeDeleted")):
+        with pytest.raises(HttpResponseError) as in_use:
+            delete()
+        assert in_use.value.error.code == code
+    network.network_interfaces.begin_delete("rg", "nic").result()
+    network.network_security_groups.begin_delete("rg", "nsg").result()
+    network.public_ip_addresses.begin_delete("rg", "ip").result()
+    assert list(network.public_ip_addresses.list("rg")) == []

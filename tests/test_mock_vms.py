@@ -149,3 +149,20 @@ def test_delete_options_say_what_goes_with_the_vm(azure):
     client.virtual_machines.begin_delete("rg", "vm1", force_deletion=True).result()
     assert [d.name for d in client.disks.list_by_resource_group("rg")] == ["vm1_DataDisk_1"]
     assert client.disks.get("rg", "vm1_DataDisk_1").disk_state == "Unattached"
+
+
+def test_an_availability_set_lists_its_vms_and_stays_while_they_do(azure):
+    client, nic, _ = azure
+    aset = client.availability_sets.create_or_update("rg", "aset", compute.AvailabilitySet(
+        location="eastus", platform_fault_domain_count=2))
+    assert aset.platform_update_domain_count == 5 and aset.sku.name == "Classic"
+    client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(
+        nic.id, availability_set=compute.SubResource(id=aset.id))).result()
+    assert [v.id.rsplit("/", 1)[-1] for v in
+            client.availability_sets.get("rg", "aset").virtual_machines] == ["vm1"]
+    with pytest.raises(HttpResponseError) as in_use:
+        client.availability_sets.delete("rg", "aset")
+    assert in_use.value.status_code == 409
+    client.virtual_machines.begin_delete("rg", "vm1").result()
+    client.availability_sets.delete("rg", "aset")
+    assert list(client.availability_sets.list("rg")) == []

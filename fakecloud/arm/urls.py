@@ -34,7 +34,8 @@ RG = "Microsoft.Resources/resourceGroups"
 SUBNETS = "Microsoft.Network/virtualNetworks/subnets"
 LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
           ("Microsoft.Compute", "virtualMachines"), ("Microsoft.Network", "networkInterfaces"),
-          ("Microsoft.Network", "virtualNetworks")]
+          ("Microsoft.Network", "virtualNetworks"), ("Microsoft.Network", "networkSecurityGroups"),
+          ("Microsoft.Network", "publicIPAddresses"), ("Microsoft.Compute", "availabilitySets")]
 """Resource types listed by resource group and by subscription."""
 ROUTES = [
     _route("GET", SUB + r"/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups",
@@ -53,7 +54,10 @@ ROUTES = [
       for action in ("deallocate", "start", "powerOff", "restart", "runCommand",
                      "attachDetachDataDisks")],
     *[_route(method, NETWORK + rf"/{kind.lower()}/(?P<name>[^/]+)", f"Microsoft.Network/{kind}")
-      for kind in ("networkInterfaces", "virtualNetworks") for method in ("PUT", "GET", "DELETE")],
+      for kind in ("networkInterfaces", "virtualNetworks", "networkSecurityGroups",
+                   "publicIPAddresses") for method in ("PUT", "GET", "DELETE")],
+    *[_route(method, COMPUTE + r"/availabilitysets/(?P<name>[^/]+)",
+             "Microsoft.Compute/availabilitySets") for method in ("PUT", "GET", "DELETE")],
     *[_route(method, NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
              SUBNETS, id_="subnet") for method in ("PUT", "GET", "DELETE")],
     _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets", SUBNETS, id_="vnet"),

@@ -8,9 +8,12 @@ from typing import Any
 
 import armid as arm
 from fakecloud.models import (
+    AvailabilitySet,
     CloudState,
     Disk,
     NetworkInterface,
+    NetworkSecurityGroup,
+    PublicIPAddress,
     Resource,
     ResourceGroup,
     Snapshot,
@@ -33,6 +36,9 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
         properties = _vnet(resource, state)
     elif isinstance(resource, VirtualMachine):
         properties = _vm(resource, state)
+    elif type(resource) in ECHOED:
+        properties, top = ECHOED[type(resource)](resource, state)
+        body.update(top)
     else:
         properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
     body["properties"] = {**properties, "provisioningState": provisioning}
@@ -132,6 +138,93 @@ def _vm(vm: VirtualMachine, state: CloudState | None = None) -> dict[str, Any]:
         properties["osProfile"] = {k: v for k, v in requested["osProfile"].items()
                                    if k not in WRITE_ONLY}
     return properties
+
+
+def _nsg(nsg: NetworkSecurityGroup, state: CloudState | None) -> tuple[dict, dict]:
+    rules = [{**rule, "id": f"{nsg.id}/securityRules/{rule.get('name')}",
+              "properties": {**(rule.get("properties") or {}), "provisioningState": "Succeeded"}}
+             for rule in nsg.requested.get("securityRules") or []]
+    defaults = [{"name": name, "id": f"{nsg.id}/defaultSecurityRules/{name}", "properties": {
+        "description": description, "access": access, "direction": direction,
+        "priority": priority, "protocol": "*", "sourcePortRange": "*",
+        "destinationPortRange": "*", "sourceAddressPrefix": source,
+        "destinationAddressPrefix": destination, "provisioningState": "Succeeded"}}
+        for name, description, access, direction, priority, source, destination
+        in DEFAULT_SECURITY_RULES]
+    properties = {**nsg.requested, "securityRules": rules, "defaultSecurityRules": defaults,
+                  "resourceGuid": unique_id(nsg)}
+    users = state.referrers(nsg.id) if state else []
+    nics = [{"id": u} for u in users if "/networkinterfaces/" in u.lower()]
+    if nics:
+        properties["networkInterfaces"] = nics
+    return properties, {}
+
+
+DEFAULT_SECURITY_RULES = (
+    ("AllowVnetInBound", "Allow inbound traffic from all VMs in VNET", "Allow", "Inbound",
+     65000, "VirtualNetwork", "VirtualNetwork"),
+    ("AllowAzureLoadBalancerInBound", "Allow inbound traffic from azure load balancer",
+     "Allow", "Inbound", 65001, "AzureLoadBalancer", "*"),
+    ("DenyAllInBound", "Deny all inbound traffic", "Deny", "Inbound", 65500, "*", "*"),
+    ("AllowVnetOutBound", "Allow outbound traffic from all VMs to all VMs in VNET", "Allow",
+     "Outbound", 65000, "VirtualNetwork", "VirtualNetwork"),
+    ("AllowInternetOutBound", "Allow outbound traffic from all VMs to Internet", "Allow",
+     "Outbound", 65001, "*", "Internet"),
+    ("DenyAllOutBound", "Deny all outbound traffic", "Deny", "Outbound", 65500, "*", "*"),
+)
+"""The rules every network security group has: "Network security groups", Default
+security rules, Microsoft Learn (virtual-network/network-security-groups-overview)."""
+
+
+def _public_ip(ip: PublicIPAddress, state: CloudState | None) -> tuple[dict, dict]:
+    sku = (ip.requested_top.get("sku") or {}).get("name", "Basic")
+    method = ip.requested.get("publicIPAllocationMethod") or (
+        "Static" if sku == "Standard" else "Dynamic")
+    properties: dict[str, Any] = {**ip.requested, "publicIPAllocationMethod": method,
+                                  "publicIPAddressVersion": ip.requested.get(
+                                      "publicIPAddressVersion", "IPv4"),
+                                  "idleTimeoutInMinutes": ip.requested.get(
+                                      "idleTimeoutInMinutes", 4),
+                                  "resourceGuid": unique_id(ip)}
+    users = state.referrers(ip.id) if state else []
+    if method == "Static" or users:
+        properties["ipAddress"] = _public_address(ip)
+    if users:
+        properties["ipConfiguration"] = {"id": _config_using(state, users[0], ip.id)}
+    dns = ip.requested.get("dnsSettings") or {}
+    if dns.get("domainNameLabel"):
+        properties["dnsSettings"] = {**dns, "fqdn": f"{dns['domainNameLabel']}."
+                                                    f"{ip.location}.cloudapp.azure.com"}
+    return properties, {"sku": {"name": sku, **(ip.requested_top.get("sku") or {})}}
+
+
+def _public_address(ip: PublicIPAddress) -> str:
+    """A stable address in 20.0.0.0/8 (a block Azure uses) for the public IP."""
+    number = uuid.UUID(unique_id(ip)).int
+    return f"20.{number >> 16 & 255}.{number >> 8 & 255}.{max(number & 255, 4)}"
+
+
+def _config_using(state: CloudState | None, nic_id: str, ip_id: str) -> str:
+    nic = state.find(nic_id) if state else None
+    for config in (nic.requested.get("ipConfigurations") or []) if nic else []:
+        public = ((config.get("properties") or {}).get("publicIPAddress") or {}).get("id", "")
+        if public.strip("/").lower() == ip_id.strip("/").lower():
+            return f"{nic_id}/ipConfigurations/{config.get('name')}"
+    return nic_id
+
+
+def _availability_set(aset: AvailabilitySet, state: CloudState | None) -> tuple[dict, dict]:
+    users = state.referrers(aset.id) if state else []
+    properties = {"platformFaultDomainCount": 2, "platformUpdateDomainCount": 5,
+                  **aset.requested,
+                  "virtualMachines": [{"id": u} for u in users
+                                      if "/virtualmachines/" in u.lower()]}
+    return properties, {"sku": aset.requested_top.get("sku") or {"name": "Classic"}}
+
+
+ECHOED = {NetworkSecurityGroup: _nsg, PublicIPAddress: _public_ip,
+          AvailabilitySet: _availability_set}
+"""Resources kept as their request said, and what ARM adds to them."""
 
 
 WRITE_ONLY = frozenset({"adminPassword", "customData"})

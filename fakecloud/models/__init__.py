@@ -1,8 +1,11 @@
 """The simulated region's state: resources and ARM's rules (one source of truth)."""
 
 from fakecloud.models.resources import (
+    AvailabilitySet,
     Disk,
     NetworkInterface,
+    NetworkSecurityGroup,
+    PublicIPAddress,
     Resource,
     ResourceGroup,
     Snapshot,
@@ -12,6 +15,7 @@ from fakecloud.models.resources import (
 from fakecloud.models.state import ArmError, CloudState, Quotas
 
 __all__ = [
-    "ArmError", "CloudState", "Quotas", "Disk", "NetworkInterface", "Resource", "ResourceGroup",
-    "Snapshot", "VirtualMachine", "VirtualNetwork",
+    "ArmError", "AvailabilitySet", "CloudState", "Disk", "NetworkInterface",
+    "NetworkSecurityGroup", "PublicIPAddress", "Quotas", "Resource", "ResourceGroup", "Snapshot",
+    "VirtualMachine", "VirtualNetwork",
 ]

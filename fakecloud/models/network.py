@@ -12,6 +12,9 @@ from fakecloud.models.errors import ArmError, key_of
 from fakecloud.models.resources import (
     DEFAULT_VNET_PREFIX,
     NetworkInterface,
+    NetworkSecurityGroup,
+    PublicIPAddress,
+    Resource,
     VirtualNetwork,
     subnet_prefixes,
 )
@@ -114,6 +117,40 @@ class NetworkRules:
                            f"'{nic.vm}'.")
         self._drop(nic)  # type: ignore[attr-defined]
 
+    def put_echoed(self, resource: Resource) -> tuple[Resource, bool]:
+        """Create (or, same id, replace) a resource whose properties are what its request
+        said; whether it existed."""
+        existing = self.find(resource.id)  # type: ignore[attr-defined]
+        if existing is not None and type(existing) is not type(resource):
+            self._new_name(resource.id)  # type: ignore[attr-defined]  # 409: another type
+        if existing is None:
+            self._new_name(resource.id)  # type: ignore[attr-defined]
+        else:
+            self._drop(existing)  # type: ignore[attr-defined]
+        self._add(resource)  # type: ignore[attr-defined]
+        return resource, existing is not None
+
+    def delete_echoed(self, arm_id: str) -> None:
+        """Delete a security group, public IP or availability set nothing uses."""
+        resource = self.find(arm_id)  # type: ignore[attr-defined]
+        users = self.referrers(arm_id)
+        if users:
+            code = {NetworkSecurityGroup: "InUseNetworkSecurityGroupCannotBeDeleted",
+                    PublicIPAddress: "PublicIPAddressCannotBeDeleted"}.get(
+                type(resource), "OperationNotAllowed")
+            raise ArmError(400 if code != "OperationNotAllowed" else 409, code,
+                           f"{resource.type} '{resource.name}' is in use by {users[0]} and "
+                           "cannot be deleted.")
+        self._drop(resource)  # type: ignore[attr-defined]
+
+    def referrers(self, arm_id: str) -> list[str]:
+        """Ids of the resources whose request names ``arm_id`` (a NIC's security group or
+        public IP, a subnet's security group, a VM's availability set)."""
+        wanted = key_of(arm_id)
+        return sorted(r.id for r in self.resources()  # type: ignore[attr-defined]
+                      if r.id.lower() != wanted and wanted in _ids_in(r.requested)
+                      or isinstance(r, VirtualNetwork) and wanted in _ids_in(r.subnet_properties))
+
     # -- rules -------------------------------------------------------------------------
 
     def _ip_configuration(self, config: dict[str, Any], location: str, first: bool,
@@ -193,3 +230,13 @@ class NetworkRules:
                                    f"({', '.join(prefixes)}).")
         except ValueError as exc:
             raise ArmError(400, "InvalidAddressPrefixFormat", str(exc)) from None
+
+
+def _ids_in(data: Any) -> set[str]:
+    """The ``id`` values anywhere in a request's data, as keys."""
+    if isinstance(data, dict):
+        found = {key_of(data["id"])} if isinstance(data.get("id"), str) else set()
+        return found.union(*(_ids_in(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_ids_in(v) for v in data))
+    return set()

@@ -176,5 +176,23 @@ class VirtualMachine(Resource):
                 "zone": self.zone, "powerState": self.power_state}
 
 
+@dataclass(slots=True)
+class AvailabilitySet(Resource):
+    type = "Microsoft.Compute/availabilitySets"
+
+
+@dataclass(slots=True)
+class NetworkSecurityGroup(Resource):
+    type = "Microsoft.Network/networkSecurityGroups"
+
+
+@dataclass(slots=True)
+class PublicIPAddress(Resource):
+    ip_address: str | None = None  # allocated when Static
+
+    type = "Microsoft.Network/publicIPAddresses"
+
+
 KINDS: dict[str, type[Resource]] = {kind.type: kind for kind in (
-    ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine)}
+    ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine,
+    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress)}

@@ -47,8 +47,9 @@ def missing(name: str) -> ArmError:
     return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
 
 
-ENVELOPE = frozenset({"id", "name", "type", "location", "tags", "properties", "zones", "sku"})
-"""The request fields a resource's own model reads; any other is echoed as sent."""
+ENVELOPE = frozenset({"id", "name", "type", "location", "tags", "properties"})
+"""The request fields every resource's envelope says itself; any other is echoed as sent
+(where the model keeps one, as a disk's SKU, the model's wins)."""
 
 
 def remember(resource: R, body: dict[str, Any]) -> R:
@@ -92,14 +93,34 @@ def get_resource(region: Region, call: ArmCall) -> Outcome:
     return 200, found, "get_resource", False
 
 
-def delete_handler(kind: str, delete: Callable[[Any, str], None]) -> Handler:
+def delete_handler(kind: str, delete: Callable[[Any, str], None],
+                   long_running: bool = True) -> Handler:
     def handler(region: Region, call: ArmCall) -> Outcome:
         if region.state.find(call.id) is None:
             region.state.get(arm.group_id_of(call.id), ResourceGroup)  # else 404 group
             return 204, None, "get_resource", False
         delete(region.state, call.id)
-        return 202, None, kind, True
+        return (202 if long_running else 200), None, kind, long_running
 
     return handler
 
 
+
+
+def echoed(kind: type[Resource], latency: str, long_running: bool) -> Handler:
+    """PUT of a resource the fake keeps as its request said (create, or replace)."""
+    def handler(region: Region, call: ArmCall) -> Outcome:
+        made = remember(kind(call.id, location_of(call.body), tags_of(call.body)), call.body)
+        _, existed = region.state.put_echoed(made)
+        return (200 if existed or not long_running else 201), made, latency, long_running
+
+    return handler
+
+
+def echoed_handlers(kind: type[Resource], latency: str, delete_latency: str,
+                    long_running: bool) -> dict[str, Handler]:
+    """GET (one or a list), PUT and DELETE of a resource kept as its request said."""
+    return {f"GET {kind.type}": get_or_list,
+            f"PUT {kind.type}": echoed(kind, latency, long_running),
+            f"DELETE {kind.type}": delete_handler(
+                delete_latency, lambda state, i: state.delete_echoed(i), long_running)}

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import armid as arm
-from fakecloud.models import ArmError, Disk, VirtualMachine
+from fakecloud.models import ArmError, AvailabilitySet, Disk, VirtualMachine
 from fakecloud.region.common import (
     Handler,
     Outcome,
     delete_handler,
+    echoed_handlers,
     get_or_list,
     get_resource,
     location_of,
@@ -221,6 +222,9 @@ def run_command(region: Region, call: ArmCall) -> Outcome:
 
 VM = arm.VIRTUAL_MACHINES
 VM_HANDLERS: dict[str, Handler] = {
+    # an availability set's PUT is synchronous: a quick ARM write, as a group's
+    **echoed_handlers(AvailabilitySet, "create_resource_group", "create_resource_group",
+                      long_running=False),
     f"GET {VM}": get_or_list,
     f"GET {VM}/instanceView": get_resource,
     f"PUT {VM}": put_vm,

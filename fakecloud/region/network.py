@@ -8,11 +8,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import armid as arm
-from fakecloud.models import ArmError, NetworkInterface, VirtualNetwork
+from fakecloud.models import (
+    ArmError,
+    NetworkInterface,
+    NetworkSecurityGroup,
+    PublicIPAddress,
+    VirtualNetwork,
+)
 from fakecloud.region.common import (
     Handler,
     Outcome,
     delete_handler,
+    echoed_handlers,
     get_or_list,
     location_of,
     missing,
@@ -144,6 +151,8 @@ def _ip_configuration(config: dict[str, Any]) -> dict[str, Any]:
 
 
 NETWORK_HANDLERS: dict[str, Handler] = {
+    **echoed_handlers(NetworkSecurityGroup, "create_nic", "delete_nic", long_running=True),
+    **echoed_handlers(PublicIPAddress, "create_nic", "delete_nic", long_running=True),
     "GET Microsoft.Network/networkInterfaces": get_or_list,
     "PUT Microsoft.Network/networkInterfaces": put_nic,
     "DELETE Microsoft.Network/networkInterfaces": delete_handler(

@@ -161,7 +161,18 @@ def _vm(arm_id: str, location: str) -> None:
         "networkProfile": {"networkInterfaces": [{"id": nic}]}}})
 
 
-MAKERS = {"group": _group, "microsoft.compute/disks": _disk,
+def _echoed(body: dict[str, Any], params: dict[str, str]) -> Any:
+    def make(arm_id: str, location: str) -> None:
+        _put(arm_id, {"location": location, **body}, params)
+
+    return make
+
+
+MAKERS = {"group": _group,
+          "microsoft.compute/availabilitysets": _echoed({}, API),
+          "microsoft.network/networksecuritygroups": _echoed({}, NETWORK_API),
+          "microsoft.network/publicipaddresses": _echoed({}, NETWORK_API),
+          "microsoft.compute/disks": _disk,
           "microsoft.compute/snapshots": _snapshot,
           "microsoft.network/virtualnetworks": _vnet,
           "microsoft.network/virtualnetworks/subnets": _subnet,
