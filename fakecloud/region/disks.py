@@ -43,11 +43,8 @@ def put_disk(region: Region, call: ArmCall) -> Outcome:
     if isinstance(existing, Disk):
         return _update(region, existing, call.body, replace=True)
     body = call.body
-    props = body.get("properties") or {}
-    creation = props.get("creationData") or {}
-    option = _option(creation.get("createOption"), DISK_OPTIONS.values())
+    props, creation, option, named = _creation(body, DISK_OPTIONS.values())
     size_gb = int(props.get("diskSizeGB") or 0)
-    named = _named(creation, option)
     if option == "FromImage" and not (creation.get("imageReference")
                                       or creation.get("galleryImageReference")):
         raise missing("creationData.imageReference")
@@ -71,10 +68,7 @@ def put_snapshot(region: Region, call: ArmCall) -> Outcome:
     if isinstance(existing, Snapshot):
         return _update(region, existing, call.body, replace=True)
     body = call.body
-    props = body.get("properties") or {}
-    creation = props.get("creationData") or {}
-    option = _option(creation.get("createOption"), SNAPSHOT_OPTIONS)
-    named = _named(creation, option)
+    props, _, option, named = _creation(body, SNAPSHOT_OPTIONS)
     source = named if option in ("Copy", "CopyStart") else None
     origin = region.state.find(source) if source else None
     snapshot = region.state.create_snapshot(
@@ -109,6 +103,16 @@ def _update(region: Region, resource: Disk | Snapshot, body: dict[str, Any],
     remember(resource, {**resource.requested_top, **body, "properties": merged})
     kind = "create_disk" if isinstance(resource, Disk) else "create_snapshot"
     return 200 if replace else 202, resource, kind, True
+
+
+def _creation(body: dict[str, Any], options: Any
+              ) -> tuple[dict[str, Any], dict[str, Any], str, str | None]:
+    """A create request's properties, its creationData, its create option (one of
+    ``options``) and what the option names."""
+    props = body.get("properties") or {}
+    creation = props.get("creationData") or {}
+    option = _option(creation.get("createOption"), options)
+    return props, creation, option, _named(creation, option)
 
 
 def _option(option: Any, known: Any) -> str:
