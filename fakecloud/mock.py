@@ -133,8 +133,9 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
 
     def _fresh(self) -> mock_azure:
         """A mock with this one's settings, for one use: each use starts from them."""
-        return mock_azure(self.state, self.profile, self.clock, self.seed, self.rules,
-                          self.region, self.subscription, self.passthrough)
+        return mock_azure(None if self.region else self.state, self.profile, self.clock,
+                          self.seed, self.rules, self.region, self.subscription,
+                          self.passthrough)
 
     def _decorate_class(self, cls: Decorated) -> Decorated:
         """A unittest.TestCase gets the fake from setUp to its cleanups; a pytest class

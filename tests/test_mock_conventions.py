@@ -265,3 +265,20 @@ def test_the_readme_lists_exactly_the_routes_the_fake_answers():
     listed = re.search(r"<!-- implemented routes -->\n```text\n(.*?)```", readme, re.DOTALL)
     assert listed is not None
     assert listed.group(1).splitlines() == implemented()
+
+
+def test_a_decorator_serving_a_given_region_works_each_call():
+    from fakecloud.models import CloudState
+    from fakecloud.profile import load_profile
+    from fakecloud.region import Region
+
+    profile = load_profile("default")
+    region = Region(CloudState(OTHER, profile.max_data_disks), profile)
+
+    @mock_azure(region=region)
+    def create(name: str) -> list[str]:
+        make_group(OTHER, name)
+        return group_names(OTHER)
+
+    assert create("rg-a") == ["rg-a"]
+    assert create("rg-b") == ["rg-a", "rg-b"]  # the region given is the one served

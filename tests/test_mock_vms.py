@@ -166,3 +166,12 @@ def test_an_availability_set_lists_its_vms_and_stays_while_they_do(azure):
     client.virtual_machines.begin_delete("rg", "vm1").result()
     client.availability_sets.delete("rg", "aset")
     assert list(client.availability_sets.list("rg")) == []
+
+
+def test_putting_the_create_request_again_changes_nothing(azure):
+    client, nic, _ = azure
+    request = vm_with_data_disks(nic.id)
+    client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
+    again = client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
+    assert [d.name for d in again.storage_profile.data_disks] == ["vm1_DataDisk_0",
+                                                                  "vm1_DataDisk_1"]

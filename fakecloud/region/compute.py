@@ -99,8 +99,7 @@ def _set_data_disks(region: Region, vm: VirtualMachine, data_disks: list[dict[st
     attached (created first for ``Empty``), missing ones detached."""
     wanted = {int(d["lun"]): d for d in data_disks if not d.get("toBeDetached")}
     attached = {disk.lower() for disk in vm.data_disks.values()}
-    keep = {_disk_id(region, vm, d).lower() for d in wanted.values()
-            if (d.get("managedDisk") or {}).get("id")}
+    keep = {_disk_id(region, vm, d).lower() for d in wanted.values()}
     detach = [disk for disk in vm.data_disks.values() if disk.lower() not in keep]
     attach = [(lun, d) for lun, d in sorted(wanted.items())
               if _disk_id(region, vm, d).lower() not in attached]
