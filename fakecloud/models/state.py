@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import armid as arm
 from fakecloud.models.errors import ArmError, key_of
+from fakecloud.models.moves import MoveRules
 from fakecloud.models.network import NetworkRules
 from fakecloud.models.resources import (
     Disk,
@@ -46,7 +47,7 @@ class Quotas:
                 **self.family_vcpus}
 
 
-class CloudState(NetworkRules):
+class CloudState(NetworkRules, MoveRules):
     """Resource groups and resources of one subscription, in any location."""
 
     def __init__(self, subscription: str, max_data_disks: Mapping[str, int],
@@ -386,33 +387,6 @@ class CloudState(NetworkRules):
         self._release(vm)
         self._drop(vm)
 
-    # -- moves -------------------------------------------------------------------------
-
-    def check_move(self, source_group: str, target_group: str, resource_ids: Iterable[str]
-                   ) -> list[tuple[Resource, str]]:
-        """What a move would do (each resource and its new id), or ARM's refusal of it;
-        nothing changes (validateMoveResources)."""
-        source = self._group(arm.group_of(source_group))
-        target = self._group(arm.group_of(target_group))
-        moving = [self._movable(r, source) for r in resource_ids]
-        new_ids = [arm.resource_id(self.subscription, target.name, resource.type, resource.name)
-                   for resource in moving]
-        for resource, new_id in zip(moving, new_ids, strict=True):
-            if self.find(new_id):
-                raise ArmError(409, "Conflict", f"Resource '{resource.name}' already exists in "
-                               f"resource group '{target.name}'.")
-        return list(zip(moving, new_ids, strict=True))
-
-    def move_resources(self, source_group: str, target_group: str,
-                       resource_ids: Iterable[str]) -> list[Resource]:
-        planned = self.check_move(source_group, target_group, resource_ids)
-        for resource, new_id in planned:
-            self._drop(resource)
-            resource.id = new_id
-            resource.resource_group = arm.group_of(new_id)  # the target's spelling
-            self._add(resource)
-        return [resource for resource, _ in planned]
-
     # -- rules -------------------------------------------------------------------------
 
     def _group(self, name: str) -> ResourceGroup:
@@ -483,16 +457,6 @@ class CloudState(NetworkRules):
         if resource.location != location:
             raise ArmError(400, "InvalidParameter", f"'{resource.name}' is in "
                            f"'{resource.location}', not in '{location}'.")
-
-    def _movable(self, resource_id: str, source: ResourceGroup) -> Resource:
-        resource = self.find(resource_id)
-        if resource is None or key_of(resource.resource_group) != key_of(source.name):
-            raise ArmError(400, "ResourceNotFound", f"Resource '{resource_id}' is not in "
-                           f"resource group '{source.name}'.")
-        if isinstance(resource, Disk) and resource.managed_by:
-            raise ArmError(409, "OperationNotAllowed", f"Disk '{resource.name}' is attached to "
-                           f"VM '{resource.managed_by}' and cannot be moved.")
-        return resource
 
     def _release(self, vm: VirtualMachine) -> None:
         for disk_id in [vm.os_disk, *vm.data_disks.values()]:
