@@ -237,6 +237,9 @@ def derived(profile: RegionProfile, key: Hashable, make: Callable[[], T]) -> T:
 def load_profile(name_or_path: str, model: type[P] = RegionProfile) -> P:
     """A shipped profile by name (``default``) or a YAML file by path, validated as
     ``model`` (a tool built on fakecloud may add its own settings in a subclass)."""
+    if "\x00" in name_or_path:  # no file system takes it: say so, as for a missing file
+        raise ProfileError(f"region profile {name_or_path!r}", "",
+                           "not a profile name nor a file path (it holds a NUL character)")
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILES_DIR / f"{name_or_path}.yaml"

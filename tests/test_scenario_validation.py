@@ -264,3 +264,9 @@ def test_shipped_scenarios_are_valid(path):
     scenario = load_scenario(path)
     assert scenario.name == path.stem
     build_plan(scenario, load_profile(scenario.region_profile).sizing)
+
+
+@pytest.mark.parametrize("name", ["no-such-profile", "a\x00b", "bad\x00.yaml"])
+def test_a_profile_that_cannot_be_read_is_a_scenario_error_naming_it(name):
+    with pytest.raises(ScenarioError, match="region profile"):
+        load_profile(name)
