@@ -128,10 +128,19 @@ class Throughput(StrictModel):
         raise ValueError(f"{sku} disks go up to {steps[-1].max_gb} GB, not {size_gb}")
 
 
-class VmSize(StrictModel):
+class OfferedSize(StrictModel):
+    """A VM size the region offers: what ARM's resource SKUs and quotas say of it."""
+
     vcpus: int = Field(gt=0)
     family: str = Field(min_length=1)
     max_data_disks: int = Field(ge=0)
+    memory_gb: float | None = Field(default=None, gt=0)
+
+
+class VmSize(OfferedSize):
+    """A size the profile knows in full: also its disk throughput (and, in prices, its
+    cost), so that restores can use it."""
+
     uncached_mbps: float = Field(gt=0)
 
 
@@ -179,6 +188,10 @@ class RegionProfile(StrictModel):
     rehydration: Rehydration
     throughput: Throughput
     vm_sizes: dict[str, VmSize]
+    offered_sizes: dict[str, OfferedSize] = {}
+    """More sizes the region offers (for its ARM fake's clients), beyond ``vm_sizes``."""
+    zones: list[str] = ["1", "2", "3"]
+    """The availability zones of the region's locations."""
     throttling: Throttling
     quotas: QuotaLimits
     prices: Prices
@@ -209,12 +222,17 @@ class RegionProfile(StrictModel):
         """The region's quotas as the state model enforces them."""
         return Quotas(self.quotas.regional_vcpus, self.quotas.family_vcpus,
                       self.quotas.managed_disks,
-                      {name: (size.family, size.vcpus) for name, size in self.vm_sizes.items()})
+                      {name: (size.family, size.vcpus) for name, size in self.offered.items()})
+
+    @property
+    def offered(self) -> dict[str, OfferedSize]:
+        """Every VM size the region offers."""
+        return {**self.offered_sizes, **self.vm_sizes}
 
     @property
     def max_data_disks(self) -> dict[str, int]:
         """The data-disk slots of each VM size the region offers."""
-        return {name: size.max_data_disks for name, size in self.vm_sizes.items()}
+        return {name: size.max_data_disks for name, size in self.offered.items()}
 
 
 P = TypeVar("P", bound=RegionProfile)

@@ -279,7 +279,10 @@ class CloudState(NetworkRules, MoveRules):
 
     def create_vm(self, vm_id: str, location: str, size: str, nic: str, os_disk: str,
                   os_disk_from_image: bool = False, zone: str | None = None,
-                  tags: Mapping[str, str] = {}) -> VirtualMachine:
+                  tags: Mapping[str, str] = {},
+                  image_disk: tuple[str, int] = IMAGE_OS_DISK) -> VirtualMachine:
+        """A VM on an existing OS disk, or on a new one from an image (``image_disk``: its
+        SKU and GB)."""
         self._new_name(vm_id)
         if size not in self.max_data_disks:
             raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not "
@@ -291,7 +294,7 @@ class CloudState(NetworkRules, MoveRules):
                            f"VM '{interface.vm}'.")
         self._same_location(interface, location)
         if os_disk_from_image:
-            sku, size_gb = IMAGE_OS_DISK
+            sku, size_gb = image_disk
             disk = self.create_disk(os_disk, location, size_gb, sku, zone, tags=tags,
                                     create_option="FromImage")
         else:

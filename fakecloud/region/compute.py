@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import armid as arm
 from fakecloud.models import ArmError, AvailabilitySet, Disk, VirtualMachine
+from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.region.common import (
     Handler,
     Outcome,
@@ -52,10 +53,12 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
                                   os_disk.get("name") or f"{arm.name_of(call.id)}_OsDisk_1")
                   if from_image else normal_id((os_disk.get("managedDisk") or {}).get("id", "")))
     nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
+    image_disk = ((os_disk.get("managedDisk") or {}).get("storageAccountType") or IMAGE_OS_DISK[0],
+                  int(os_disk.get("diskSizeGB") or IMAGE_OS_DISK[1]))
     vm = region.state.create_vm(call.id, location_of(call.body),
                                 (props.get("hardwareProfile") or {}).get("vmSize", ""),
                                 normal_id(_primary(nics).get("id", "")), os_disk_id, from_image,
-                                zone_of(call.body), tags_of(call.body))
+                                zone_of(call.body), tags_of(call.body), image_disk)
     try:
         _set_data_disks(region, vm, storage.get("dataDisks") or [])
     except ArmError:
@@ -88,9 +91,10 @@ def _update(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> Outcome
     if "tags" in body:
         region.state.retag(vm.id, tags_of(body))
     data_disks = (props.get("storageProfile") or {}).get("dataDisks")
-    if data_disks is None:
-        return 200, vm, "get_resource", False
-    return _set_data_disks(region, vm, data_disks)
+    outcome = (200, vm, "get_resource", False) if data_disks is None else _set_data_disks(
+        region, vm, data_disks)
+    remember(vm, {**vm.requested_top, **body, "properties": {**vm.requested, **props}})
+    return outcome
 
 
 def _set_data_disks(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]
@@ -134,18 +138,26 @@ def _attachable(region: Region, vm: VirtualMachine, entry: dict[str, Any],
     ``created``)."""
     option = (entry.get("createOption") or "").lower()
     disk_id = _disk_id(region, vm, entry)
+    sku = (entry.get("managedDisk") or {}).get("storageAccountType") or "Standard_LRS"
     if option == "empty":
         size = int(entry.get("diskSizeGB") or 0)
         if size < 1:
             raise missing("properties.storageProfile.dataDisks[].diskSizeGB")
-        sku = (entry.get("managedDisk") or {}).get("storageAccountType") or "Standard_LRS"
         region.state.create_disk(disk_id, vm.location, size, sku, vm.zone)
         created.append(disk_id)
+    elif option == "copy":
+        source = (entry.get("sourceResource") or {}).get("id")
+        if not source:
+            raise missing("properties.storageProfile.dataDisks[].sourceResource.id")
+        region.state.create_disk(disk_id, vm.location, int(entry.get("diskSizeGB") or 0), sku,
+                                 vm.zone, normal_id(source), create_option="Copy")
+        created.append(disk_id)
     elif option != "attach":
-        raise ArmError(501 if option == "fromimage" else 400,
-                       "NotImplementedInFake" if option == "fromimage" else "InvalidParameter",
+        known = option in ("fromimage", "restore")
+        raise ArmError(501 if known else 400,
+                       "NotImplementedInFake" if known else "InvalidParameter",
                        f"data disk createOption '{entry.get('createOption')}': the fake "
-                       "attaches (Attach) or creates (Empty) data disks")
+                       "attaches (Attach) or creates (Empty, Copy) data disks")
     return disk_id
 
 

@@ -17,7 +17,7 @@ from fakecloud.models import (
     Resource,
     ResourceGroup,
 )
-from fakecloud.profile import RegionProfile, derived
+from fakecloud.profile import OfferedSize, RegionProfile, derived
 from fakecloud.region.call import ArmCall
 from fakecloud.region.common import (
     Handler,
@@ -100,14 +100,20 @@ def skus(region: Region, call: ArmCall) -> Outcome:
 
 
 def _skus(profile: RegionProfile, location: str) -> list[dict[str, Any]]:
-    """The resource SKUs of a profile's VM sizes in ``location``."""
+    """The resource SKUs of the VM sizes the profile offers in ``location``."""
+    def capabilities(size: OfferedSize) -> list[dict[str, str]]:
+        found = [("vCPUs", size.vcpus), ("MaxDataDiskCount", size.max_data_disks),
+                 ("MemoryGB", size.memory_gb)]
+        return [{"name": name, "value": f"{value:g}" if isinstance(value, float) else str(value)}
+                for name, value in found if value is not None]
+
     return [
         {"resourceType": "virtualMachines", "name": name, "tier": "Standard",
          "size": name.removeprefix("Standard_"), "family": size.family,
-         "locations": [location], "restrictions": [],
-         "capabilities": [{"name": "vCPUs", "value": str(size.vcpus)},
-                          {"name": "MaxDataDiskCount", "value": str(size.max_data_disks)}]}
-        for name, size in sorted(profile.vm_sizes.items())]
+         "locations": [location], "locationInfo": [{"location": location,
+                                                    "zones": list(profile.zones)}],
+         "restrictions": [], "capabilities": capabilities(size)}
+        for name, size in sorted(profile.offered.items())]
 
 
 # -- resource groups and moves -------------------------------------------------------

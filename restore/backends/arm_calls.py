@@ -20,6 +20,7 @@ from restore.backends import checks
 from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.checks import Seen
 from restore.backends.data import REPOSITORY_URL
+from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.errors import CloudError
 from restore.ops import Operation
 
@@ -188,8 +189,12 @@ def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
     """A worker boots from the worker image with the agent in its custom data; a
     restored VM boots its own OS disk (read first, for its OS type)."""
     if op.os_disk_from_image:
-        storage = {"osDisk": {"name": arm.name_of(op.os_disk), "createOption": "FromImage"}}
-        extra = {"osProfile": {"customData": delivery.custom_data()}}
+        storage = {"imageReference": WORKER_IMAGE, "osDisk": {
+            "name": arm.name_of(op.os_disk), "createOption": "FromImage",
+            "managedDisk": {"storageAccountType": WORKER_OS_DISK_SKU}}}
+        extra = {"osProfile": {"computerName": arm.name_of(op.id)[:15],
+                               "adminUsername": WORKER_ADMIN,
+                               "customData": delivery.custom_data()}}
     else:
         yield from look(op.os_disk)
         storage = {"osDisk": {"createOption": "Attach", "managedDisk": {"id": op.os_disk}}}

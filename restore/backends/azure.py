@@ -36,14 +36,10 @@ from restore import ops
 from restore.backends import checks
 from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.checks import Seen
+from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.ops import Operation
-
-WORKER_IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
-                                      sku="server", version="latest")
-WORKER_ADMIN = "restorelab"
-WORKER_OS_DISK_SKU = "StandardSSD_LRS"
 
 _current_calls: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "calls", default=None)
@@ -351,7 +347,8 @@ class AzureExecutor:
             os_disk = compute.OSDisk(name=arm.name_of(op.os_disk), create_option="FromImage",
                                      managed_disk=compute.ManagedDiskParameters(
                                          storage_account_type=WORKER_OS_DISK_SKU))
-            storage = compute.StorageProfile(image_reference=WORKER_IMAGE, os_disk=os_disk)
+            storage = compute.StorageProfile(
+                image_reference=compute.ImageReference(**WORKER_IMAGE), os_disk=os_disk)
             os_profile = compute.OSProfile(computer_name=parsed.name[:15],
                                            admin_username=WORKER_ADMIN,
                                            admin_password=secrets.token_urlsafe(24) + "!aA1",

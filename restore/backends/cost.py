@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import armid as arm
-from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.profile import Prices
 from restore import ops
+from restore.backends.worker import WORKER_OS_DISK_GB, WORKER_OS_DISK_SKU
 from restore.engine import Ticket
 from restore.plan import RestoreContext
 
@@ -41,8 +41,8 @@ def restore_cost(tickets: Iterable[Ticket], end_s: float, ctx: RestoreContext,
         op, start, end = ticket.op, ticket.start_s, ticket.end_s
         if isinstance(op, ops.CreateVm) and op.os_disk_from_image:
             lives[op.id.lower()] = _Life(prices.vm_hourly[op.size], start)
-            sku, gb = IMAGE_OS_DISK
-            lives[op.os_disk.lower()] = _Life(_disk_rate(prices, sku, gb), start)
+            lives[op.os_disk.lower()] = _Life(
+                _disk_rate(prices, WORKER_OS_DISK_SKU, WORKER_OS_DISK_GB), start)
         elif isinstance(op, ops.CreateDisk):
             lives[op.id.lower()] = _Life(_disk_rate(prices, op.sku, op.size_gb), start)
         elif isinstance(op, ops.CreateSnapshot):

@@ -5,6 +5,7 @@ resources the request body refers to (of the types the fake models)."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -32,12 +33,26 @@ def prepare(example: Example) -> None:
         return
     if "/subnets" in url.lower():  # a subnet's network
         ensure(url[:url.lower().index("/subnets")], location)
+    for arm_id in referenced(example.body()):
+        ensure(arm_id, location)
+    if example.operation == "VirtualMachines_Update" and "storageProfile" in (
+            example.body().get("properties") or {}):
+        _vm_as_before(url, example.body(), location)  # the VM the update changes
+        return
     acts_on_itself = example.method != "PUT" or example.operation.endswith("_Update")
     if acts_on_itself and _is_resource(url):
         ensure(_resource_of(url), location)
-    for arm_id in referenced(example.body()):
-        ensure(arm_id, location)
     _attach_what_it_detaches(example, url)
+
+
+def _vm_as_before(url: str, update: dict[str, Any], location: str) -> None:
+    """The VM an update that describes it whole changes: as it describes it, before its
+    disks are detached."""
+    before = json.loads(json.dumps(update))
+    for disk in before["properties"]["storageProfile"].get("dataDisks") or []:
+        disk.pop("toBeDetached", None)
+        disk.pop("detachOption", None)
+    _put(url, {"location": location, **before})
 
 
 def _attach_what_it_detaches(example: Example, url: str) -> None:
