@@ -14,6 +14,17 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+"""The wall-clock time of virtual second 0, for the times ARM reports (``timeCreated``)."""
+
+
+def wall_clock(seconds: float) -> str:
+    """Virtual ``seconds`` as ARM writes a time: ``2026-01-01T00:00:05.0000000+00:00``."""
+    moment = EPOCH + timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0+00:00"
+
 
 _task: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("task", default=None)
 

@@ -175,3 +175,15 @@ def test_putting_the_create_request_again_changes_nothing(azure):
     again = client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
     assert [d.name for d in again.storage_profile.data_disks] == ["vm1_DataDisk_0",
                                                                   "vm1_DataDisk_1"]
+
+
+def test_arm_fills_in_when_a_vm_and_its_disks_were_created(azure):
+    client, nic, fake = azure
+    before = fake.clock.now
+    vm = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    assert vm.time_created is not None and vm.time_created.year == 2026
+    assert vm.time_created.timestamp() == pytest.approx(
+        1767225600 + before, abs=1)  # 2026-01-01T00:00:00Z is virtual second 0
+    disks = list(client.disks.list_by_resource_group("rg"))
+    assert {d.time_created for d in disks} == {vm.time_created}

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import armid as arm
+from fakecloud.clock import wall_clock
 from fakecloud.models import (
     AvailabilitySet,
     CloudState,
@@ -23,6 +24,8 @@ from fakecloud.models import (
 from fakecloud.region.network import subnet_view
 
 GIB = 2**30
+TIME_CREATED = (Disk, Snapshot, VirtualMachine)
+"""The resources whose properties ARM gives a ``timeCreated``."""
 
 
 def envelope(resource: Resource, provisioning: str = "Succeeded",
@@ -42,6 +45,8 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
     else:
         properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
     body["properties"] = {**properties, "provisioningState": provisioning}
+    if resource.created_s is not None and type(resource) in TIME_CREATED:
+        body["properties"]["timeCreated"] = wall_clock(resource.created_s)
     if isinstance(resource, Disk):
         body["sku"] = {"name": resource.sku}
         if resource.managed_by:

@@ -18,6 +18,7 @@ class Resource:
     tags: dict[str, str] = field(default_factory=dict)
     requested: dict[str, Any] = field(default_factory=dict)  # the request's properties, echoed
     requested_top: dict[str, Any] = field(default_factory=dict)  # its other fields, echoed
+    created_s: float | None = None  # when (virtual seconds) the region created it
     name: str = field(init=False)
     resource_group: str = field(init=False)
 
