@@ -187,3 +187,29 @@ def test_arm_fills_in_when_a_vm_and_its_disks_were_created(azure):
         1767225600 + before, abs=1)  # 2026-01-01T00:00:00Z is virtual second 0
     disks = list(client.disks.list_by_resource_group("rg"))
     assert {d.time_created for d in disks} == {vm.time_created}
+
+
+def test_a_vm_extension_is_kept_as_asked_and_goes_with_its_vm(azure):
+    client, nic, _ = azure
+    client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
+    made = client.virtual_machine_extensions.begin_create_or_update(
+        "rg", "vm1", "watcher", compute.VirtualMachineExtension(
+            location="eastus", properties=compute.VirtualMachineExtensionProperties(
+                publisher="Microsoft.Azure.NetworkWatcher", type="NetworkWatcherAgentLinux",
+                type_handler_version="1.4", auto_upgrade_minor_version=True))).result()
+    assert made.id.endswith("/virtualMachines/vm1/extensions/watcher")
+    assert made.properties.publisher == "Microsoft.Azure.NetworkWatcher"
+    updated = client.virtual_machine_extensions.begin_update(
+        "rg", "vm1", "watcher", compute.VirtualMachineExtensionUpdate(
+            properties=compute.VirtualMachineExtensionUpdateProperties(
+                auto_upgrade_minor_version=False))).result()
+    assert updated.properties.auto_upgrade_minor_version is False
+    assert updated.properties.type_handler_version == "1.4"
+    assert [e.name for e in client.virtual_machine_extensions.list("rg", "vm1").value] == [
+        "watcher"]
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_machine_extensions.begin_create_or_update(
+            "rg", "no-vm", "watcher", compute.VirtualMachineExtension(location="eastus")).result()
+    client.virtual_machines.begin_delete("rg", "vm1").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_machine_extensions.get("rg", "vm1", "watcher")

@@ -43,6 +43,9 @@ def parse(route: Route, match: re.Match[str], request: Any, query: dict[str, lis
                             f"{match['loc']}",
         "subnet": lambda: arm.subnet_id(sub, group, match["vnet"], match["name"]),
         "vnet": lambda: arm.resource_id(sub, group, arm.VIRTUAL_NETWORKS, match["vnet"]),
+        "vm": lambda: arm.resource_id(sub, group, arm.VIRTUAL_MACHINES, match["name"]),
+        "extension": lambda: arm.resource_id(sub, group, arm.VIRTUAL_MACHINES, match["name"])
+                             + f"/extensions/{match['ext']}",
         "resource": lambda: arm.resource_id(sub, group, route.type, match["name"]),
     }
     try:

@@ -32,6 +32,7 @@ def _route(method: str, pattern: str, type_: str, action: str = "",
 
 RG = "Microsoft.Resources/resourceGroups"
 SUBNETS = "Microsoft.Network/virtualNetworks/subnets"
+EXTENSIONS = "Microsoft.Compute/virtualMachines/extensions"
 LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
           ("Microsoft.Compute", "virtualMachines"), ("Microsoft.Network", "networkInterfaces"),
           ("Microsoft.Network", "virtualNetworks"), ("Microsoft.Network", "networkSecurityGroups"),
@@ -50,6 +51,9 @@ ROUTES = [
     *[_route(method, VM, "Microsoft.Compute/virtualMachines") for method in ("PUT", "GET",
                                                                              "PATCH", "DELETE")],
     _route("GET", VM + r"/instanceview", "Microsoft.Compute/virtualMachines", "instanceView"),
+    *[_route(method, VM + r"/extensions/(?P<ext>[^/]+)", EXTENSIONS, id_="extension")
+      for method in ("PUT", "GET", "PATCH", "DELETE")],
+    _route("GET", VM + r"/extensions", EXTENSIONS, id_="vm"),
     *[_route("POST", VM + f"/{action.lower()}", "Microsoft.Compute/virtualMachines", action)
       for action in ("deallocate", "start", "powerOff", "restart", "runCommand",
                      "attachDetachDataDisks")],
@@ -87,6 +91,7 @@ def route_of(method: str, path: str) -> tuple[Route, re.Match[str]] | None:
 
 
 PLACEHOLDERS = {"sub": "{subscriptionId}", "group": "{resourceGroupName}", "name": "{name}",
+                "ext": "{vmExtensionName}",
                 "vnet": "{virtualNetworkName}", "loc": "{location}", "op": "{operationId}"}
 
 

@@ -43,7 +43,7 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
         properties, top = ECHOED[type(resource)](resource, state)
         body.update(top)
     else:
-        properties = PROPERTIES.get(type(resource), lambda r: {})(resource)
+        properties = PROPERTIES.get(type(resource), _as_requested)(resource)
     body["properties"] = {**properties, "provisioningState": provisioning}
     if resource.created_s is not None and type(resource) in TIME_CREATED:
         body["properties"]["timeCreated"] = wall_clock(resource.created_s)
@@ -78,6 +78,11 @@ def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
     return {**snapshot.requested, "diskSizeGB": snapshot.size_gb,
             "diskSizeBytes": snapshot.size_gb * GIB, "creationData": creation,
             "incremental": snapshot.incremental, "uniqueId": unique_id(snapshot)}
+
+
+def _as_requested(resource: Resource) -> dict[str, Any]:
+    """A resource the fake keeps as its request said (a VM extension): that, echoed."""
+    return dict(resource.requested)
 
 
 def unique_id(resource: Resource) -> str:

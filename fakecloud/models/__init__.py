@@ -11,11 +11,12 @@ from fakecloud.models.resources import (
     Snapshot,
     VirtualMachine,
     VirtualNetwork,
+    VmExtension,
 )
 from fakecloud.models.state import ArmError, CloudState, Quotas
 
 __all__ = [
     "ArmError", "AvailabilitySet", "CloudState", "Disk", "NetworkInterface",
     "NetworkSecurityGroup", "PublicIPAddress", "Quotas", "Resource", "ResourceGroup", "Snapshot",
-    "VirtualMachine", "VirtualNetwork",
+    "VirtualMachine", "VirtualNetwork", "VmExtension",
 ]

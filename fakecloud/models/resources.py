@@ -194,6 +194,11 @@ class PublicIPAddress(Resource):
     type = "Microsoft.Network/publicIPAddresses"
 
 
+@dataclass(slots=True)
+class VmExtension(Resource):
+    type = "Microsoft.Compute/virtualMachines/extensions"
+
+
 KINDS: dict[str, type[Resource]] = {kind.type: kind for kind in (
     ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine,
-    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress)}
+    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress, VmExtension)}

@@ -117,6 +117,16 @@ def echoed(kind: type[Resource], latency: str, long_running: bool) -> Handler:
     return handler
 
 
+def patch_echoed(region: Region, call: ArmCall) -> Outcome:
+    """PATCH of a resource kept as its request said: what it sets is merged in."""
+    found = get_resource(region, call)[1]
+    if "tags" in call.body:
+        region.state.retag(found.id, tags_of(call.body))
+    remember(found, {**found.requested_top, **call.body,
+                     "properties": {**found.requested, **(call.body.get("properties") or {})}})
+    return 200, found, "create_nic", True
+
+
 def echoed_handlers(kind: type[Resource], latency: str, delete_latency: str,
                     long_running: bool) -> dict[str, Handler]:
     """GET (one or a list), PUT and DELETE of a resource kept as its request said."""

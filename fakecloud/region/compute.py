@@ -8,18 +8,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import armid as arm
-from fakecloud.models import ArmError, AvailabilitySet, Disk, VirtualMachine
+from fakecloud.models import ArmError, AvailabilitySet, Disk, VirtualMachine, VmExtension
 from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.region.common import (
     Handler,
     Outcome,
     delete_handler,
+    echoed,
     echoed_handlers,
     get_or_list,
     get_resource,
     location_of,
     missing,
     normal_id,
+    patch_echoed,
     remember,
     tags_of,
     zone_of,
@@ -175,12 +177,34 @@ def delete_vm(state: CloudState, vm_id: str) -> None:
     doomed += [vm.data_disks[int(d["lun"])] for d in storage.get("dataDisks") or []
                if _deletes(d) and int(d.get("lun", -1)) in vm.data_disks]
     nics = (requested.get("networkProfile") or {}).get("networkInterfaces") or []
+    for extension in _extensions_of(state, vm_id):  # a VM's extensions go with it
+        state.delete_echoed(extension.id)
     state.delete_vm(vm_id)
     for disk_id in doomed:
         state.delete_disk(disk_id)
     for nic in nics:
         if _deletes(nic.get("properties")) and state.find(normal_id(nic.get("id", ""))):
             state.delete_nic(normal_id(nic["id"]))
+
+
+def put_extension(region: Region, call: ArmCall) -> Outcome:
+    """An extension of an existing VM, kept as its request said."""
+    region.state.get(call.id.rsplit("/extensions/", 1)[0], VirtualMachine)  # 404 without it
+    return EXTENSION_PUT(region, call)
+
+
+def get_extension(region: Region, call: ArmCall) -> Outcome:
+    """One extension, or (the call names its VM) all of them."""
+    if "/extensions/" in call.id.lower():
+        return get_resource(region, call)
+    vm = region.state.get(call.id, VirtualMachine)
+    return 200, _extensions_of(region.state, vm.id), "find_resources", False
+
+
+def _extensions_of(state: CloudState, vm_id: str) -> list[VmExtension]:
+    prefix = vm_id.lower() + "/extensions/"
+    return [r for r in state.resources() if isinstance(r, VmExtension)
+            and r.id.lower().startswith(prefix)]
 
 
 def _deletes(entry: dict[str, Any] | None) -> bool:
@@ -236,6 +260,8 @@ def run_command(region: Region, call: ArmCall) -> Outcome:
 
 
 VM = arm.VIRTUAL_MACHINES
+EXTENSION_PUT = echoed(VmExtension, "create_nic", long_running=True)
+"""An extension's PUT: a VM update installing it (network-PUT seconds as the stand-in)."""
 VM_HANDLERS: dict[str, Handler] = {
     # an availability set's PUT is synchronous: a quick ARM write, as a group's
     **echoed_handlers(AvailabilitySet, "create_resource_group", "create_resource_group",
@@ -248,5 +274,10 @@ VM_HANDLERS: dict[str, Handler] = {
     **{f"POST {VM}/{action}": power(action) for action in POWER_ACTIONS},
     f"POST {VM}/attachDetachDataDisks": attach_detach,
     f"POST {VM}/runCommand": run_command,
+    f"PUT {VmExtension.type}": put_extension,
+    f"GET {VmExtension.type}": get_extension,
+    f"PATCH {VmExtension.type}": patch_echoed,
+    f"DELETE {VmExtension.type}": delete_handler(
+        "create_nic", lambda state, i: state.delete_echoed(i)),
 }
 """The handler of each virtual machine operation the region implements."""
