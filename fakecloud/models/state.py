@@ -59,6 +59,7 @@ class CloudState(NetworkRules, MoveRules):
         self._members: dict[str, set[str]] = {}  # group (lower) -> keys of its resources
         self._by_tag: dict[tuple[str, str], set[str]] = {}  # (tag, value) -> keys
         self._ips: dict[str, dict[str, str]] = {}  # subnet (lower) -> IP -> its configuration
+        self.now: float | None = None  # set by the region answering a call: creation times
         self._usage: dict[str, Counter[str]] = {}  # location -> quota usage
         self.quotas = quotas
 
@@ -422,6 +423,8 @@ class CloudState(NetworkRules, MoveRules):
             self._count(resource, -1)
 
     def _add(self, resource: R) -> R:
+        if resource.created_s is None:
+            resource.created_s = self.now
         key = key_of(resource.id)
         self._resources[key] = resource
         if not isinstance(resource, ResourceGroup):

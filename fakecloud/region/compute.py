@@ -67,10 +67,6 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
         _undo_create(region, vm)
         raise
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
-    for disk_id in [vm.os_disk, *vm.data_disks.values()]:  # made with the VM: its time
-        made = region.state.find(disk_id)
-        if made is not None and made.created_s is None:
-            made.created_s = region.now
     remember(vm, call.body)
     return 201, vm, "create_vm", True
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fakecloud.models import ArmError, CloudState, Resource, VirtualMachine
+from fakecloud.models import ArmError, CloudState, VirtualMachine
 from fakecloud.profile import RegionProfile
 from fakecloud.region.call import Answer, ArmCall
 from fakecloud.region.chaos import Chaos, ChaosRule
@@ -16,8 +16,6 @@ from fakecloud.throttle import Throttle
 
 GuestHook = Callable[["Region", VirtualMachine, dict[str, Any]], "GuestRun"]
 Listener = Callable[[ArmCall, Answer], None]
-CREATED = (201, 202)
-"""The statuses of a call that (may have) created its resource."""
 DATA_PLANE = frozenset({REHYDRATE})
 """Calls that are not ARM requests: no ARM throttling."""
 
@@ -56,13 +54,12 @@ class Region:
         self.guest: GuestHook = no_guest
         self.listeners: list[Listener] = []
         self.busy_until: dict[str, float] = {}  # resource (lower) -> end of its operation
-        self.now = 0.0  # the time of the call being answered
 
     def call(self, call: ArmCall, now: float) -> Answer:
         """Answer ``call`` made at ``now``: the state changes at once, as ARM validates and
         accepts a request; ``latency_s`` says when it answers or ends. A refusal is
         raised as ArmError."""
-        self.now = now
+        self.state.now = now  # what the call creates, it creates now
         handler = HANDLERS.get(call.operation)
         if handler is None:
             raise ArmError(501, "NotImplementedInFake", f"fakecloud does not implement "
@@ -78,8 +75,6 @@ class Region:
         if rule is not None and rule.status:
             raise rule.error(call.operation)
         status, result, kind, long_running = handler(self, call)
-        if status in CREATED and isinstance(result, Resource) and result.created_s is None:
-            result.created_s = now
         latency = self._latency(call, kind, result) + (rule.added_latency_s if rule else 0.0)
         answer = Answer(status, result, latency, long_running)
         if long_running:
