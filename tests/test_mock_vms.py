@@ -124,6 +124,65 @@ def test_updates_detach_by_to_be_detached_and_patch_tags(azure):
     assert [d.lun for d in patched.storage_profile.data_disks] == [0]
 
 
+def test_a_force_detached_disk_is_listed_while_the_update_runs(azure):
+    client, nic, fake = azure
+    vm = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    vm.storage_profile.data_disks[0].to_be_detached = True
+    vm.storage_profile.data_disks[0].detach_option = "ForceDetach"
+    answer = client.virtual_machines.begin_create_or_update("rg", "vm1", vm,
+                                                            polling=False).result()
+    during = client.virtual_machines.get("rg", "vm1")
+    assert during.provisioning_state == "Updating"
+    assert [(d.lun, bool(d.to_be_detached), d.detach_option)
+            for d in during.storage_profile.data_disks] == [
+        (0, True, "ForceDetach"), (1, False, None)]
+    assert [d.lun for d in answer.storage_profile.data_disks] == [0, 1]
+    fake.clock.sleep(3600)
+    assert [d.lun for d in client.virtual_machines.get(
+        "rg", "vm1").storage_profile.data_disks] == [1]
+
+
+def test_one_update_swaps_a_disk_at_a_lun_or_changes_nothing(azure):
+    client, nic, _ = azure
+    vm = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id)).result()
+    new = client.disks.begin_create_or_update("rg", "new", compute.Disk(
+        location="eastus", disk_size_gb=16,
+        creation_data=compute.CreationData(create_option="Empty"))).result()
+    vm.storage_profile.data_disks[0] = compute.DataDisk(
+        lun=0, create_option="Attach", managed_disk=compute.ManagedDiskParameters(id=new.id))
+    swapped = client.virtual_machines.begin_create_or_update("rg", "vm1", vm).result()
+    assert [d.name for d in swapped.storage_profile.data_disks] == ["new", "vm1_DataDisk_1"]
+    assert client.disks.get("rg", "vm1_DataDisk_0").disk_state == "Unattached"
+    swapped.storage_profile.data_disks[0] = compute.DataDisk(
+        lun=0, create_option="Attach", managed_disk=compute.ManagedDiskParameters(
+            id=new.id.replace("/new", "/absent")))
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_machines.begin_create_or_update("rg", "vm1", swapped).result()
+    unchanged = client.virtual_machines.get("rg", "vm1")
+    assert [d.name for d in unchanged.storage_profile.data_disks] == ["new", "vm1_DataDisk_1"]
+    assert client.disks.get("rg", "new").disk_state == "Attached"
+
+
+def test_data_disks_from_the_image_are_created_with_the_vm(azure):
+    client, nic, _ = azure
+    request = vm_with_data_disks(nic.id)
+    request.storage_profile.data_disks = [
+        compute.DataDisk(lun=0, create_option="FromImage", disk_size_gb=128),
+        compute.DataDisk(lun=1, create_option="FromImage")]
+    vm = client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
+    assert [(d.lun, d.create_option, d.disk_size_gb) for d in vm.storage_profile.data_disks] \
+        == [(0, "FromImage", 128), (1, "FromImage", 30)]
+    client.virtual_machines.begin_delete("rg", "vm1").result()  # its disks and NIC stay
+    request.storage_profile.image_reference = None
+    request.storage_profile.os_disk = compute.OSDisk(
+        create_option="Attach", managed_disk=compute.ManagedDiskParameters(
+            id=client.disks.get("rg", "vm1-os").id))
+    with pytest.raises(HttpResponseError, match="imageReference"):
+        client.virtual_machines.begin_create_or_update("rg", "vm2", request).result()
+
+
 def test_attach_detach_data_disks_by_id(azure):
     client, nic, _ = azure
     client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()

@@ -21,6 +21,7 @@ from fakecloud.models import (
     VirtualMachine,
     VirtualNetwork,
 )
+from fakecloud.region.common import data_disk_id
 from fakecloud.region.network import subnet_view
 
 GIB = 2**30
@@ -38,7 +39,7 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
     if isinstance(resource, VirtualNetwork):
         properties = _vnet(resource, state)
     elif isinstance(resource, VirtualMachine):
-        properties = _vm(resource, state)
+        properties = _vm(resource, state, provisioning == "Updating")
     elif type(resource) in ECHOED:
         properties, top = ECHOED[type(resource)](resource, state)
         body.update(top)
@@ -114,7 +115,10 @@ def _vnet(vnet: VirtualNetwork, state: CloudState | None) -> dict[str, Any]:
             "subnets": subnets, "resourceGuid": unique_id(vnet)}
 
 
-def _vm(vm: VirtualMachine, state: CloudState | None = None) -> dict[str, Any]:
+def _vm(vm: VirtualMachine, state: CloudState | None = None, updating: bool = False
+        ) -> dict[str, Any]:
+    """A VM's properties; while an update runs (``updating``), the data disks it detaches
+    still listed as its request marked them (``toBeDetached``), as ARM lists them."""
     requested = vm.requested
     storage = requested.get("storageProfile") or {}
     asked = {int(d["lun"]): d for d in storage.get("dataDisks") or [] if "lun" in d}
@@ -137,6 +141,11 @@ def _vm(vm: VirtualMachine, state: CloudState | None = None) -> dict[str, Any]:
         "dataDisks": [{**asked.get(lun, {}), "lun": lun,
                        **managed(disk, asked.get(lun, {}).get("createOption", "Attach"))}
                       for lun, disk in sorted(vm.data_disks.items())]}
+    if updating:
+        leaving = [{**managed(data_disk_id(vm, entry), "Attach"), **entry}
+                   for lun, entry in asked.items()
+                   if entry.get("toBeDetached") and lun not in vm.data_disks]
+        profile["dataDisks"] = sorted(profile["dataDisks"] + leaving, key=lambda d: d["lun"])
     if storage.get("imageReference"):
         profile["imageReference"] = storage["imageReference"]
     properties: dict[str, Any] = {

@@ -43,6 +43,17 @@ def normal_id(arm_id: str) -> str:
     return arm_id if arm_id.startswith("/") else f"/{arm_id}"
 
 
+def data_disk_id(vm: Resource, entry: dict[str, Any]) -> str:
+    """The disk a VM's data disk entry names: its ``managedDisk.id``, else its name (ARM's
+    default name for the LUN) in the VM's group."""
+    managed = (entry.get("managedDisk") or {}).get("id")
+    if managed:
+        return normal_id(managed)
+    name = entry.get("name") or f"{vm.name}_DataDisk_{entry.get('lun')}"
+    return arm.resource_id(arm.parse_id(vm.id).subscription, vm.resource_group, arm.DISKS,
+                           name)
+
+
 def missing(name: str) -> ArmError:
     return ArmError(400, "InvalidParameter", f"Required parameter '{name}' is missing (null).")
 

@@ -13,6 +13,7 @@ from fakecloud.models.state import IMAGE_OS_DISK
 from fakecloud.region.common import (
     Handler,
     Outcome,
+    data_disk_id,
     delete_handler,
     echoed,
     echoed_handlers,
@@ -61,13 +62,13 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
                                 (props.get("hardwareProfile") or {}).get("vmSize", ""),
                                 normal_id(_primary(nics).get("id", "")), os_disk_id, from_image,
                                 zone_of(call.body), tags_of(call.body), image_disk)
+    remember(vm, call.body)
     try:
         _set_data_disks(region, vm, storage.get("dataDisks") or [])
     except ArmError:
         _undo_create(region, vm)
         raise
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
-    remember(vm, call.body)
     return 201, vm, "create_vm", True
 
 
@@ -101,37 +102,33 @@ def _update(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> Outcome
 
 def _set_data_disks(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]
                     ) -> Outcome:
-    """The VM's data disks become the ones listed and not ``toBeDetached``: new ones are
-    attached (created first for ``Empty``), missing ones detached."""
+    """The VM's data disks become the ones listed and not ``toBeDetached``: missing ones
+    detached, then new ones attached (created first for ``Empty``, ``Copy`` and
+    ``FromImage``), all in one update or none of it."""
     wanted = {int(d["lun"]): d for d in data_disks if not d.get("toBeDetached")}
     attached = {disk.lower() for disk in vm.data_disks.values()}
-    keep = {_disk_id(region, vm, d).lower() for d in wanted.values()}
-    detach = [disk for disk in vm.data_disks.values() if disk.lower() not in keep]
+    keep = {data_disk_id(vm, d).lower() for d in wanted.values()}
+    before = dict(vm.data_disks)
+    detach = [disk for disk in before.values() if disk.lower() not in keep]
     attach = [(lun, d) for lun, d in sorted(wanted.items())
-              if _disk_id(region, vm, d).lower() not in attached]
-    if attach and detach:
-        raise ArmError(501, "NotImplementedInFake", "fakecloud does not attach and detach "
-                       "disks in one VM update")
-    if attach:
-        created: list[str] = []
-        try:
-            disks = [(lun, _attachable(region, vm, entry, created)) for lun, entry in attach]
-            return 200, region.state.attach_disks(vm.id, disks), "attach_disks", True
-        except ArmError:
-            for disk_id in created:  # all or nothing: the disks made for it go again
-                region.state.delete_disk(disk_id)
-            raise
+              if data_disk_id(vm, d).lower() not in attached]
+    if not (attach or detach):
+        return 200, vm, "get_resource", False
     if detach:
-        return 200, region.state.detach_disks(vm.id, detach), "detach_disks", True
-    return 200, vm, "get_resource", False
-
-
-def _disk_id(region: Region, vm: VirtualMachine, entry: dict[str, Any]) -> str:
-    managed = (entry.get("managedDisk") or {}).get("id")
-    if managed:
-        return normal_id(managed)
-    name = entry.get("name") or f"{vm.name}_DataDisk_{entry.get('lun')}"
-    return arm.resource_id(region.state.subscription, vm.resource_group, arm.DISKS, name)
+        region.state.detach_disks(vm.id, detach)
+    created: list[str] = []
+    try:
+        disks = [(lun, _attachable(region, vm, entry, created)) for lun, entry in attach]
+        if disks:
+            region.state.attach_disks(vm.id, disks)
+    except ArmError:  # all or nothing: the disks made for it go, the detached come back
+        for disk_id in created:
+            region.state.delete_disk(disk_id)
+        if detach:
+            region.state.attach_disks(vm.id, [(lun, disk) for lun, disk in before.items()
+                                              if disk in detach])
+        raise
+    return 200, vm, "attach_disks" if attach else "detach_disks", True
 
 
 def _attachable(region: Region, vm: VirtualMachine, entry: dict[str, Any],
@@ -139,7 +136,7 @@ def _attachable(region: Region, vm: VirtualMachine, entry: dict[str, Any],
     """The disk a data disk entry names; an ``Empty`` one is created first (and noted in
     ``created``)."""
     option = (entry.get("createOption") or "").lower()
-    disk_id = _disk_id(region, vm, entry)
+    disk_id = data_disk_id(vm, entry)
     sku = (entry.get("managedDisk") or {}).get("storageAccountType") or "Standard_LRS"
     if option == "empty":
         size = int(entry.get("diskSizeGB") or 0)
@@ -154,13 +151,25 @@ def _attachable(region: Region, vm: VirtualMachine, entry: dict[str, Any],
         region.state.create_disk(disk_id, vm.location, int(entry.get("diskSizeGB") or 0), sku,
                                  vm.zone, normal_id(source), create_option="Copy")
         created.append(disk_id)
+    elif option == "fromimage":
+        if not _image_of(vm):
+            raise missing("properties.storageProfile.imageReference")
+        region.state.create_disk(disk_id, vm.location, int(entry.get("diskSizeGB") or
+                                                           IMAGE_OS_DISK[1]),
+                                 sku, vm.zone, create_option="FromImage")
+        created.append(disk_id)
     elif option != "attach":
-        known = option in ("fromimage", "restore")
+        known = option == "restore"
         raise ArmError(501 if known else 400,
                        "NotImplementedInFake" if known else "InvalidParameter",
                        f"data disk createOption '{entry.get('createOption')}': the fake "
-                       "attaches (Attach) or creates (Empty, Copy) data disks")
+                       "attaches (Attach) or creates (Empty, Copy, FromImage) data disks")
     return disk_id
+
+
+def _image_of(vm: VirtualMachine) -> dict[str, Any]:
+    """The image the VM was created from (its request's ``imageReference``)."""
+    return (vm.requested.get("storageProfile") or {}).get("imageReference") or {}
 
 
 def delete_vm(state: CloudState, vm_id: str) -> None:
