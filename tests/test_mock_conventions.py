@@ -255,6 +255,19 @@ def test_the_readme_example_of_moto_conventions_runs():
     assert outcome.wasSuccessful() and outcome.testsRun == 1, outcome.failures + outcome.errors
 
 
+def test_the_readme_example_of_a_whole_vm_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+              if "def test_a_vm_with_data_disks_from_create_to_delete" in b]
+    assert len(blocks) == 1
+    namespace: dict = {"__name__": "readme_example"}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    namespace["test_a_vm_with_data_disks_from_create_to_delete"]()
+
+
 def test_the_readme_lists_exactly_the_routes_the_fake_answers():
     import re
     from pathlib import Path
