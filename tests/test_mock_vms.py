@@ -76,6 +76,21 @@ def test_the_docs_vm_flow_creates_a_vm_with_its_data_disks(azure):
     assert [v.name for v in client.virtual_machines.list_all()] == ["vm1"]
 
 
+def test_a_vm_reads_creating_while_its_create_runs_and_its_disks_updating(azure):
+    client, nic, fake = azure
+    answer = client.virtual_machines.begin_create_or_update(
+        "rg", "vm1", vm_with_data_disks(nic.id), polling=False).result()
+    assert answer.provisioning_state == "Creating"
+    assert client.virtual_machines.get("rg", "vm1").provisioning_state == "Creating"
+    disk = client.disks.begin_create_or_update("rg", "d", compute.Disk(
+        location="eastus", disk_size_gb=8,
+        creation_data=compute.CreationData(create_option="Empty")), polling=False).result()
+    assert disk.provisioning_state == "Updating"
+    fake.clock.sleep(3600)
+    assert client.virtual_machines.get("rg", "vm1").provisioning_state == "Succeeded"
+    assert client.disks.get("rg", "d").provisioning_state == "Succeeded"
+
+
 def test_a_failed_create_leaves_nothing_behind(azure):
     client, nic, _ = azure
     taken = compute.Disk(location="eastus", disk_size_gb=8,

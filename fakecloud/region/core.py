@@ -18,6 +18,9 @@ GuestHook = Callable[["Region", VirtualMachine, dict[str, Any]], "GuestRun"]
 Listener = Callable[[ArmCall, Answer], None]
 DATA_PLANE = frozenset({REHYDRATE})
 """Calls that are not ARM requests: no ARM throttling."""
+READS_CREATING = frozenset({VirtualMachine.type})
+"""Types whose create reads ``Creating`` while it runs (ARM's VM examples); others, disks
+and snapshots included, read ``Updating``."""
 
 
 class GuestRun:
@@ -53,7 +56,8 @@ class Region:
         self.latencies = Latencies(profile, seed)
         self.guest: GuestHook = no_guest
         self.listeners: list[Listener] = []
-        self.busy_until: dict[str, float] = {}  # resource (lower) -> end of its operation
+        self.busy: dict[str, tuple[float, str]] = {}  # resource (lower) -> end of its
+        # operation, and its provisioningState until then
 
     def call(self, call: ArmCall, now: float) -> Answer:
         """Answer ``call`` made at ``now``: the state changes at once, as ARM validates and
@@ -78,14 +82,17 @@ class Region:
         latency = self._latency(call, kind, result) + (rule.added_latency_s if rule else 0.0)
         answer = Answer(status, result, latency, long_running)
         if long_running:
-            self.busy_until[call.id.lower()] = now + latency
+            phase = "Creating" if status == 201 and call.type in READS_CREATING else "Updating"
+            self.busy[call.id.lower()] = (now + latency, phase)
         for listener in self.listeners:
             listener(call, answer)
         return answer
 
     def provisioning(self, arm_id: str, now: float) -> str:
-        """``Updating`` while an operation on the resource runs, else ``Succeeded``."""
-        return "Updating" if self.busy_until.get(arm_id.lower(), 0.0) > now else "Succeeded"
+        """``Creating`` or ``Updating`` while an operation on the resource runs, else
+        ``Succeeded``."""
+        until, phase = self.busy.get(arm_id.lower(), (0.0, ""))
+        return phase if until > now else "Succeeded"
 
     def _latency(self, call: ArmCall, kind: str, result: Any = None) -> float:
         """The call's latency of ``kind``, drawn by the call's key; Run Command's adds
