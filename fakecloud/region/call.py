@@ -31,10 +31,12 @@ class Answer:
     """What the region did: ARM's ``status``; ``result`` (a resource model, a list, or
     a dict); ``latency_s``: for a synchronous call how long until it answers, for a
     long-running one how long until it ends; ``failure``: the error a long-running
-    operation that was accepted ends with."""
+    operation that was accepted ends with; ``kind``: the profile's latency kind it took
+    (its draw, plus a script's run time for Run Command)."""
 
     status: int
     result: Any
     latency_s: float
     long_running: bool = False
     failure: Exception | None = None
+    kind: str = ""

@@ -75,12 +75,12 @@ class Region:
         if rule is not None and rule.fail_lro:
             status, _, kind, _ = _dry_run(handler, self, call)
             return Answer(status, None, self._latency(call, kind), True,
-                          rule.error(call.operation))
+                          rule.error(call.operation), kind)
         if rule is not None and rule.status:
             raise rule.error(call.operation)
         status, result, kind, long_running = handler(self, call)
         latency = self._latency(call, kind, result) + (rule.added_latency_s if rule else 0.0)
-        answer = Answer(status, result, latency, long_running)
+        answer = Answer(status, result, latency, long_running, kind=kind)
         if long_running:
             phase = "Creating" if status == 201 and call.type in READS_CREATING else "Updating"
             self.busy[call.id.lower()] = (now + latency, phase)

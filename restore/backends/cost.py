@@ -20,41 +20,61 @@ MB_PER_GB = 1024
 
 
 @dataclass(slots=True)
-class _Life:
-    """A billed resource: from when it was created until it was removed."""
+class Life:
+    """A billed resource of cost ``item``: from its creating operation's start until the
+    end of the operation that removed it (None: until the restore ends)."""
 
+    item: str
     rate_per_hour: float
-    start_s: float
-    end_s: float | None = None
+    start: Ticket
+    end: Ticket | None = None
 
 
 def restore_cost(tickets: Iterable[Ticket], end_s: float, ctx: RestoreContext,
                  prices: Prices) -> dict[str, object]:
     """USD (or ``prices.currency``) by item, and the total."""
-    lives: dict[str, _Life] = {}
+    items, lives = cost_terms(tickets, ctx, prices)
+    for life in lives:
+        end = life.end.end_s if life.end is not None else end_s
+        items[life.item] += life.rate_per_hour * (end - life.start.start_s) / 3600
+    return priced(items, prices.currency)
+
+
+def priced(items: dict[str, float], currency: str) -> dict[str, object]:
+    """The cost items rounded as reports show them, and their total."""
+    rounded = {k: round(v, 4) for k, v in items.items()}
+    return {"currency": currency, "total": round(sum(items.values()), 4), **rounded}
+
+
+def cost_terms(tickets: Iterable[Ticket], ctx: RestoreContext, prices: Prices
+               ) -> tuple[dict[str, float], list[Life]]:
+    """What a restore's cost is made of: the items that do not depend on time, and the
+    resources billed while they exist (a cost affine in the operations' times)."""
+    lives: dict[str, Life] = {}
     items = {"worker_compute": 0.0, "disks": 0.0, "snapshots": 0.0, "rehydration": 0.0,
              "transfer": 0.0}
     sizes = {d.source.lower(): d.size_gb for d in ctx.disks}
     sizes.update({d.snapshot.lower(): d.size_gb for d in ctx.disks if d.snapshot})
     done = sorted((t for t in tickets if t.status == "succeeded"), key=lambda t: t.end_s)
     for ticket in done:
-        op, start, end = ticket.op, ticket.start_s, ticket.end_s
+        op = ticket.op
         if isinstance(op, ops.CreateVm) and op.os_disk_from_image:
-            lives[op.id.lower()] = _Life(prices.vm_hourly[op.size], start)
-            lives[op.os_disk.lower()] = _Life(
-                _disk_rate(prices, WORKER_OS_DISK_SKU, WORKER_OS_DISK_GB), start)
+            lives[op.id.lower()] = Life("worker_compute", prices.vm_hourly[op.size], ticket)
+            lives[op.os_disk.lower()] = Life(
+                "disks", _disk_rate(prices, WORKER_OS_DISK_SKU, WORKER_OS_DISK_GB), ticket)
         elif isinstance(op, ops.CreateDisk):
-            lives[op.id.lower()] = _Life(_disk_rate(prices, op.sku, op.size_gb), start)
+            lives[op.id.lower()] = Life("disks", _disk_rate(prices, op.sku, op.size_gb), ticket)
         elif isinstance(op, ops.CreateSnapshot):
             gb = sizes.get(op.source.lower(), 0)
-            lives[op.id.lower()] = _Life(prices.snapshot_gb_month * gb / HOURS_PER_MONTH, start)
+            lives[op.id.lower()] = Life(
+                "snapshots", prices.snapshot_gb_month * gb / HOURS_PER_MONTH, ticket)
             if op.location != ctx.source.location:  # a copy to the target region
                 items["transfer"] += gb * prices.inter_region_gb
         elif isinstance(op, ops.DeallocateVm | ops.DeleteVm | ops.DeleteDisk | ops.DeleteSnapshot):
-            _end(lives, op.id, end)
+            _end(lives, op.id, ticket)
         elif isinstance(op, ops.DeleteResourceGroup):
             for key in [k for k in lives if arm.group_id_of(k) == op.id.lower()]:
-                _end(lives, key, end)
+                _end(lives, key, ticket)
         elif isinstance(op, ops.MoveResources):
             target = op.target_group.lower()
             for resource in op.resources:
@@ -68,20 +88,14 @@ def restore_cost(tickets: Iterable[Ticket], end_s: float, ctx: RestoreContext,
             items["rehydration"] += op.size_gb * price.per_gb + reads / 10_000 * price.per_10k_reads
         elif isinstance(op, ops.WriteDiskData) and ctx.location != ctx.source.location:
             items["transfer"] += sum(w.data_gb for w in op.writes) * prices.inter_region_gb
-    for key, life in lives.items():
-        hours = ((life.end_s if life.end_s is not None else end_s) - life.start_s) / 3600
-        kind = "worker_compute" if "/virtualmachines/" in key else (
-            "snapshots" if "/snapshots/" in key else "disks")
-        items[kind] += life.rate_per_hour * hours
-    rounded = {k: round(v, 4) for k, v in items.items()}
-    return {"currency": prices.currency, "total": round(sum(items.values()), 4), **rounded}
+    return items, list(lives.values())
 
 
 def _disk_rate(prices: Prices, sku: str, size_gb: int) -> float:
     return prices.disk_gb_month[sku] * size_gb / HOURS_PER_MONTH
 
 
-def _end(lives: dict[str, _Life], arm_id: str, at_s: float) -> None:
+def _end(lives: dict[str, Life], arm_id: str, ticket: Ticket) -> None:
     life = lives.get(arm_id.lower())
-    if life is not None and life.end_s is None:
-        life.end_s = at_s
+    if life is not None and life.end is None:
+        life.end = ticket

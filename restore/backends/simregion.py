@@ -11,7 +11,7 @@ import simpy
 
 from fakecloud.arm.lro import seen_done_s
 from fakecloud.models import ArmError, CloudState
-from fakecloud.region import Region
+from fakecloud.region import Answer, ArmCall, Region
 from restore.backends.arm_calls import Calls, calls_for
 from restore.backends.data import RegionData
 from restore.backends.faults import FaultInjector, StepFaults
@@ -21,6 +21,7 @@ from restore.engine import Ticket
 from restore.errors import CloudError
 
 Done = Callable[[Ticket, Any], None]
+CallListener = Callable[[Ticket, ArmCall, Answer], None]
 
 
 class OrchestratorCrash(Exception):
@@ -41,11 +42,12 @@ def restore_region(state: CloudState, profile: RestoreProfile, seed: int,
 
 
 class SimRegion:
-    """Sends engine operations to a region in a SimPy environment."""
+    """Sends engine operations to a region in a SimPy environment; ``on_call`` hears each
+    call the region answered, with the operation it belongs to."""
 
     def __init__(self, env: simpy.Environment, region: Region,
-                 injector: FaultInjector | None = None):
-        self.env, self.region = env, region
+                 injector: FaultInjector | None = None, on_call: CallListener | None = None):
+        self.env, self.region, self.on_call = env, region, on_call
         self.faults = StepFaults(injector, region.chaos)
         self.subscription = region.state.subscription
 
@@ -84,6 +86,8 @@ class SimRegion:
             except ArmError as exc:
                 answer, error = None, exc.with_traceback(None)
                 continue
+            if self.on_call is not None:
+                self.on_call(ticket, call, answer)
             if answer.long_running:
                 wait = seen_done_s(now, answer.latency_s) - now
                 if answer.failure is not None:
