@@ -12,7 +12,7 @@ import restore
 from restore import Fault
 from restore.backends.profiles import load_profile
 from restore.backends.sim import simulate
-from restore.backends.sweep import run_seed
+from restore.backends.sweep import run_seed, sweep
 from restore.cli import app
 
 PRICES = load_profile("default").prices
@@ -23,16 +23,16 @@ SUMMARY_KEYS = ["mean", "p50", "p90", "p95", "p99", "min", "max"]
 
 def test_sweep_is_the_same_whatever_the_number_of_workers():
     scenario = make_scenario(location="new")
-    one = restore.sweep(scenario, 600, seed=5, workers=1).to_dict()
-    two = restore.sweep(scenario, 600, seed=5, workers=2).to_dict()
+    one = sweep(scenario, 600, seed=5, workers=1, method="simulated").to_dict()
+    two = sweep(scenario, 600, seed=5, workers=2, method="simulated").to_dict()
     assert one == two
     assert one["runs"] == 600 and one["succeeded"] == 600
-    assert restore.sweep(scenario, 600, seed=6, workers=2).to_dict() != one
+    assert sweep(scenario, 600, seed=6, workers=2, method="simulated").to_dict() != one
 
 
 def test_sweep_runs_are_the_simulations_of_their_derived_seeds():
     scenario = make_scenario(location="original")
-    result = restore.sweep(scenario, 5, seed=9, workers=1)
+    result = sweep(scenario, 5, seed=9, workers=1, method="simulated")
     for run, outcome in enumerate(result.outcomes):
         report = restore.simulate(scenario, seed=run_seed(9, run))
         assert (outcome.status, outcome.duration_s, outcome.cost) == (
@@ -127,11 +127,10 @@ def test_the_snapshot_path_runs_no_worker():
 def test_sweep_on_a_dask_cluster_gives_the_same_numbers():
     distributed = pytest.importorskip("distributed")
     scenario = make_scenario(location="new")
-    local = restore.sweep(scenario, 600, seed=5, workers=1).to_dict()
+    local = sweep(scenario, 600, seed=5, workers=1, method="simulated").to_dict()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         done = []
-        from restore.backends.sweep import sweep
         remote = sweep(scenario, 600, seed=5, dask_address=cluster.scheduler_address,
                        progress=done.append).to_dict()
     assert remote == local

@@ -158,10 +158,24 @@ def _seen_done(start: np.ndarray, latency: np.ndarray) -> np.ndarray:
         now = np.where(early, now + np.maximum(1.0, np.ceil(done - now)), now)
 
 
+_compiled: dict[int, tuple[Prepared, CompiledRestore]] = {}
+
+
+def compiled_for(prepared: Prepared) -> CompiledRestore:
+    """``compile_restore``, kept for the prepared scenarios already compiled (a study
+    sweeps the same scenario again and again)."""
+    found = _compiled.get(id(prepared))
+    if found is None or found[0] is not prepared:
+        found = _compiled[id(prepared)] = (prepared, compile_restore(prepared))
+    return found[1]
+
+
 def compile_restore(prepared: Prepared) -> CompiledRestore:
     """Trace one restore of ``prepared`` and take its shape; NotCompilable when its
     restores can differ by more than their latencies."""
     scenario = prepared.scenario
+    if scenario.fleet is not None:
+        raise NotCompilable("it is a fleet: its restores share workers and request limits")
     if scenario.faults:
         raise NotCompilable("it has fault rules")
     if prepared.data is not None:

@@ -1,8 +1,11 @@
-"""Monte Carlo sweeps: many seeded simulations of one scenario, on all cores.
+"""Monte Carlo sweeps: many seeded runs of one scenario, simulated on all cores or
+sampled from its compiled restore.
 
-Run ``i`` of a sweep with seed ``S`` always uses the same derived seed, and results are
-gathered in run order, so a sweep gives the same numbers whatever the number of worker
-processes.
+``simulated``: run ``i`` of a sweep with seed ``S`` is the SimPy simulation of a seed
+derived from both, and results are gathered in run order, so a sweep gives the same
+numbers whatever the number of worker processes, and each run is ``simulate`` of its
+seed. ``compiled`` (a fault-free single-VM restore, ``restore.backends.compiled``): the
+runs are draws of the same distribution, the same numbers for the same seed.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import hashlib
 import os
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from restore.backends.prepared import remembered
 from restore.backends.sim import simulate
+from restore.errors import ScenarioError
 from restore.scenario import Fault, Scenario
 
 DASK_CONNECT_TIMEOUT_S = 5
@@ -37,27 +42,57 @@ class Outcome:
     cost: float | None
 
 
+class SampledOutcomes(Sequence[Outcome]):
+    """Sampled runs, all succeeded, kept as arrays (bounded memory at any count); read
+    as Outcomes."""
+
+    def __init__(self, durations: Any, costs: Any):
+        self.durations, self.costs = durations, costs
+
+    def __len__(self) -> int:
+        return len(self.durations)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return Outcome("succeeded", float(self.durations[index]), float(self.costs[index]))
+
+
 @dataclass(slots=True)
 class SweepResult:
+    """The runs of a sweep (``outcomes``, in run order) and how they were made."""
+
     scenario: str
     seed: int
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: Sequence[Outcome] = field(default_factory=list)
+    method: str = "simulated"
+    critical_path: dict[str, dict[str, float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        statuses = Counter(o.status for o in self.outcomes)
-        costs = [o.cost for o in self.outcomes if o.cost is not None]
-        return {
-            "scenario": self.scenario, "seed": self.seed, "runs": len(self.outcomes),
-            "succeeded": statuses.get("succeeded", 0),
+        if isinstance(self.outcomes, SampledOutcomes):
+            statuses = Counter({"succeeded": len(self.outcomes)})
+            durations, costs = self.outcomes.durations, self.outcomes.costs
+        else:
+            statuses = Counter(o.status for o in self.outcomes)
+            durations = [o.duration_s for o in self.outcomes]
+            costs = [o.cost for o in self.outcomes if o.cost is not None]
+        found = {
+            "scenario": self.scenario, "seed": self.seed, "method": self.method,
+            "runs": len(self.outcomes), "succeeded": statuses.get("succeeded", 0),
             "failed": len(self.outcomes) - statuses.get("succeeded", 0),
             "statuses": dict(sorted(statuses.items())),
-            "duration_s": summary([o.duration_s for o in self.outcomes]),
-            "cost": summary(costs) if costs else None,
+            "duration_s": summary(durations),
+            "cost": summary(costs) if len(costs) else None,
         }
+        if self.critical_path is not None:
+            found["critical_path"] = self.critical_path
+        return found
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def summary(values: Sequence[float]) -> dict[str, float]:
     """mean, p50, p90, p95, p99, min, max (percentiles interpolated, inclusive)."""
+    if not isinstance(values, list):  # an array of sampled runs
+        return _array_summary(values)
     ordered = sorted(values)
     cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else (
         ordered * 99)
@@ -66,16 +101,32 @@ def summary(values: list[float]) -> dict[str, float]:
             "min": round(ordered[0], 3), "max": round(ordered[-1], 3)}
 
 
+def _array_summary(values: Any) -> dict[str, float]:
+    """``summary`` of a numpy array: the same percentiles (linear, as "inclusive")."""
+    import numpy as np
+
+    cuts = np.percentile(values, list(PERCENTILES.values()))
+    return {"mean": round(float(values.mean()), 3),
+            **{name: round(float(cut), 3) for name, cut in zip(PERCENTILES, cuts, strict=True)},
+            "min": round(float(values.min()), 3), "max": round(float(values.max()), 3)}
+
+
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
           faults: list[Fault] | None = None,
           progress: Callable[[int], None] | None = None,
-          dask_address: str | None = None) -> SweepResult:
-    """``runs`` simulations of ``scenario`` on ``workers`` processes (default: all cores),
-    or on the Dask cluster at ``dask_address``; ``progress(n)`` is told each time ``n``
-    more runs are done."""
+          dask_address: str | None = None, method: str = "auto") -> SweepResult:
+    """``runs`` restores of ``scenario``: simulated on ``workers`` processes (default: all
+    cores) or on the Dask cluster at ``dask_address``, or sampled from its compiled
+    restore (``method`` "compiled"; "auto": whenever it can be); ``progress(n)`` is told
+    each time ``n`` more runs are done."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     seed = scenario.seed if seed is None else seed
+    compiled = _compiled(scenario, faults, dask_address, method)
+    if compiled is not None:
+        from restore.backends.compiled_sweep import sample_sweep
+
+        return sample_sweep(compiled, scenario.name, runs, seed, progress)
     workers = workers or os.cpu_count() or 1
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [])
               for start in range(0, runs, CHUNK)]
@@ -87,6 +138,34 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
         if progress and not dask_address:
             progress(len(outcomes))
     return result
+
+
+METHODS = ("auto", "simulated", "compiled")
+
+
+def _compiled(scenario: Scenario, faults: list[Fault] | None, dask_address: str | None,
+              method: str) -> Any:
+    """The compiled restore to sample, or None to simulate; ``compiled`` asked of a
+    scenario it cannot serve is a ScenarioError saying why."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "simulated" or (method == "auto" and dask_address):
+        return None
+    reason = "--dask runs simulations; the compiled method runs here" if dask_address else (
+        "fault rules make runs differ by more than their latencies" if faults else None)
+    if reason is None:
+        try:
+            from restore.backends.compiled import NotCompilable, compiled_for
+        except ImportError:
+            reason = "it needs numpy: pip install 'restorelab[analysis]'"
+        else:
+            try:
+                return compiled_for(remembered(scenario, None))
+            except NotCompilable as exc:
+                reason = str(exc)
+    if method == "compiled":
+        raise ScenarioError("--method", "", f"compiled cannot serve {scenario.name}: {reason}")
+    return None
 
 
 def _on_dask(chunks: list[tuple], address: str,
