@@ -92,15 +92,17 @@ class CompiledRestore:
         drawn = [call for step in steps for batch in step.batches for _, calls in batch
                  for call in calls if call.fixed_s is None]
         self._rows = {id(call): row for row, call in enumerate(drawn)}
-        self._columns = {name: np.array([getattr(c, name) for c in drawn])[:, None]
+        self._columns = {name: np.array([getattr(c, name) for c in drawn],
+                                        dtype=np.float32)[:, None]
                          for name in ("median", "sigma", "low", "high", "extra_s")}
 
     def sample(self, runs: int, rng: np.random.Generator) -> Sampled:
-        """``runs`` restores, every call's latency a fresh draw (a fixed one its value)."""
+        """``runs`` restores, every call's latency a fresh draw (a fixed one its value;
+        draws in single precision, times added up in double)."""
         column, rows = self._columns, self._rows
-        drawn = np.clip(column["median"] * np.exp(
-            column["sigma"] * rng.standard_normal((len(rows), runs))),
-            column["low"], column["high"]) + column["extra_s"]
+        normal = rng.standard_normal((len(rows), runs), dtype=np.float32)
+        drawn = np.clip(column["median"] * np.exp(column["sigma"] * normal),
+                        column["low"], column["high"]) + column["extra_s"]
 
         def latency(ticket: int, index: int, call: CallShape) -> np.ndarray | float:
             fixed = call.fixed_s

@@ -43,23 +43,19 @@ def critical_shares(compiled: CompiledRestore, sampled: Sampled) -> np.ndarray:
     """Per step and run, the step's share of the run's duration when it is on the run's
     critical path (the chain of steps, each started by the last to end of those it
     waited for, that ends last), else 0."""
-    names = [step.name for step in compiled.steps]
-    index = {name: i for i, name in enumerate(names)}
-    ends = np.array([sampled.step_end[n] for n in names])
-    took = ends - np.array([sampled.step_start[n] for n in names])
-    runs = np.arange(ends.shape[1])
-    before = np.full(ends.shape, -1)
-    for i, step in enumerate(compiled.steps):
-        if step.after:
-            after = [index[a] for a in step.after]
-            before[i] = np.array(after)[np.argmax(ends[after], axis=0)]
-    shares = np.zeros(ends.shape)
-    current = np.argmax(ends, axis=0)
+    steps = compiled.steps
+    index = {step.name: i for i, step in enumerate(steps)}
+    ends = np.array([sampled.step_end[step.name] for step in steps])
+    last = np.argmax(ends, axis=0)
+    on = [last == i for i in range(len(steps))]
+    for i in reversed(range(len(steps))):  # a step after every step it waited for
+        after = [index[a] for a in steps[i].after]
+        if len(after) == 1:
+            on[after[0]] |= on[i]
+        elif after:
+            started_by = np.array(after)[np.argmax(ends[after], axis=0)]
+            for a in after:
+                on[a] |= on[i] & (started_by == a)
     total = np.where(sampled.end_s > 0, sampled.end_s, 1.0)
-    for _ in names:
-        on = current >= 0
-        if not on.any():
-            break
-        shares[current[on], runs[on]] = took[current[on], runs[on]] / total[on]
-        current = np.where(on, before[np.maximum(current, 0), runs], -1)
-    return shares
+    return np.array([np.where(on[i], (ends[i] - sampled.step_start[step.name]) / total, 0.0)
+                     for i, step in enumerate(steps)])
