@@ -60,3 +60,16 @@ def test_bench_engine_prints_the_ratio_and_the_breakdown(capsys):
     assert [line[:32].strip() for line in lines[1:]] == [
         "full engine restore", "engine (dry run)", "region (all ARM calls)",
         "SimPy, orchestrator, report", "bare SimPy model"]
+
+
+def test_bench_floor_prints_every_ratio_to_the_floor(capsys):
+    import bench_floor
+
+    if not bench_floor.FLOOR.is_file():
+        pytest.skip(f"the floor is not here: {bench_floor.FLOOR}")
+    assert bench_floor.main(["--quick", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert set(found) == {"floor_per_s", "compiled", "sweep_process", "simulate",
+                          "simulate_with_cost", "faulted_2_workers"}
+    assert all(value > 0 for value in found.values())
+    assert found["compiled"] > found["simulate"]  # sampling beats simulating, by far
