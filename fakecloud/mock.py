@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 import unittest
 from collections.abc import Callable, Iterable
@@ -34,6 +33,7 @@ import responses
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import HttpTransport
 
+from fakecloud import identity
 from fakecloud.arm.fake import ArmFake
 from fakecloud.arm.responses import error
 from fakecloud.clock import VirtualClock
@@ -50,7 +50,6 @@ AZURE_OR_IMDS = re.compile(f"{AZURE_HOSTS.pattern}|{IMDS_TOKEN.pattern}", re.IGN
 LOCAL = re.compile(r"https?://(127\.0\.0\.1|localhost)(:\d+)?/.*")
 ANYTHING = re.compile(r".*")
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
-TOKEN_LIFETIME_S = 3600
 TEST_PREFIX = "test"
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
@@ -59,7 +58,7 @@ class FakeCredential:
     """A token credential for the fake: any scope, a token that never reaches Azure."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("fakecloud-token", 2**31 - 1)
+        return AccessToken(identity.TOKEN, 2**31 - 1)
 
 
 class mock_azure:  # noqa: N801  (named like moto's mock_aws)
@@ -202,11 +201,8 @@ def _takes_method(hook: Callable[..., Any]) -> bool:
 
 
 def _imds_token(request: Any) -> tuple[int, dict[str, str], str]:
-    """The managed-identity endpoint, so DefaultAzureCredential gets a token."""
-    return 200, {"Content-Type": "application/json"}, json.dumps({
-        "access_token": "fakecloud-token", "expires_in": str(TOKEN_LIFETIME_S),
-        "expires_on": str(2**31 - 1), "resource": "https://management.azure.com/",
-        "token_type": "Bearer"})
+    """The managed-identity endpoint (``fakecloud.identity``)."""
+    return identity.imds_token()
 
 
 ENTRA_ID = re.compile(r"https://login\.(microsoftonline\.com|windows\.net|microsoft\.com)/"
@@ -214,35 +210,11 @@ ENTRA_ID = re.compile(r"https://login\.(microsoftonline\.com|windows\.net|micros
 
 
 def _entra_id(request: Any) -> tuple[int, dict[str, str], str]:
-    """Microsoft Entra ID as MSAL meets it: the tenant's OpenID configuration, instance
-    discovery, and a token for any client credentials (secret, certificate, federated
-    assertion)."""
+    """Microsoft Entra ID's endpoints (``fakecloud.identity``) at its own login host."""
     found = ENTRA_ID.match(request.url)
-    authority = f"https://login.microsoftonline.com/{found['tenant']}"
-    rest = found["rest"].lower().rstrip("/")
-    if rest.endswith(".well-known/openid-configuration"):
-        body: dict[str, Any] = {
-            "issuer": f"https://login.microsoftonline.com/{found['tenant']}/v2.0",
-            "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
-            "token_endpoint": f"{authority}/oauth2/v2.0/token",
-            "device_authorization_endpoint": f"{authority}/oauth2/v2.0/devicecode",
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "private_key_jwt", "client_secret_basic"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "tenant_region_scope": "WW"}
-    elif rest == "discovery/instance":
-        body = {"tenant_discovery_endpoint":
-                f"{authority}/v2.0/.well-known/openid-configuration", "api-version": "1.1",
-                "metadata": [{"preferred_network": "login.microsoftonline.com",
-                              "preferred_cache": "login.windows.net",
-                              "aliases": ["login.microsoftonline.com", "login.windows.net",
-                                          "login.microsoft.com", "sts.windows.net"]}]}
-    elif request.method == "POST" and rest.endswith("oauth2/v2.0/token"):
-        body = {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S,
-                "ext_expires_in": TOKEN_LIFETIME_S, "access_token": "fakecloud-token"}
-    else:
-        return _not_implemented(request)
-    return 200, {"Content-Type": "application/json"}, json.dumps(body)
+    answer = identity.entra_id(identity.ENTRA_ID, request.method, found["tenant"],
+                               found["rest"])
+    return answer if answer is not None else _not_implemented(request)
 
 
 def _not_implemented(request: Any) -> tuple[int, dict[str, str], str]:

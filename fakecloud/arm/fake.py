@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from fakecloud.arm import responses
-from fakecloud.arm.lro import Operations
+from fakecloud.arm.lro import ARM_HOST, Operations
 from fakecloud.arm.urls import route_of
 from fakecloud.clock import VirtualClock
 from fakecloud.models import ArmError, CloudState
@@ -52,12 +52,14 @@ class Subscription:
 
 class ArmFake:
     """ARM's endpoints for any subscription, each answered by its own region layer; the
-    default subscription is ``state``'s (or ``region``'s)."""
+    default subscription is ``state``'s (or ``region``'s). ``host`` is the origin the
+    long-running operations' polling URLs name (ARM's, or a local server's)."""
 
     def __init__(self, state: CloudState, profile: RegionProfile,
                  clock: VirtualClock | None = None, seed: int = 0,
-                 rules: Iterable[ChaosRule] = (), region: Region | None = None):
-        self.profile, self.seed, self.rules = profile, seed, list(rules)
+                 rules: Iterable[ChaosRule] = (), region: Region | None = None,
+                 host: str = ARM_HOST):
+        self.profile, self.seed, self.rules, self.host = profile, seed, list(rules), host
         self.clock = clock or VirtualClock()
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
@@ -109,7 +111,8 @@ class ArmFake:
         return Region(state, self.profile, self.seed, self.rules)
 
     def _serve(self, region: Region) -> Subscription:
-        served = Subscription(region, Operations(region.state.subscription, self.seed))
+        served = Subscription(region, Operations(region.state.subscription, self.seed,
+                                                  self.host))
         self._subscriptions[region.state.subscription.lower()] = served
         return served
 

@@ -44,10 +44,11 @@ class Pending:
 
 
 class Operations:
-    """The long-running operations of one fake, by operation id."""
+    """The long-running operations of one fake, by operation id; clients poll them at
+    ``host`` (an origin: ``https://management.azure.com``, or a local server's)."""
 
-    def __init__(self, subscription: str, seed: int = 0):
-        self.subscription, self.seed = subscription, seed
+    def __init__(self, subscription: str, seed: int = 0, host: str = ARM_HOST):
+        self.subscription, self.seed, self.host = subscription, seed, host
         self._pending: dict[str, Pending] = {}
         self._ids = itertools.count(1)
 
@@ -55,7 +56,7 @@ class Operations:
         """Register ``pending``; the headers telling the client where to poll and when."""
         op_id = f"{next(self._ids):08x}-0000-4000-8000-{self.seed & 0xFFFFFFFFFFFF:012x}"
         self._pending[op_id] = pending
-        base = f"{ARM_HOST}/subscriptions/{self.subscription}"
+        base = f"{self.host}/subscriptions/{self.subscription}"
         headers = {"Retry-After": str(retry_after_s(pending.done_s, now))}
         if pending.style in ("location", "both"):
             headers["Location"] = f"{base}/operationresults/{op_id}?api-version={API_VERSION}"
