@@ -295,3 +295,21 @@ def test_a_decorator_serving_a_given_region_works_each_call():
 
     assert create("rg-a") == ["rg-a"]
     assert create("rg-b") == ["rg-a", "rg-b"]  # the region given is the one served
+
+
+def test_the_tenant_lists_its_subscriptions_as_az_login_reads_them():
+    import requests
+
+    arm = "https://management.azure.com"
+    with mock_azure(subscription=OTHER) as azure:
+        listed = requests.get(f"{arm}/subscriptions?api-version=2022-12-01").json()
+        assert [s["subscriptionId"] for s in listed["value"]] == [OTHER]
+        assert listed["value"][0]["state"] == "Enabled" and listed["count"]["value"] == 1
+        third = "33333333-3333-4333-8333-333333333333"
+        one = requests.get(f"{arm}/subscriptions/{third}?api-version=2022-12-01")
+        assert one.status_code == 200 and one.json()["id"] == f"/subscriptions/{third}"
+        assert azure.subscriptions() == [OTHER, third]  # made on first use, as any other
+        tenants = requests.get(f"{arm}/tenants?api-version=2022-12-01").json()["value"]
+        assert [t["tenantId"] for t in tenants] == [listed["value"][0]["tenantId"]]
+        bad = requests.get(f"{arm}/subscriptions/not-a-guid?api-version=2022-12-01")
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidSubscriptionId"

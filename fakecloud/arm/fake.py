@@ -14,6 +14,7 @@ refused as ARM refuses it (400 InvalidSubscriptionId).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable
@@ -116,6 +117,14 @@ class ArmFake:
         self._subscriptions[region.state.subscription.lower()] = served
         return served
 
+    def _tenant_level(self, type_: str) -> Response:
+        """The tenant the fake is (``/tenants``), or its subscriptions so far."""
+        if type_ == "Microsoft.Resources/tenants":
+            return 200, {}, json.dumps({"value": [responses.tenant()]})
+        found = [responses.subscription(s) for s in self.subscriptions()]
+        return 200, {}, json.dumps({"value": found,
+                                    "count": {"type": "Total", "value": len(found)}})
+
     def handle(self, request: Any) -> Response:
         """Answer one request (a ``requests.PreparedRequest``); a synchronous answer
         comes after the call's latency, on the virtual clock."""
@@ -145,11 +154,15 @@ class ArmFake:
             return responses.error(400, "MissingApiVersionParameter", "The api-version query "
                                    "parameter (?api-version=) is required for all "
                                    "requests."), 0.0, None
+        if route.id == "tenant" and "sub" not in match.groupdict():
+            return self._tenant_level(route.type), 0.0, None
         if not SUBSCRIPTION_ID.match(match["sub"]):
             return responses.error(400, "InvalidSubscriptionId", f"The provided subscription "
                                    f"identifier '{match['sub']}' is malformed or invalid."
                                    ), 0.0, None
         served = self._subscription(match["sub"])
+        if route.id == "tenant":
+            return (200, {}, json.dumps(responses.subscription(match["sub"]))), 0.0, served
         region, operations, now = served.region, served.operations, self.clock.now
         try:
             if route.id == "poll":

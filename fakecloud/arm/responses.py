@@ -99,6 +99,27 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
     return answer.status, {}, json.dumps({})
 
 
+TENANT = "00000000-0000-0000-0000-000000000000"
+"""The tenant every subscription of the fake is in (sign-in takes any tenant)."""
+
+
+def tenant() -> dict[str, Any]:
+    """The fake's tenant as ``GET /tenants`` lists it."""
+    return {"id": f"/tenants/{TENANT}", "tenantId": TENANT, "tenantCategory": "Home",
+            "displayName": "fakecloud", "defaultDomain": "fakecloud.onmicrosoft.com",
+            "domains": ["fakecloud.onmicrosoft.com"]}
+
+
+def subscription(subscription_id: str) -> dict[str, Any]:
+    """A subscription as ``GET /subscriptions`` reads it (every one enabled)."""
+    return {"id": f"/subscriptions/{subscription_id}", "authorizationSource": "RoleBased",
+            "managedByTenants": [], "subscriptionId": subscription_id, "tenantId": TENANT,
+            "displayName": f"fakecloud {subscription_id[:8]}", "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                     "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"}}
+
+
 def error(status: int, code: str, message: str, retry_after: float | None = None) -> Response:
     headers = {"x-ms-failure-cause": "gateway"}
     if retry_after:

@@ -23,6 +23,7 @@ class Route:
     type: str
     action: str = ""
     id: str = "resource"  # resource | group | subscription | location | subnet | vnet | poll
+    # | tenant (no subscription's region answers it)
 
 
 def _route(method: str, pattern: str, type_: str, action: str = "",
@@ -39,6 +40,9 @@ LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
           ("Microsoft.Network", "publicIPAddresses"), ("Microsoft.Compute", "availabilitySets")]
 """Resource types listed by resource group and by subscription."""
 ROUTES = [
+    _route("GET", r"/tenants", "Microsoft.Resources/tenants", id_="tenant"),
+    _route("GET", r"/subscriptions", "Microsoft.Resources/subscriptions", id_="tenant"),
+    _route("GET", SUB, "Microsoft.Resources/subscriptions", id_="tenant"),
     _route("GET", SUB + r"/resourcegroups", "Microsoft.Resources/subscriptions/resourceGroups",
            id_="subscription"),
     *[_route(method, GROUP, RG, id_="group") for method in ("PUT", "GET", "HEAD", "PATCH",
