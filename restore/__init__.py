@@ -7,11 +7,15 @@ returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan_for(scenari
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from restore.errors import CloudError, RestoreLabError, ScenarioError
-from restore.report import Report
-from restore.scenario import Fault, Scenario, load_scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from restore.report import Report
+    from restore.scenario import Fault, Scenario
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
@@ -21,6 +25,25 @@ __all__ = [
 
 BACKENDS = ("sim", "fake-arm")
 """Backends `simulate` runs on."""
+
+_LAZY = {"Report": "restore.report", "Fault": "restore.scenario", "Scenario": "restore.scenario",
+         "load_scenario": "restore.scenario", "parse_scenario": "restore.scenario"}
+_MODULES = ("engine", "ops", "plan", "report", "retry", "scenario", "steps")
+
+
+def __getattr__(name: str) -> object:
+    """The scenario and report names, and the engine's modules, imported on first use:
+    pydantic's models take a while to build, and `restorelab --help` needs none."""
+    if name in _MODULES:
+        return import_module(f"restore.{name}")
+    if name not in _LAZY:
+        raise AttributeError(f"module 'restore' has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(_LAZY[name]), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_MODULES})
 
 
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",

@@ -8,26 +8,35 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 import restore
-from datapath.repository import LocalStore, manifest_name
-from datapath.repository import backup as back_up
-from restore.backends.data import CHUNK, source_disks, vm_config
-from restore.backends.journal import JournalError
-from restore.backends.sweep import PERCENTILES
-from restore.backends.sweep import sweep as sweep_runs
-from restore.engine import RECOVERY_STEPS, dry_run
-from restore.errors import AzureAccessError, CloudError, RestoreLabError, ScenarioError
-from restore.plan import RESTORE_ID_TAG
-from restore.report import Report
-from restore.scenario import DEFAULT_SCENARIO, Fault, find_scenario, shipped_scenarios
+from restore.cli_output import (
+    out,
+    short,
+    show_changes,
+    show_fleet,
+    show_plan,
+    show_report,
+    show_scenarios,
+    show_sweep,
+)
+from restore.errors import (
+    AzureAccessError,
+    CloudError,
+    JournalError,
+    RestoreLabError,
+    ScenarioError,
+)
+from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios
+
+if TYPE_CHECKING:
+    from restore.report import Report
+    from restore.scenario import Fault
 
 app = typer.Typer(
     name="restorelab",
@@ -38,12 +47,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 T = TypeVar("T")
-STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
-STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 EXIT_BAD_INPUT = 2
 
 ScenarioArg = Annotated[str, typer.Argument(
@@ -141,13 +147,13 @@ def simulate(
         err.print(f"[bold red]error:[/] --backend: unknown backend {backend!r} "
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
-    faults = [Fault(at=crash_at, kind="crash")] if crash_at else []
+    faults = [restore.Fault(at=crash_at, kind="crash")] if crash_at else []
     loaded = _guarded(lambda: restore.load_scenario(find_scenario(scenario)))
     if loaded.fleet is not None:
         _guarded(lambda: _refuse_for_fleet(scenario, journal=journal, crash_at=crash_at,
                                            safety_snapshot=safety_snapshot))
         fleet = _guarded(lambda: _simulate_fleet(scenario, loaded, seed))
-        print(json.dumps(fleet.to_dict(), indent=2)) if as_json else _show_fleet(fleet)
+        print(json.dumps(fleet.to_dict(), indent=2)) if as_json else show_fleet(fleet)
         raise typer.Exit(fleet.exit_code)
     report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
                                         safety_snapshot))
@@ -163,23 +169,6 @@ def _refuse_for_fleet(scenario: str, **options: object) -> None:
 def _simulate_fleet(scenario: str, loaded: restore.Scenario, seed: int | None):
     with _naming(scenario):
         return restore.simulate_fleet(loaded, seed)
-
-
-def _show_fleet(fleet) -> None:
-    summary = fleet.to_dict()
-    table = Table("priority", "VMs", "done by", title_justify="left",
-                  title=f"{summary['scenario']}: {summary['vms']} VMs, "
-                        f"{summary['max_workers']} workers at most")
-    for priority, group in summary["by_priority"].items():
-        table.add_row(priority, str(group["vms"]), _clock(group["makespan_s"]))
-    out.print(table)
-    color = "green" if summary["status"] == "succeeded" else "red"
-    out.print(Text(f"status        {summary['status']} ({summary['succeeded']} of "
-                   f"{summary['vms']} succeeded)", style=color))
-    out.print(f"makespan      {_clock(summary['makespan_s'])} (lower bound "
-              f"{_clock(summary['lower_bound_s'])}; longest single restore "
-              f"{_clock(summary['critical_path_s'])})")
-    out.print(f"cost          {summary['cost']:,.2f}; left behind: {summary['leaked']}")
 
 
 @app.command()
@@ -205,11 +194,21 @@ def sweep(
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
-        _show_sweep(summary)
+        show_sweep(summary)
 
 
 def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
            dask: str | None, show: bool) -> dict[str, Any]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from restore.backends.sweep import sweep as sweep_runs
+
     loaded = restore.load_scenario(find_scenario(scenario))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
@@ -223,18 +222,6 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
         except (RuntimeError, OSError) as exc:  # no Dask installed, or no scheduler there
             raise ScenarioError("--dask", "", " ".join(str(exc).split())) from None
     return result.to_dict()
-
-
-def _show_sweep(summary: dict[str, Any]) -> None:
-    table = Table("", "mean", *PERCENTILES, "min", "max", title_justify="left",
-                  title=f"{summary['scenario']}: {summary['runs']} runs (seed "
-                        f"{summary['seed']}), {summary['succeeded']} succeeded; time in h:mm")
-    table.add_row("time", *(_clock(v)[:-3] for v in summary["duration_s"].values()))
-    if summary["cost"]:
-        table.add_row("cost", *(f"{v:,.2f}" for v in summary["cost"].values()))
-    out.print(table)
-    if summary["failed"]:
-        out.print(f"statuses: {summary['statuses']}")
 
 
 @app.command()
@@ -263,6 +250,13 @@ def backup(
 
 def _backup(scenario: str, repository: Path, size_mb: int | None,
             show: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from datapath.repository import LocalStore, manifest_name
+    from datapath.repository import backup as back_up
+    from restore.backends.bytes_mode import source_disks
+    from restore.backends.data import CHUNK, vm_config
+
     loaded = restore.load_scenario(find_scenario(scenario))
     size = size_mb or (loaded.data.size_mb if loaded.data else 64)
     plan = restore.plan_for(loaded)
@@ -324,7 +318,7 @@ def restore_in_azure(
     live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
                                           repository, show=not as_json))
     if not as_json:
-        _show_changes(live.creates, live.deletes)
+        show_changes(live.creates, live.deletes)
     if live.removes_source and not yes and not _confirmed(live):
         err.print("not confirmed: nothing was changed.")
         raise typer.Exit(1)
@@ -360,7 +354,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
 def _confirmed(live: Any) -> bool:
     vm = live.plan.context.source.vm
     try:
-        return typer.confirm(f"This restore removes the source VM {_short(vm)} and its disks, "
+        return typer.confirm(f"This restore removes the source VM {short(vm)} and its disks, "
                              "replacing them with the restored ones. Go on?", default=False,
                              err=True)
     except typer.Abort:  # no answer (stdin closed)
@@ -368,8 +362,11 @@ def _confirmed(live: Any) -> bool:
 
 
 def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from restore.backends import live as live_backend
     from restore.engine import dry_run
+    from restore.plan import RESTORE_ID_TAG
 
     total = sum(1 for _ in dry_run(live.plan))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -425,7 +422,7 @@ def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
     if as_json:
         print(report.to_json())
     else:
-        _show_report(report)
+        show_report(report)
         if report.status == "interrupted" and journal is not None:
             out.print(f"resume with: restorelab resume {journal}")
     raise typer.Exit(report.exit_code)
@@ -480,7 +477,7 @@ def plan(
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
-        _show_plan(summary)
+        show_plan(summary)
 
 
 def _plan(scenario: str) -> dict[str, Any]:
@@ -491,6 +488,8 @@ def _plan(scenario: str) -> dict[str, Any]:
 
 
 def _plan_summary(the_plan: Any) -> dict[str, Any]:
+    from restore.engine import dry_run
+
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}
     for ticket in dry_run(the_plan):
         ops[ticket.step].append({"op": ticket.op.kind, "resource": ticket.op.resource})
@@ -505,135 +504,5 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
 @app.command()
 def scenarios() -> None:
     """List the shipped example scenarios (pass a name to simulate or plan)."""
-    shipped = shipped_scenarios()
-    table = Table(title="Shipped scenarios", title_justify="left")
-    table.add_column("name", no_wrap=True, min_width=max(map(len, shipped)))
-    for heading in ("restore point", "target", "disks", "also"):
-        table.add_column(heading)
-    for name, path in shipped.items():
-        sc = restore.load_scenario(path)
-        rp = sc.restore_point
-        point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
-            f", {rp.priority} priority)" if rp.tier == "archive" else ")")
-        also = (f"fleet of {sc.fleet.count}" if sc.fleet else
-                f"{len(sc.faults)} fault rules" if sc.faults else "")
-        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)),
-                      also)
-    out.print(table)
-
-
-def _show_plan(summary: dict[str, Any]) -> None:
-    out.print(f"[bold]Plan for {summary['scenario']}[/] (restore id {summary['restore_id']})")
-    for number, step in enumerate(summary["steps"], 1):
-        after = f" [dim](after {', '.join(step['after'])})[/]" if step["after"] else ""
-        out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
-        for op in step["operations"]:
-            out.print(f"      {op['op']:<24} {_short(op['resource'])}", soft_wrap=True)
-    if "creates" in summary:
-        _show_changes(summary["creates"], summary["deletes"])
-
-
-def _show_changes(creates: list[str], deletes: list[str]) -> None:
-    out.print("[bold]Preflight passed.[/] A restore would create (temporary ones are removed "
-              "again):")
-    for arm_id in creates:
-        out.print(f"  [green]+[/] {_short(arm_id)}", soft_wrap=True)
-    if deletes:
-        out.print("[bold]and delete, from the source:[/]")
-        for arm_id in deletes:
-            out.print(f"  [red]-[/] {_short(arm_id)}", soft_wrap=True)
-    else:
-        out.print("and delete nothing of the source.")
-
-
-def _show_report(report: Report) -> None:
-    total = max(report.duration_s, 1e-9)
-    bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
-    kind = "timeline" if report.backend == "azure" else "simulated timeline"
-    table = Table(title=f"{report.scenario}: {kind}, {_clock(report.duration_s)} in all",
-                  title_justify="left")
-    table.add_column("step", no_wrap=True, min_width=26)
-    table.add_column("start", justify="right", no_wrap=True)
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("ops", justify="right", no_wrap=True)
-    table.add_column("retries", justify="right", no_wrap=True)
-    table.add_column("timeline", no_wrap=True, width=bar_width)
-    op_counts: dict[str, int] = {}
-    for op in report.operations:
-        op_counts[op["step"]] = op_counts.get(op["step"], 0) + 1
-    for step in report.steps:
-        start, end = step["start_s"], step["end_s"]
-        retries = step["retries"]
-        table.add_row(Text(step["name"], style=STEP_STYLES.get(step["status"], "")),
-                      _clock(start), _clock(end - start), str(op_counts.get(step["name"], 0)),
-                      Text(str(retries), style="yellow") if retries else "",
-                      _bar(start / total, end / total, step["status"], step["name"], bar_width))
-    out.print(table)
-    out.print(_summary(report))
-
-
-def _bar(start: float, end: float, status: str, name: str, bar_width: int) -> Text:
-    left = min(round(start * bar_width), bar_width - 1)
-    width = max(1, round(end * bar_width) - left)
-    style = "magenta" if name in RECOVERY_STEPS else STEP_STYLES.get(status, "yellow")
-    return Text(" " * left) + Text("█" * width, style=style)
-
-
-def _summary(report: Report) -> Text:
-    color = "green" if report.status == "succeeded" else "red"
-    lines = Text()
-    lines.append("status        ", style="bold").append(report.status, style=f"bold {color}")
-    seconds = "s" if report.backend == "azure" else "s simulated"
-    lines.append(f"\nduration      {_clock(report.duration_s)} ({report.duration_s:,.0f} "
-                 f"{seconds}; critical path {report.critical_path_s:,.0f} s)")
-    if report.error:
-        e = report.error
-        lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
-                     f"{e['message']}", style="red")
-    lines.append(f"\nrecovery      {RECOVERY_TEXT[report.status]}" if report.error else "")
-    if report.recovery_error:
-        e = report.recovery_error
-        lines.append(f"\n              which failed too: {e['code']} ({e['operation']}): "
-                     f"{e['message']}", style="red")
-    retried = [o for o in report.operations if o["attempts"] > 1]
-    if retried:
-        waited = sum(o["retry_wait_s"] for o in retried)
-        lines.append(f"\nretries       {sum(o['attempts'] - 1 for o in retried)} retries of "
-                     f"{len(retried)} operations, {waited:,.0f} s waited")
-    if report.kept:
-        lines.append(f"\nkept          {', '.join(_short(r) for r in report.kept)}",
-                     style="yellow")
-    vm = report.restored_vm
-    if vm:
-        lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
-                     f"{vm['size']}, {len(vm['disks'])} disks, {vm['power_state']})")
-    lines.append(f"\nsource intact {'yes' if report.source_intact else 'no'}")
-    if report.data_verified is not None:
-        lines.append(f"\ndata verified {'yes' if report.data_verified else 'NO'}",
-                     style=None if report.data_verified else "red")
-    leaked = ", ".join(_short(r) for r in report.leaked) or "nothing"
-    lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
-    return lines
-
-
-RECOVERY_TEXT = {
-    "rolled_back": "rolled back: everything the restore created was removed; the source "
-                   "is untouched",
-    "failed": "the source was already removed: the restored data was kept (see 'kept')",
-    "interrupted": "none yet: the orchestrator stopped; nothing was cleaned up",
-    "succeeded": "",
-}
-
-
-def _clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def _short(arm_id: str) -> str:
-    """'rg/type/name' instead of the whole ARM id, for humans."""
-    parts = arm_id.split("/")
-    if len(parts) >= 9 and parts[3:4] and parts[5:6] == ["providers"]:
-        return f"{parts[4]}/{parts[7]}/{parts[8]}"
-    return arm_id
-
+    show_scenarios({name: restore.load_scenario(path)
+                    for name, path in shipped_scenarios().items()})

@@ -16,6 +16,10 @@ class ScenarioError(RestoreLabError):
         super().__init__(f"{where}: {message}")
 
 
+class JournalError(RestoreLabError):
+    """The journal cannot be used: missing, not a journal, busy, or already finished."""
+
+
 class AzureAccessError(RestoreLabError):
     """Azure could not be reached, or refused the credentials."""
 

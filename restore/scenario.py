@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,10 +10,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from restore.errors import ScenarioError
+from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-DEFAULT_SCENARIO = "orig-hot-backup"
-"""The shipped scenario `restorelab simulate` runs when given none."""
 
 
 class DiskSku(StrEnum):
@@ -238,25 +236,6 @@ def load_scenario(path: str | Path) -> Scenario:
     except yaml.YAMLError as exc:
         raise ScenarioError(str(path), "", f"not valid YAML: {_yaml_problem(exc)}") from None
     return parse_scenario(raw, source=str(path))
-
-
-def shipped_scenarios() -> dict[str, Path]:
-    """The example scenarios shipped with restorelab, by name (file stem)."""
-    folder = files("restore.scenarios")
-    return {p.name.removesuffix(".yaml"): Path(str(p))
-            for p in sorted(folder.iterdir(), key=lambda p: p.name) if p.name.endswith(".yaml")}
-
-
-def find_scenario(name_or_path: str) -> Path:
-    """A scenario file by path, or a shipped scenario by name (``orig-snapshot``)."""
-    path = Path(name_or_path)
-    if path.exists() or path.suffix in (".yaml", ".yml"):
-        return path
-    shipped = shipped_scenarios()
-    if name_or_path in shipped:
-        return shipped[name_or_path]
-    raise ScenarioError(name_or_path, "", "no such file, nor a shipped scenario "
-                        f"(shipped: {', '.join(shipped)})")
 
 
 def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:

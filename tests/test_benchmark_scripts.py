@@ -73,3 +73,16 @@ def test_bench_floor_prints_every_ratio_to_the_floor(capsys):
                           "simulate_with_cost", "faulted_2_workers"}
     assert all(value > 0 for value in found.values())
     assert found["compiled"] > found["simulate"]  # sampling beats simulating, by far
+
+
+def test_bench_import_times_the_cli_start_and_finds_no_heavy_package(capsys):
+    import bench_import
+
+    assert bench_import.main(["--rounds", "1", "--json", "--against", str(ROOT)]) == 0
+    found = json.loads(capsys.readouterr().out)
+    figures = found["this"]
+    assert figures["heavy_loaded"] == found["against"]["heavy_loaded"] == []
+    assert figures["baseline_s"] > 0 and figures["help_s"] > 0
+    assert figures["ratio_import_to_baseline"] == pytest.approx(
+        figures["import_s"] / figures["baseline_s"], abs=0.01)
+    assert found["import_vs_against"] > 0

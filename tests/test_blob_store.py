@@ -33,7 +33,7 @@ from datapath.agent import ChunkError, restore_disk  # noqa: E402
 from datapath.blob import BlobStore  # noqa: E402
 from datapath.repository import HttpStore, SourceDisk, backup, chunk_name  # noqa: E402
 from restore import parse_scenario  # noqa: E402
-from restore.backends.data import DataPath  # noqa: E402
+from restore.backends.bytes_mode import DataPath  # noqa: E402
 from restore.backends.sim import prepare, run  # noqa: E402
 
 CHUNK = 64 * 1024

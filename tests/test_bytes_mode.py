@@ -7,7 +7,7 @@ import pytest
 from helpers import RESTORE_ID_TAG, by_id, make_scenario, scenario_dict
 
 from restore import parse_scenario
-from restore.backends.data import DataPath
+from restore.backends.bytes_mode import DataPath
 from restore.backends.sim import prepare, run
 
 

@@ -12,7 +12,7 @@ from fakecloud.models import ArmError, Disk, VirtualMachine
 from fakecloud.profile import RegionProfile
 from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
 from restore.backends.agent_call import WORKER_AGENT_COMMAND
-from restore.backends.data import REPOSITORY_URL, DataPath, RegionData
+from restore.backends.data import REPOSITORY_URL, RegionData
 
 MB_PER_GB = 1024
 
@@ -67,6 +67,8 @@ class RestoreAgent:
                  disks: list[Disk], vm: VirtualMachine) -> dict[str, Any]:
         if self.data is None:
             return {"restored": [disk.id for disk in disks]}
+        from restore.backends.bytes_mode import DataPath  # data: bytes mode, already loaded
+
         if self.run_archive and isinstance(self.data, DataPath):
             return self.data.run_agent(files[AGENT_ARCHIVE], point, plan)
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from restore.engine import StepRun, Ticket
-from restore.errors import RestoreLabError
+from restore.errors import JournalError
 
 VERSION = 1
 SCHEMA = """
@@ -31,10 +31,6 @@ CREATE TABLE IF NOT EXISTS operations (
     end_s REAL, attempts INTEGER NOT NULL, errors TEXT NOT NULL, retry_wait_s REAL NOT NULL,
     PRIMARY KEY (session, ticket));
 """
-
-
-class JournalError(RestoreLabError):
-    """The journal cannot be used: missing, not a journal, busy, or already finished."""
 
 
 class Journal:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fakecloud.models import CloudState
-from restore.backends.data import DataPath, RegionData, SnapshotBytes
+from restore.backends.data import RegionData
 from restore.backends.faults import FaultInjector, FaultRule
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.world import build_world
@@ -43,6 +43,8 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
     world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
     data: RegionData | None = None
     if scenario.data is not None and scenario.data.mode == "bytes":
+        from restore.backends.bytes_mode import DataPath, SnapshotBytes
+
         data = (DataPath.back_up(plan, scenario.data.size_mb) if plan.context.workers else
                 SnapshotBytes.seed(plan, scenario.data.size_mb))
     return Prepared(scenario, profile, plan, world,

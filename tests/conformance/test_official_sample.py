@@ -13,8 +13,8 @@ import pytest
 
 pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
 
-from fakecloud import mock_azure  # noqa: E402
 from conformance import sdk_sample  # noqa: E402
+from fakecloud import mock_azure  # noqa: E402
 
 MANIFEST = json.loads((sdk_sample.SAMPLES / "MANIFEST.json").read_text())
 SAMPLE = "manage_virtual_machine.py"

@@ -1,0 +1,182 @@
+"""What `restorelab` shows people (rich): a restore's timeline and summary, a plan and its
+changes, a sweep's percentiles, a fleet's makespan; ``--json`` prints the dicts instead."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from restore.report import Report
+    from restore.scenario import Scenario
+
+out = Console(highlight=False)
+
+STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
+STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
+
+
+def show_fleet(fleet) -> None:
+    summary = fleet.to_dict()
+    table = Table("priority", "VMs", "done by", title_justify="left",
+                  title=f"{summary['scenario']}: {summary['vms']} VMs, "
+                        f"{summary['max_workers']} workers at most")
+    for priority, group in summary["by_priority"].items():
+        table.add_row(priority, str(group["vms"]), clock(group["makespan_s"]))
+    out.print(table)
+    color = "green" if summary["status"] == "succeeded" else "red"
+    out.print(Text(f"status        {summary['status']} ({summary['succeeded']} of "
+                   f"{summary['vms']} succeeded)", style=color))
+    out.print(f"makespan      {clock(summary['makespan_s'])} (lower bound "
+              f"{clock(summary['lower_bound_s'])}; longest single restore "
+              f"{clock(summary['critical_path_s'])})")
+    out.print(f"cost          {summary['cost']:,.2f}; left behind: {summary['leaked']}")
+
+
+def show_sweep(summary: dict[str, Any]) -> None:
+    table = Table("", *summary["duration_s"], title_justify="left",
+                  title=f"{summary['scenario']}: {summary['runs']} runs (seed "
+                        f"{summary['seed']}), {summary['succeeded']} succeeded; time in h:mm")
+    table.add_row("time", *(clock(v)[:-3] for v in summary["duration_s"].values()))
+    if summary["cost"]:
+        table.add_row("cost", *(f"{v:,.2f}" for v in summary["cost"].values()))
+    out.print(table)
+    if summary["failed"]:
+        out.print(f"statuses: {summary['statuses']}")
+
+
+def show_plan(summary: dict[str, Any]) -> None:
+    out.print(f"[bold]Plan for {summary['scenario']}[/] (restore id {summary['restore_id']})")
+    for number, step in enumerate(summary["steps"], 1):
+        after = f" [dim](after {', '.join(step['after'])})[/]" if step["after"] else ""
+        out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
+        for op in step["operations"]:
+            out.print(f"      {op['op']:<24} {short(op['resource'])}", soft_wrap=True)
+    if "creates" in summary:
+        show_changes(summary["creates"], summary["deletes"])
+
+
+def show_changes(creates: list[str], deletes: list[str]) -> None:
+    out.print("[bold]Preflight passed.[/] A restore would create (temporary ones are removed "
+              "again):")
+    for arm_id in creates:
+        out.print(f"  [green]+[/] {short(arm_id)}", soft_wrap=True)
+    if deletes:
+        out.print("[bold]and delete, from the source:[/]")
+        for arm_id in deletes:
+            out.print(f"  [red]-[/] {short(arm_id)}", soft_wrap=True)
+    else:
+        out.print("and delete nothing of the source.")
+
+
+def show_scenarios(shipped: dict[str, Scenario]) -> None:
+    table = Table(title="Shipped scenarios", title_justify="left")
+    table.add_column("name", no_wrap=True, min_width=max(map(len, shipped)))
+    for heading in ("restore point", "target", "disks", "also"):
+        table.add_column(heading)
+    for name, sc in shipped.items():
+        rp = sc.restore_point
+        point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
+            f", {rp.priority} priority)" if rp.tier == "archive" else ")")
+        also = (f"fleet of {sc.fleet.count}" if sc.fleet else
+                f"{len(sc.faults)} fault rules" if sc.faults else "")
+        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)),
+                      also)
+    out.print(table)
+
+
+def show_report(report: Report) -> None:
+    total = max(report.duration_s, 1e-9)
+    bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
+    kind = "timeline" if report.backend == "azure" else "simulated timeline"
+    table = Table(title=f"{report.scenario}: {kind}, {clock(report.duration_s)} in all",
+                  title_justify="left")
+    table.add_column("step", no_wrap=True, min_width=26)
+    table.add_column("start", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("ops", justify="right", no_wrap=True)
+    table.add_column("retries", justify="right", no_wrap=True)
+    table.add_column("timeline", no_wrap=True, width=bar_width)
+    op_counts: dict[str, int] = {}
+    for op in report.operations:
+        op_counts[op["step"]] = op_counts.get(op["step"], 0) + 1
+    for step in report.steps:
+        start, end = step["start_s"], step["end_s"]
+        retries = step["retries"]
+        table.add_row(Text(step["name"], style=STEP_STYLES.get(step["status"], "")),
+                      clock(start), clock(end - start), str(op_counts.get(step["name"], 0)),
+                      Text(str(retries), style="yellow") if retries else "",
+                      _bar(start / total, end / total, step["status"], step["name"], bar_width))
+    out.print(table)
+    out.print(_summary(report))
+
+
+def _bar(start: float, end: float, status: str, name: str, bar_width: int) -> Text:
+    from restore.engine import RECOVERY_STEPS
+
+    left = min(round(start * bar_width), bar_width - 1)
+    width = max(1, round(end * bar_width) - left)
+    style = "magenta" if name in RECOVERY_STEPS else STEP_STYLES.get(status, "yellow")
+    return Text(" " * left) + Text("█" * width, style=style)
+
+
+def _summary(report: Report) -> Text:
+    color = "green" if report.status == "succeeded" else "red"
+    lines = Text()
+    lines.append("status        ", style="bold").append(report.status, style=f"bold {color}")
+    seconds = "s" if report.backend == "azure" else "s simulated"
+    lines.append(f"\nduration      {clock(report.duration_s)} ({report.duration_s:,.0f} "
+                 f"{seconds}; critical path {report.critical_path_s:,.0f} s)")
+    if report.error:
+        e = report.error
+        lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
+                     f"{e['message']}", style="red")
+    lines.append(f"\nrecovery      {RECOVERY_TEXT[report.status]}" if report.error else "")
+    if report.recovery_error:
+        e = report.recovery_error
+        lines.append(f"\n              which failed too: {e['code']} ({e['operation']}): "
+                     f"{e['message']}", style="red")
+    retried = [o for o in report.operations if o["attempts"] > 1]
+    if retried:
+        waited = sum(o["retry_wait_s"] for o in retried)
+        lines.append(f"\nretries       {sum(o['attempts'] - 1 for o in retried)} retries of "
+                     f"{len(retried)} operations, {waited:,.0f} s waited")
+    if report.kept:
+        lines.append(f"\nkept          {', '.join(short(r) for r in report.kept)}",
+                     style="yellow")
+    vm = report.restored_vm
+    if vm:
+        lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
+                     f"{vm['size']}, {len(vm['disks'])} disks, {vm['power_state']})")
+    lines.append(f"\nsource intact {'yes' if report.source_intact else 'no'}")
+    if report.data_verified is not None:
+        lines.append(f"\ndata verified {'yes' if report.data_verified else 'NO'}",
+                     style=None if report.data_verified else "red")
+    leaked = ", ".join(short(r) for r in report.leaked) or "nothing"
+    lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
+    return lines
+
+
+RECOVERY_TEXT = {
+    "rolled_back": "rolled back: everything the restore created was removed; the source "
+                   "is untouched",
+    "failed": "the source was already removed: the restored data was kept (see 'kept')",
+    "interrupted": "none yet: the orchestrator stopped; nothing was cleaned up",
+    "succeeded": "",
+}
+
+
+def clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def short(arm_id: str) -> str:
+    """'rg/type/name' instead of the whole ARM id, for humans."""
+    parts = arm_id.split("/")
+    if len(parts) >= 9 and parts[3:4] and parts[5:6] == ["providers"]:
+        return f"{parts[4]}/{parts[7]}/{parts[8]}"
+    return arm_id
