@@ -76,13 +76,17 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None):
 
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
-          faults: Iterable[Fault] = (), dask_address: str | None = None):
-    """Monte Carlo: ``runs`` seeded simulations on all cores (or a Dask cluster);
-    ``.to_dict()`` gives the percentiles of duration and cost. Same seed, same numbers,
-    whatever ``workers`` or cluster."""
-    from restore.backends.sweep import sweep as sweep_sim
+          faults: Iterable[Fault] = (), dask_address: str | None = None,
+          method: str = "auto"):
+    """Monte Carlo: ``runs`` restores, simulated on all cores (or a Dask cluster), or
+    sampled from the restore compiled into its ARM calls (``method`` "compiled"; "auto":
+    whenever it can serve the scenario, see ``.method``); ``.to_dict()`` gives the
+    percentiles of duration and cost. Same seed, same numbers, whatever ``workers`` or
+    cluster."""
+    from restore.backends.sweep import sweep as sweep_runs
 
-    return sweep_sim(scenario, runs, seed, workers, list(faults), dask_address=dask_address)
+    return sweep_runs(scenario, runs, seed, workers, list(faults), dask_address=dask_address,
+                      method=method)
 
 
 def resume(journal: str | Path, repository: str | None = None) -> Report:

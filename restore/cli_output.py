@@ -38,14 +38,24 @@ def show_fleet(fleet) -> None:
 
 def show_sweep(summary: dict[str, Any]) -> None:
     table = Table("", *summary["duration_s"], title_justify="left",
-                  title=f"{summary['scenario']}: {summary['runs']} runs (seed "
-                        f"{summary['seed']}), {summary['succeeded']} succeeded; time in h:mm")
+                  title=f"{summary['scenario']}: {summary['runs']} runs ({summary['method']}, "
+                        f"seed {summary['seed']}), {summary['succeeded']} succeeded; "
+                        "time in h:mm")
     table.add_row("time", *(clock(v)[:-3] for v in summary["duration_s"].values()))
     if summary["cost"]:
         table.add_row("cost", *(f"{v:,.2f}" for v in summary["cost"].values()))
     out.print(table)
     if summary["failed"]:
         out.print(f"statuses: {summary['statuses']}")
+    if summary.get("critical_path"):
+        out.print(f"critical path, share of the time: {_shares(summary, 'share')}")
+        out.print(f"  in the slowest 5% of runs: {_shares(summary, 'tail_share')}")
+
+
+def _shares(summary: dict[str, Any], key: str, shown: int = 3) -> str:
+    """The ``shown`` steps with the largest share, as percentages."""
+    ranked = sorted(summary["critical_path"].items(), key=lambda kv: -kv[1][key])[:shown]
+    return ", ".join(f"{name} {step[key]:.0%}" for name, step in ranked)
 
 
 def show_plan(summary: dict[str, Any]) -> None:

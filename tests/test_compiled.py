@@ -89,3 +89,23 @@ def test_compiled_on_a_scenario_it_cannot_serve_says_why():
     with pytest.raises(ScenarioError, match="bytes"):
         sweep(SHIPPED["orig-hot-bytes"], 10, method="compiled")
     assert sweep(SHIPPED["faulted-retried"], 10, workers=1).method == "simulated"
+
+
+def test_the_cli_sweeps_by_the_method_asked_and_says_which():
+    import json
+
+    from typer.testing import CliRunner
+
+    from restore.cli import app
+
+    runner = CliRunner()
+    auto = runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "3000", "--json"])
+    assert auto.exit_code == 0 and json.loads(auto.stdout)["method"] == "compiled"
+    simulated = runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "20", "--workers", "1",
+                                    "--method", "simulated", "--json"])
+    assert json.loads(simulated.stdout)["method"] == "simulated"
+    refused = runner.invoke(app, ["sweep", "orig-hot-bytes", "--method", "compiled"])
+    assert refused.exit_code == 2 and "cannot serve it: it restores real bytes" in refused.output
+    shown = runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "3000"])
+    assert shown.exit_code == 0 and "(compiled, seed 1)" in shown.output
+    assert "critical path" in shown.output

@@ -164,7 +164,8 @@ def _compiled(scenario: Scenario, faults: list[Fault] | None, dask_address: str 
             except NotCompilable as exc:
                 reason = str(exc)
     if method == "compiled":
-        raise ScenarioError("--method", "", f"compiled cannot serve {scenario.name}: {reason}")
+        raise ScenarioError(scenario.name, "--method", f"the compiled method cannot serve "
+                            f"it: {reason}")
     return None
 
 
