@@ -10,3 +10,23 @@ from restore.backends.profiles import RestoreProfile, load_profile
 @pytest.fixture(scope="session")
 def default_profile() -> RestoreProfile:
     return load_profile("default")
+
+
+@pytest.fixture
+def vm_azure():
+    """``mock_azure`` with a group ``rg`` and a NIC ``nic`` on a network in it (eastus):
+    the compute client, the NIC and the fake."""
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    from helpers import vm_network
+
+    from fakecloud import FakeCredential, mock_azure
+
+    with mock_azure() as fake:
+        credential, sub = FakeCredential(), fake.subscription
+        ResourceManagementClient(credential, sub).resource_groups.create_or_update(
+            "rg", {"location": "eastus"})
+        nic = vm_network(NetworkManagementClient(credential, sub, polling_interval=0), "rg")
+        yield ComputeManagementClient(credential, sub, polling_interval=0), nic, fake

@@ -321,3 +321,30 @@ def assert_restored(sc: Scenario, report: Report) -> None:
     for _, op in ops:
         if isinstance(op, CREATE_OPS):
             assert dict(op.tags).get(RESTORE_ID_TAG) == rid, op
+
+
+def readme_example(marker: str) -> dict[str, Any]:
+    """Run the README's one ```python block containing ``marker``; its namespace."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if marker in b]
+    assert len(blocks) == 1, f"{len(blocks)} README blocks contain {marker!r}"
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    return namespace
+
+
+def vm_network(net: Any, group: str, location: str = "eastus") -> Any:
+    """A virtual network ``vnet`` (10.0.0.0/16) with subnet ``default`` and a NIC ``nic``
+    on it in ``group``, made with the network SDK client ``net``; the NIC."""
+    from azure.mgmt.network import models as network
+
+    vnet = net.virtual_networks.begin_create_or_update(group, "vnet", network.VirtualNetwork(
+        location=location, address_space=network.AddressSpace(
+            address_prefixes=["10.0.0.0/16"]))).result()
+    subnet = net.subnets.begin_create_or_update(
+        group, vnet.name, "default", network.Subnet(address_prefix="10.0.0.0/24")).result()
+    return net.network_interfaces.begin_create_or_update(group, "nic", network.NetworkInterface(
+        location=location, ip_configurations=[network.NetworkInterfaceIPConfiguration(
+            name="ipconfig1", subnet=network.Subnet(id=subnet.id))])).result()

@@ -11,6 +11,7 @@ from azure.core.exceptions import HttpResponseError  # noqa: E402
 from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 from azure.mgmt.compute.models import CreationData, Disk, DiskSku  # noqa: E402
 from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
+from helpers import readme_example  # noqa: E402
 
 from fakecloud import FakeCredential, mock_azure  # noqa: E402
 from fakecloud.region import ChaosRule  # noqa: E402
@@ -119,11 +120,4 @@ def test_a_rule_that_could_never_take_effect_is_refused(fields, says):
 
 
 def test_the_readme_example_of_a_fault_rule_runs():
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-              if "ChaosRule(" in b]
-    assert len(blocks) == 1
-    exec(compile(blocks[0], "README.md", "exec"), {})
+    readme_example("ChaosRule(")

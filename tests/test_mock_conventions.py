@@ -17,6 +17,7 @@ import responses  # noqa: E402
 from azure.core.exceptions import HttpResponseError  # noqa: E402
 from azure.identity import DefaultAzureCredential  # noqa: E402
 from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
+from helpers import readme_example  # noqa: E402
 
 from fakecloud import FakeCredential, mock_azure  # noqa: E402
 
@@ -240,32 +241,17 @@ def test_arm_errors_from_any_subscription_reach_the_sdk():
 
 def test_the_readme_example_of_moto_conventions_runs():
     import io
-    import re
     import unittest
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-              if "class GroupTests(unittest.TestCase)" in b]
-    assert len(blocks) == 1
-    namespace: dict = {"__name__": "readme_example"}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    namespace = readme_example("class GroupTests(unittest.TestCase)")
     outcome = unittest.TextTestRunner(stream=io.StringIO()).run(
         unittest.defaultTestLoader.loadTestsFromTestCase(namespace["GroupTests"]))
     assert outcome.wasSuccessful() and outcome.testsRun == 1, outcome.failures + outcome.errors
 
 
 def test_the_readme_example_of_a_whole_vm_runs():
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-              if "def test_a_vm_with_data_disks_from_create_to_delete" in b]
-    assert len(blocks) == 1
-    namespace: dict = {"__name__": "readme_example"}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
-    namespace["test_a_vm_with_data_disks_from_create_to_delete"]()
+    readme_example("def test_a_vm_with_data_disks_from_create_to_delete")[
+        "test_a_vm_with_data_disks_from_create_to_delete"]()
 
 
 def test_the_readme_lists_exactly_the_routes_the_fake_answers():

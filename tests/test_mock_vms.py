@@ -9,34 +9,10 @@ import pytest
 pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError  # noqa: E402
-from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 from azure.mgmt.compute import models as compute  # noqa: E402
-from azure.mgmt.network import NetworkManagementClient  # noqa: E402
-from azure.mgmt.network import models as network  # noqa: E402
-from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
-
-from fakecloud import FakeCredential, mock_azure  # noqa: E402
 
 IMAGE = compute.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts",
                                sku="server", version="latest")
-
-
-@pytest.fixture
-def azure():
-    with mock_azure() as fake:
-        credential, sub = FakeCredential(), fake.subscription
-        ResourceManagementClient(credential, sub).resource_groups.create_or_update(
-            "rg", {"location": "eastus"})
-        net = NetworkManagementClient(credential, sub, polling_interval=0)
-        vnet = net.virtual_networks.begin_create_or_update("rg", "vnet", network.VirtualNetwork(
-            location="eastus", address_space=network.AddressSpace(
-                address_prefixes=["10.0.0.0/16"]))).result()
-        subnet = net.subnets.begin_create_or_update(
-            "rg", vnet.name, "default", network.Subnet(address_prefix="10.0.0.0/24")).result()
-        nic = net.network_interfaces.begin_create_or_update("rg", "nic", network.NetworkInterface(
-            location="eastus", ip_configurations=[network.NetworkInterfaceIPConfiguration(
-                name="ipconfig1", subnet=network.Subnet(id=subnet.id))])).result()
-        yield ComputeManagementClient(credential, sub, polling_interval=0), nic, fake
 
 
 def vm_with_data_disks(nic_id: str, **extra) -> compute.VirtualMachine:
@@ -56,8 +32,8 @@ def vm_with_data_disks(nic_id: str, **extra) -> compute.VirtualMachine:
             compute.NetworkInterfaceReference(id=nic_id, primary=True)]), **extra)
 
 
-def test_the_docs_vm_flow_creates_a_vm_with_its_data_disks(azure):
-    client, nic, fake = azure
+def test_the_docs_vm_flow_creates_a_vm_with_its_data_disks(vm_azure):
+    client, nic, fake = vm_azure
     vm = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id)).result()
     assert vm.provisioning_state == "Succeeded" and len(vm.vm_id) == 36
@@ -76,8 +52,8 @@ def test_the_docs_vm_flow_creates_a_vm_with_its_data_disks(azure):
     assert [v.name for v in client.virtual_machines.list_all()] == ["vm1"]
 
 
-def test_a_vm_reads_creating_while_its_create_runs_and_its_disks_updating(azure):
-    client, nic, fake = azure
+def test_a_vm_reads_creating_while_its_create_runs_and_its_disks_updating(vm_azure):
+    client, nic, fake = vm_azure
     answer = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id), polling=False).result()
     assert answer.provisioning_state == "Creating"
@@ -91,8 +67,8 @@ def test_a_vm_reads_creating_while_its_create_runs_and_its_disks_updating(azure)
     assert client.disks.get("rg", "d").provisioning_state == "Succeeded"
 
 
-def test_a_failed_create_leaves_nothing_behind(azure):
-    client, nic, _ = azure
+def test_a_failed_create_leaves_nothing_behind(vm_azure):
+    client, nic, _ = vm_azure
     taken = compute.Disk(location="eastus", disk_size_gb=8,
                          creation_data=compute.CreationData(create_option="Empty"))
     client.disks.begin_create_or_update("rg", "vm1_DataDisk_1", taken).result()
@@ -110,8 +86,8 @@ def power_state(client) -> str:
     return next(s.code for s in view.statuses if s.code.startswith("PowerState/"))
 
 
-def test_power_actions_move_the_power_state(azure):
-    client, nic, fake = azure
+def test_power_actions_move_the_power_state(vm_azure):
+    client, nic, fake = vm_azure
     client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
     client.virtual_machines.begin_power_off("rg", "vm1").result()
     assert power_state(client) == "PowerState/stopped"
@@ -124,8 +100,8 @@ def test_power_actions_move_the_power_state(azure):
     assert power_state(client) == "PowerState/running" and fake.clock.now > before
 
 
-def test_updates_detach_by_to_be_detached_and_patch_tags(azure):
-    client, nic, _ = azure
+def test_updates_detach_by_to_be_detached_and_patch_tags(vm_azure):
+    client, nic, _ = vm_azure
     vm = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id)).result()
     vm.storage_profile.data_disks[1].to_be_detached = True
@@ -139,8 +115,8 @@ def test_updates_detach_by_to_be_detached_and_patch_tags(azure):
     assert [d.lun for d in patched.storage_profile.data_disks] == [0]
 
 
-def test_a_force_detached_disk_is_listed_while_the_update_runs(azure):
-    client, nic, fake = azure
+def test_a_force_detached_disk_is_listed_while_the_update_runs(vm_azure):
+    client, nic, fake = vm_azure
     vm = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id)).result()
     vm.storage_profile.data_disks[0].to_be_detached = True
@@ -158,8 +134,8 @@ def test_a_force_detached_disk_is_listed_while_the_update_runs(azure):
         "rg", "vm1").storage_profile.data_disks] == [1]
 
 
-def test_one_update_swaps_a_disk_at_a_lun_or_changes_nothing(azure):
-    client, nic, _ = azure
+def test_one_update_swaps_a_disk_at_a_lun_or_changes_nothing(vm_azure):
+    client, nic, _ = vm_azure
     vm = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id)).result()
     new = client.disks.begin_create_or_update("rg", "new", compute.Disk(
@@ -180,8 +156,8 @@ def test_one_update_swaps_a_disk_at_a_lun_or_changes_nothing(azure):
     assert client.disks.get("rg", "new").disk_state == "Attached"
 
 
-def test_data_disks_from_the_image_are_created_with_the_vm(azure):
-    client, nic, _ = azure
+def test_data_disks_from_the_image_are_created_with_the_vm(vm_azure):
+    client, nic, _ = vm_azure
     request = vm_with_data_disks(nic.id)
     request.storage_profile.data_disks = [
         compute.DataDisk(lun=0, create_option="FromImage", disk_size_gb=128),
@@ -198,8 +174,8 @@ def test_data_disks_from_the_image_are_created_with_the_vm(azure):
         client.virtual_machines.begin_create_or_update("rg", "vm2", request).result()
 
 
-def test_attach_detach_data_disks_by_id(azure):
-    client, nic, _ = azure
+def test_attach_detach_data_disks_by_id(vm_azure):
+    client, nic, _ = vm_azure
     client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
     extra = client.disks.begin_create_or_update("rg", "extra", compute.Disk(
         location="eastus", disk_size_gb=16,
@@ -214,8 +190,8 @@ def test_attach_detach_data_disks_by_id(azure):
     assert [d.lun for d in profile.data_disks] == [0, 1]
 
 
-def test_delete_options_say_what_goes_with_the_vm(azure):
-    client, nic, _ = azure
+def test_delete_options_say_what_goes_with_the_vm(vm_azure):
+    client, nic, _ = vm_azure
     request = vm_with_data_disks(nic.id)
     request.storage_profile.os_disk.delete_option = "Delete"
     request.storage_profile.data_disks[0].delete_option = "Delete"
@@ -225,8 +201,8 @@ def test_delete_options_say_what_goes_with_the_vm(azure):
     assert client.disks.get("rg", "vm1_DataDisk_1").disk_state == "Unattached"
 
 
-def test_an_availability_set_lists_its_vms_and_stays_while_they_do(azure):
-    client, nic, _ = azure
+def test_an_availability_set_lists_its_vms_and_stays_while_they_do(vm_azure):
+    client, nic, _ = vm_azure
     aset = client.availability_sets.create_or_update("rg", "aset", compute.AvailabilitySet(
         location="eastus", platform_fault_domain_count=2))
     assert aset.platform_update_domain_count == 5 and aset.sku.name == "Classic"
@@ -242,8 +218,8 @@ def test_an_availability_set_lists_its_vms_and_stays_while_they_do(azure):
     assert list(client.availability_sets.list("rg")) == []
 
 
-def test_putting_the_create_request_again_changes_nothing(azure):
-    client, nic, _ = azure
+def test_putting_the_create_request_again_changes_nothing(vm_azure):
+    client, nic, _ = vm_azure
     request = vm_with_data_disks(nic.id)
     client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
     again = client.virtual_machines.begin_create_or_update("rg", "vm1", request).result()
@@ -251,8 +227,8 @@ def test_putting_the_create_request_again_changes_nothing(azure):
                                                                   "vm1_DataDisk_1"]
 
 
-def test_arm_fills_in_when_a_vm_and_its_disks_were_created(azure):
-    client, nic, fake = azure
+def test_arm_fills_in_when_a_vm_and_its_disks_were_created(vm_azure):
+    client, nic, fake = vm_azure
     before = fake.clock.now
     vm = client.virtual_machines.begin_create_or_update(
         "rg", "vm1", vm_with_data_disks(nic.id)).result()
@@ -263,8 +239,8 @@ def test_arm_fills_in_when_a_vm_and_its_disks_were_created(azure):
     assert {d.time_created for d in disks} == {vm.time_created}
 
 
-def test_a_vm_extension_is_kept_as_asked_and_goes_with_its_vm(azure):
-    client, nic, _ = azure
+def test_a_vm_extension_is_kept_as_asked_and_goes_with_its_vm(vm_azure):
+    client, nic, _ = vm_azure
     client.virtual_machines.begin_create_or_update("rg", "vm1", vm_with_data_disks(nic.id)).result()
     made = client.virtual_machine_extensions.begin_create_or_update(
         "rg", "vm1", "watcher", compute.VirtualMachineExtension(

@@ -11,13 +11,7 @@ from fakecloud.profile import load_profile
 pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
 
 from azure.core.exceptions import HttpResponseError  # noqa: E402
-from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 from azure.mgmt.compute import models as compute  # noqa: E402
-from azure.mgmt.network import NetworkManagementClient  # noqa: E402
-from azure.mgmt.network import models as network  # noqa: E402
-from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
-
-from fakecloud import FakeCredential, mock_azure  # noqa: E402
 
 # (size, family, vCPUs, "Max Remote Storage Disks", memory), from the Microsoft Learn size
 # tables the profile cites (dsv3-series, dasv5-series, bv1-series, bsv2-series).
@@ -25,24 +19,6 @@ TABLE = [("Standard_D2s_v3", "standardDSv3Family", "2", "4", "8"),
          ("Standard_D4as_v5", "standardDASv5Family", "4", "8", "16"),
          ("Standard_B1ls", "standardBSFamily", "1", "2", "0.5"),
          ("Standard_B2s_v2", "standardBsv2Family", "2", "4", "8")]
-
-
-@pytest.fixture
-def azure():
-    with mock_azure() as fake:
-        credential, sub = FakeCredential(), fake.subscription
-        ResourceManagementClient(credential, sub).resource_groups.create_or_update(
-            "rg", {"location": "eastus"})
-        net = NetworkManagementClient(credential, sub, polling_interval=0)
-        vnet = net.virtual_networks.begin_create_or_update("rg", "vnet", network.VirtualNetwork(
-            location="eastus", address_space=network.AddressSpace(
-                address_prefixes=["10.0.0.0/16"]))).result()
-        subnet = net.subnets.begin_create_or_update(
-            "rg", vnet.name, "default", network.Subnet(address_prefix="10.0.0.0/24")).result()
-        nic = net.network_interfaces.begin_create_or_update("rg", "nic", network.NetworkInterface(
-            location="eastus", ip_configurations=[network.NetworkInterfaceIPConfiguration(
-                name="ipconfig1", subnet=network.Subnet(id=subnet.id))])).result()
-        yield ComputeManagementClient(credential, sub, polling_interval=0), nic
 
 
 def a_vm(nic_id: str, size: str, data_disks: int) -> compute.VirtualMachine:
@@ -74,8 +50,8 @@ def test_offered_sizes_do_not_repeat_vm_sizes_and_carry_their_figures():
         assert profile.max_data_disks[name] == int(disks)
 
 
-def test_the_resource_skus_list_the_common_sizes_with_their_table_figures(azure):
-    client, _ = azure
+def test_the_resource_skus_list_the_common_sizes_with_their_table_figures(vm_azure):
+    client, _, _ = vm_azure
     skus = {s.name: s for s in client.resource_skus.list(filter="location eq 'eastus'")
             if s.resource_type == "virtualMachines"}
     for name, family, vcpus, disks, memory in TABLE:
@@ -86,8 +62,8 @@ def test_the_resource_skus_list_the_common_sizes_with_their_table_figures(azure)
                 capabilities["MemoryGB"]) == (vcpus, disks, memory)
 
 
-def test_a_d2s_v3_vm_is_created_with_as_many_data_disks_as_its_table_allows(azure):
-    client, nic = azure
+def test_a_d2s_v3_vm_is_created_with_as_many_data_disks_as_its_table_allows(vm_azure):
+    client, nic, _ = vm_azure
     with pytest.raises(HttpResponseError) as refused:
         client.virtual_machines.begin_create_or_update(
             "rg", "vm1", a_vm(nic.id, "Standard_D2s_v3", 5)).result()

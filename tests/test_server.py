@@ -25,8 +25,8 @@ from azure.identity import ClientSecretCredential, ManagedIdentityCredential  # 
 from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 from azure.mgmt.compute import models as compute  # noqa: E402
 from azure.mgmt.network import NetworkManagementClient  # noqa: E402
-from azure.mgmt.network import models as network  # noqa: E402
 from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: E402
+from helpers import vm_network  # noqa: E402
 
 from fakecloud import FakeCredential  # noqa: E402
 from fakecloud.clock import VirtualClock  # noqa: E402
@@ -136,14 +136,7 @@ def test_the_sdk_makes_a_vm_with_its_network_and_disks_and_deletes_them(server):
     groups = sdk(ResourceManagementClient, server)
     net, vms = sdk(NetworkManagementClient, server), sdk(ComputeManagementClient, server)
     groups.resource_groups.create_or_update("rg-sdk", {"location": "eastus"})
-    vnet = net.virtual_networks.begin_create_or_update("rg-sdk", "vnet", network.VirtualNetwork(
-        location="eastus", address_space=network.AddressSpace(
-            address_prefixes=["10.0.0.0/16"]))).result()
-    subnet = net.subnets.begin_create_or_update(
-        "rg-sdk", vnet.name, "default", network.Subnet(address_prefix="10.0.0.0/24")).result()
-    nic = net.network_interfaces.begin_create_or_update("rg-sdk", "nic", network.NetworkInterface(
-        location="eastus", ip_configurations=[network.NetworkInterfaceIPConfiguration(
-            name="ipconfig1", subnet=network.Subnet(id=subnet.id))])).result()
+    nic = vm_network(net, "rg-sdk")
     data = vms.disks.begin_create_or_update("rg-sdk", "data-1", {**DISK, "location": "eastus"})
     assert data.result().disk_state == "Unattached"
     vm = vms.virtual_machines.begin_create_or_update("rg-sdk", "vm1", compute.VirtualMachine(
