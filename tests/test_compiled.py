@@ -38,7 +38,8 @@ def test_fed_the_engines_latencies_it_gives_the_engines_duration_and_cost(name):
     took: dict[int, list[float]] = {}
     _traced_run(prepared, lambda ticket, call, answer: took.setdefault(ticket.id, []).append(
         answer.latency_s))
-    replayed = compiled.replay(lambda ticket, index, call: np.array([took[ticket][index]]), 1)
+    replayed = compiled.replay(lambda ticket, index, call: np.array([took[ticket][index]]),
+                               np.zeros(1))
     report = restore.simulate(scenario, seed=scenario.seed)
     assert round(float(replayed.end_s[0]), 3) == report.duration_s
     assert float(compiled.costs(replayed)[0]) == report.cost["total"]

@@ -74,12 +74,12 @@ class Region:
             self.throttle.admit(call.method, call.type, call.id, now, call.action)
         if rule is not None and rule.fail_lro:
             status, _, kind, _ = _dry_run(handler, self, call)
-            return Answer(status, None, self._latency(call, kind), True,
+            return Answer(status, None, self.latency_of(call, kind), True,
                           rule.error(call.operation), kind)
         if rule is not None and rule.status:
             raise rule.error(call.operation)
         status, result, kind, long_running = handler(self, call)
-        latency = self._latency(call, kind, result) + (rule.added_latency_s if rule else 0.0)
+        latency = self.latency_of(call, kind, result) + (rule.added_latency_s if rule else 0.0)
         answer = Answer(status, result, latency, long_running, kind=kind)
         if long_running:
             phase = "Creating" if status == 201 and call.type in READS_CREATING else "Updating"
@@ -94,9 +94,9 @@ class Region:
         until, phase = self.busy.get(arm_id.lower(), (0.0, ""))
         return phase if until > now else "Succeeded"
 
-    def _latency(self, call: ArmCall, kind: str, result: Any = None) -> float:
-        """The call's latency of ``kind``, drawn by the call's key; Run Command's adds
-        the time its script ran."""
+    def latency_of(self, call: ArmCall, kind: str, result: Any = None) -> float:
+        """The call's latency of ``kind``, drawn by the call's key (the next draw of that
+        key); Run Command's adds the time its script ran (``result``, a GuestRun)."""
         if kind == "rehydration":
             return self.profile.rehydration.at(call.body.get("priority", "standard"),
                                                float(call.body.get("sizeGB", 0)),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from fakecloud.models import CloudState
 from fakecloud.profile import OPTIONAL_LATENCY_KINDS, Bucket, Latency, RegionProfile
 from fakecloud.region import Answer, ArmCall, GuestRun
 from fakecloud.throttle import Throttle
@@ -71,21 +72,38 @@ class StepShape:
 
 @dataclass(slots=True)
 class Sampled:
-    """N restores: each one's duration and, per ticket id, its operations' times."""
+    """N restores (or one, in floats): each one's duration, per ticket id its operations'
+    times, per step its times and how long its batches kept it busy."""
 
     end_s: np.ndarray
     op_start: dict[int, np.ndarray]
     op_end: dict[int, np.ndarray]
     step_start: dict[str, np.ndarray]
     step_end: dict[str, np.ndarray]
+    step_busy: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedCall:
+    """A traced call as the region drew its latency: what ``Region.latency_of`` takes."""
+
+    ticket: int
+    index: int
+    call: ArmCall
+    kind: str
+    result: GuestRun | None
 
 
 class CompiledRestore:
-    """A scenario's restore as its shape; ``sample`` draws runs of it."""
+    """A scenario's restore as its shape; ``sample`` draws runs of it. The traced run is
+    kept: its ``engine``, the region ``state`` it left (the same for every seed) and its
+    calls in the order they were made (``keyed``)."""
 
-    def __init__(self, steps: tuple[StepShape, ...], tickets: list[Ticket],
-                 prepared: Prepared):
-        self.steps, self.tickets, self.prepared = steps, tickets, prepared
+    def __init__(self, steps: tuple[StepShape, ...], engine: Engine, state: CloudState,
+                 keyed: list[KeyedCall], prepared: Prepared):
+        self.steps, self.prepared = steps, prepared
+        self.engine, self.state, self.keyed = engine, state, keyed
+        tickets = self.tickets = engine.operations
         context, prices = prepared.plan.context, prepared.profile.prices
         self.fixed_costs, self.lives = cost_terms(tickets, context, prices)
         self.currency = prices.currency
@@ -108,19 +126,21 @@ class CompiledRestore:
             fixed = call.fixed_s
             return drawn[rows[id(call)]] if fixed is None else fixed
 
-        return self.replay(latency, runs)
+        return self.replay(latency, np.zeros(runs))
 
-    def replay(self, latency: Callable[[int, int, CallShape], np.ndarray | float], runs: int
-               ) -> Sampled:
+    def replay(self, latency: Callable[[int, int, CallShape], np.ndarray | float],
+               start: np.ndarray | float, maximum: Callable = np.maximum,
+               seen_done: Callable = None) -> Sampled:
         """The runs whose calls took ``latency(ticket id, call index, call)``, timed as
-        SimPy times them (an instant call adds nothing: it is not asked)."""
-        zero = np.zeros(runs)
-        sampled = Sampled(zero, {}, {}, {}, {})
+        SimPy times them (an instant call adds nothing: it is not asked), from ``start``
+        (zeros: arrays of runs; 0.0 with ``max`` and ``seen_done_s``: one run in floats)."""
+        seen_done = seen_done or _seen_done
+        sampled = Sampled(start, {}, {}, {}, {}, {})
         for step in self.steps:
-            t = zero
+            t = start
             for before in step.after:
-                t = np.maximum(t, sampled.step_end[before])
-            sampled.step_start[step.name] = t
+                t = maximum(t, sampled.step_end[before])
+            sampled.step_start[step.name], busy = t, 0.0
             for batch in step.batches:
                 batch_end = t
                 for ticket_id, calls in batch:
@@ -129,12 +149,12 @@ class CompiledRestore:
                         if call.instant:
                             continue
                         took = latency(ticket_id, index, call)
-                        end = end + (_seen_done(end, took) - end if call.long_running else took)
+                        end = end + (seen_done(end, took) - end if call.long_running else took)
                     sampled.op_start[ticket_id], sampled.op_end[ticket_id] = t, end
-                    batch_end = np.maximum(batch_end, end)
-                t = batch_end
-            sampled.step_end[step.name] = t
-            sampled.end_s = np.maximum(sampled.end_s, t)
+                    batch_end = maximum(batch_end, end)
+                busy, t = busy + (batch_end - t), batch_end
+            sampled.step_end[step.name], sampled.step_busy[step.name] = t, busy
+            sampled.end_s = maximum(sampled.end_s, t)
         return sampled
 
     def costs(self, sampled: Sampled) -> np.ndarray:
@@ -160,15 +180,24 @@ def _seen_done(start: np.ndarray, latency: np.ndarray) -> np.ndarray:
         now = np.where(early, now + np.maximum(1.0, np.ceil(done - now)), now)
 
 
-_compiled: dict[int, tuple[Prepared, CompiledRestore]] = {}
+_compiled: dict[int, tuple[Prepared, CompiledRestore | NotCompilable]] = {}
+KEPT = 16  # scenarios whose compiled restore (or why there is none) is kept
 
 
 def compiled_for(prepared: Prepared) -> CompiledRestore:
-    """``compile_restore``, kept for the prepared scenarios already compiled (a study
-    sweeps the same scenario again and again)."""
+    """``compile_restore``, its answer kept for the prepared scenarios already seen (a
+    study sweeps or simulates the same scenario again and again)."""
     found = _compiled.get(id(prepared))
     if found is None or found[0] is not prepared:
-        found = _compiled[id(prepared)] = (prepared, compile_restore(prepared))
+        try:
+            found = (prepared, compile_restore(prepared))
+        except NotCompilable as exc:
+            found = (prepared, exc)
+        _compiled[id(prepared)] = found
+        if len(_compiled) > KEPT:
+            del _compiled[next(iter(_compiled))]
+    if isinstance(found[1], NotCompilable):
+        raise found[1]
     return found[1]
 
 
@@ -183,21 +212,31 @@ def compile_restore(prepared: Prepared) -> CompiledRestore:
     if prepared.data is not None:
         raise NotCompilable("it restores real bytes (data mode bytes)")
     calls: dict[int, list[CallShape]] = {}
-    engine = _traced_run(prepared, lambda ticket, call, answer: calls.setdefault(
-        ticket.id, []).append(_shape(call, answer, prepared.profile)))
+    keyed: list[KeyedCall] = []
+
+    def heard(ticket: Ticket, call: ArmCall, answer: Answer) -> None:
+        made = calls.setdefault(ticket.id, [])
+        guest = answer.result if isinstance(answer.result, GuestRun) else None
+        keyed.append(KeyedCall(ticket.id, len(made), call, answer.kind, guest))
+        made.append(_shape(call, answer, prepared.profile))
+
+    state = prepared.world.copy()
+    engine = _traced_run(prepared, heard, state)
     if engine.status != "succeeded":
         raise NotCompilable(f"its restore ends {engine.status}")
     if any(t.attempts > 1 or t.errors for t in engine.operations):
         raise NotCompilable("its restore retries or waits for a request limit")
-    return CompiledRestore(_steps(engine, calls), engine.operations, prepared)
+    return CompiledRestore(_steps(engine, calls), engine, state, keyed, prepared)
 
 
-def _traced_run(prepared: Prepared, on_call: Callable[[Ticket, ArmCall, Answer], None]
-                ) -> Engine:
-    """One restore on the SimPy engine, each call heard by ``on_call``, with request
-    limits that (nearly) never refill."""
+def _traced_run(prepared: Prepared, on_call: Callable[[Ticket, ArmCall, Answer], None],
+                state: CloudState | None = None) -> Engine:
+    """One restore on the SimPy engine (in ``state``, default a copy of the scenario's
+    world), each call heard by ``on_call``, with request limits that (nearly) never
+    refill."""
     env = simpy.Environment()
-    region = restore_region(prepared.world.copy(), prepared.profile, prepared.scenario.seed)
+    region = restore_region(state or prepared.world.copy(), prepared.profile,
+                            prepared.scenario.seed)
     limits = region.throttle.limits
     region.throttle = Throttle(limits.model_copy(update={
         name: Bucket(capacity=getattr(limits, name).capacity, per_s=STARVED_REFILL_PER_S)
