@@ -74,11 +74,12 @@ RECENT_LIMIT = 16
 
 
 def remembered(scenario: Scenario, profile: RestoreProfile | None) -> Prepared:
-    """``prepare``, remembered for the last few scenarios: a loop of seeds plans once."""
-    profile = profile or load_profile(scenario.region_profile)
-    key = (id(scenario), id(profile))
+    """``prepare``, remembered for the last few scenarios: a loop of seeds plans once
+    (and, with no ``profile``, finds the scenario's own once)."""
+    key = (id(scenario), None if profile is None else id(profile))
     found = _recent.get(key)
-    if found is None or found.scenario is not scenario or found.profile is not profile:
+    if found is None or found.scenario is not scenario or (
+            profile is not None and found.profile is not profile):
         found = _recent[key] = prepare(scenario, profile)
         if len(_recent) > RECENT_LIMIT:
             _recent.popitem(last=False)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
-from typing import Any
 
 from fakecloud.arm.lro import seen_done_s
 from fakecloud.region import Region
 from restore.backends.compiled import CompiledRestore, StepShape
 from restore.backends.cost import restore_cost
+from restore.engine import StepRun, Ticket
 from restore.report import Report
 
 HEARD = -1  # an operation that took no time: its outcome is heard in an event of its own
@@ -37,8 +37,8 @@ def retimed_report(compiled: CompiledRestore, seed: int) -> Report:
     tickets = {t.id: t for t in compiled.engine.operations}
     steps = {s.name: s for s in compiled.engine.steps}
     engine = copy.copy(compiled.engine)
-    engine.operations = [_retimed(tickets[i], *run.op_times[i]) for i in run.sent]
-    engine.steps = [_retimed(steps[name], *run.step_times[name], busy_s=run.busy[name])
+    engine.operations = [_ticket(tickets[i], *run.op_times[i]) for i in run.sent]
+    engine.steps = [_step(steps[name], *run.step_times[name], run.busy[name])
                     for name in run.started]
     engine._chain_s = chain = {}
     for name in run.started:  # each step after all those it waits for
@@ -144,18 +144,13 @@ class _Run:
         return self._batch(self.steps[name], self.batch[name] + 1, now)
 
 
-def _retimed(record: Any, start_s: float, end_s: float, **changed: Any) -> Any:
-    """A copy of a ticket or step record (slotted dataclasses) with other times."""
-    kind = type(record)
-    names = _SLOTS.get(kind) or _SLOTS.setdefault(kind, [
-        name for cls in kind.__mro__ for name in getattr(cls, "__slots__", ())])
-    clone = object.__new__(kind)
-    for name in names:
-        setattr(clone, name, getattr(record, name))
-    clone.start_s, clone.end_s = start_s, end_s
-    for name, value in changed.items():
-        setattr(clone, name, value)
-    return clone
+def _ticket(t: Ticket, start_s: float, end_s: float) -> Ticket:
+    """The traced run's record of an operation, with other times."""
+    return Ticket(t.id, t.step, t.op, start_s, t._run, t._index, end_s, t.status, t.attempts,
+                  t.error_code, [], t.delay_s, t.retry_wait_s, t.recheck)
 
 
-_SLOTS: dict[type, list[str]] = {}
+def _step(s: StepRun, start_s: float, end_s: float, busy_s: float) -> StepRun:
+    """The traced run's record of a step, with other times."""
+    return StepRun(s.name, start_s, s.gen, end_s, s.status, s.attempts, s.retries,
+                   busy_s=busy_s)
