@@ -103,6 +103,15 @@ class CompiledRestore:
                  keyed: list[KeyedCall], prepared: Prepared):
         self.steps, self.prepared = steps, prepared
         self.engine, self.state, self.keyed = engine, state, keyed
+        self.by_name = {step.name: step for step in steps}
+        self.step_of = {ticket: step.name for step in steps for batch in step.batches
+                        for ticket, _ in batch}
+        shapes = {(ticket, index): call for step in steps for batch in step.batches
+                  for ticket, calls in batch for index, call in enumerate(calls)}
+        self.timed = [(k, shapes[k.ticket, k.index].long_running) for k in keyed
+                      if not shapes[k.ticket, k.index].instant]
+        """The calls that take time, in the order they were made, and whether each is a
+        long-running one."""
         tickets = self.tickets = engine.operations
         context, prices = prepared.plan.context, prepared.profile.prices
         self.fixed_costs, self.lives = cost_terms(tickets, context, prices)

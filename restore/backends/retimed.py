@@ -30,8 +30,9 @@ def retimed_report(compiled: CompiledRestore, seed: int) -> Report:
     """The report of ``compiled``'s restore with ``seed``."""
     prepared = compiled.prepared
     region = Region(compiled.state, prepared.profile, seed)  # for its latencies only
-    took = {(k.ticket, k.index): region.latency_of(k.call, k.kind, k.result)
-            for k in compiled.keyed}
+    took: dict[int, list[tuple[bool, float]]] = {ticket: [] for ticket in compiled.step_of}
+    for k, long_running in compiled.timed:  # the seed's draws, key by key in call order
+        took[k.ticket].append((long_running, region.latency_of(k.call, k.kind, k.result)))
     run = _Run(compiled, took)
     run.go()
     tickets = {t.id: t for t in compiled.engine.operations}
@@ -53,11 +54,8 @@ class _Run:
     """The restore's operations as SimPy events: the orchestrator's and the engine's
     order of sending, the SimPy region's way of waiting for each call."""
 
-    def __init__(self, compiled: CompiledRestore, took: dict[tuple[int, int], float]):
-        self.took = took
-        self.steps = {step.name: step for step in compiled.steps}
-        self.calls = {ticket: calls for step in compiled.steps for batch in step.batches
-                      for ticket, calls in batch}
+    def __init__(self, compiled: CompiledRestore, took: dict[int, list[tuple[bool, float]]]):
+        self.took, self.steps, self.step_of = took, compiled.by_name, compiled.step_of
         plan = compiled.prepared.plan
         self.dependents = plan.dependents
         self.waiting = {name: len(after) for name, after in plan.prerequisites.items()}
@@ -71,8 +69,6 @@ class _Run:
         self.batch: dict[str, int] = {}  # step -> index of its running batch
         self.batch_start: dict[str, float] = {}
         self.left: dict[str, int] = {}  # step -> operations of that batch still running
-        self.step_of = {ticket: name for name, step in self.steps.items()
-                        for batch in step.batches for ticket, _ in batch}
         self.end_s = 0.0
 
     def go(self) -> None:
@@ -119,12 +115,13 @@ class _Run:
             self._calls(ticket, 0, now, sent_now=True)
 
     def _calls(self, ticket: int, index: int, now: float, sent_now: bool) -> None:
-        """SimRegion._advance: the calls one after another until one takes time."""
-        calls = self.calls[ticket]
+        """SimRegion._advance: the calls one after another until one takes time (the
+        instant ones left out: they add nothing)."""
+        calls = self.took[ticket]
         while index < len(calls):
-            call, took = calls[index], self.took.get((ticket, index), 0.0)
+            long_running, took = calls[index]
             index += 1
-            wait = seen_done_s(now, took) - now if call.long_running else took
+            wait = seen_done_s(now, took) - now if long_running else took
             if wait > 0:
                 heapq.heappush(self.events, (now + wait, next(self.order), ticket, index))
                 return
