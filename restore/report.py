@@ -41,6 +41,10 @@ class Inventory(Protocol):
     def export(self) -> list[Resource]: ...
 
 
+TIMED = frozenset({"cost", "steps", "operations"})
+"""A report's cached fields that depend on the operations' times."""
+
+
 class Report:
     """One restore's outcome; ``to_dict()`` gives the JSON contract."""
 
@@ -67,6 +71,18 @@ class Report:
         self._export = inventory.export
         self._costing = costing
         self.arm_requests: dict[int, list[str]] | None = None  # ticket id -> ARM calls
+
+    def retimed(self, engine: Engine, seed: int, duration_s: float,
+                costing: Callable[[], dict[str, Any]] | None) -> Report:
+        """This report for a restore that made the same operations to the same final
+        state, at ``engine``'s times: what only the final state decides is kept."""
+        clone = object.__new__(Report)
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in TIMED})
+        clone.seed, clone.duration_s = seed, _t(duration_s)
+        clone.critical_path_s = _t(engine.critical_path_s())
+        clone._step_records, clone._op_records = engine.steps, engine.operations
+        clone._costing = costing
+        return clone
 
     @cached_property
     def cost(self) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ whatever order concurrent calls arrive in (a SimPy model and SDK threads agree).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from zlib import crc32
 
 from fakecloud.profile import RegionProfile, Samplers, derived
@@ -18,6 +19,14 @@ def _samplers(profile: RegionProfile) -> tuple[Samplers, dict[str, float]]:
     samplers = profile.samplers()
     return samplers, {kind: samplers[kind](0.0) for kind, latency in profile.latency.items()
                       if latency.fixed is not None}
+
+
+@lru_cache(maxsize=1 << 16)
+def _key(operation: str, arm_id: str) -> tuple[str, int]:
+    """A call's key (ids compare case-insensitively) and its CRC-32, shifted: the same
+    calls come back restore after restore."""
+    key = f"{operation}|{arm_id.lower()}"
+    return key, crc32(key.encode()) << 24
 
 
 class Latencies:
@@ -39,10 +48,10 @@ class Latencies:
         """A standard normal draw for the next ``operation`` on ``arm_id`` (Box-Muller over
         a keyed hash, SplitMix64 of the key's CRC-32, its count and the seed: independent
         of every other key)."""
-        key = f"{operation}|{arm_id.lower()}"
+        key, digest = _key(operation, arm_id)
         made = self._made.get(key)
         if made is None:
-            made = self._made[key] = [(crc32(key.encode()) << 24) ^ self._seed, 0]
+            made = self._made[key] = [digest ^ self._seed, 0]
         made[1] += 1
         z = (made[0] ^ made[1]) + GOLDEN & MASK
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & MASK

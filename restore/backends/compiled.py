@@ -28,6 +28,7 @@ from restore.backends.prepared import Prepared
 from restore.backends.sim import Orchestrator
 from restore.backends.simregion import SimRegion, restore_region
 from restore.engine import Engine, Ticket
+from restore.report import Report
 
 STARVED_REFILL_PER_S = 1e-12
 """The traced run's buckets refill at about nothing: if it still never waits for one, no
@@ -103,6 +104,10 @@ class CompiledRestore:
                  keyed: list[KeyedCall], prepared: Prepared):
         self.steps, self.prepared = steps, prepared
         self.engine, self.state, self.keyed = engine, state, keyed
+        self.report = Report(engine, "sim", prepared.scenario.seed,
+                             max(run.end_s for run in engine.steps), prepared.source_before,
+                             state)
+        """The traced run's report (its times aside, every seed's)."""
         self.by_name = {step.name: step for step in steps}
         self.step_of = {ticket: step.name for step in steps for batch in step.batches
                         for ticket, _ in batch}

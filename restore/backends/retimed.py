@@ -46,8 +46,8 @@ def retimed_report(compiled: CompiledRestore, seed: int) -> Report:
         before = [chain[b] for b in prepared.plan.prerequisites[name]]
         chain[name] = max(before, default=0.0) + run.busy[name]
     context, prices = prepared.plan.context, prepared.profile.prices
-    return Report(engine, "sim", seed, run.end_s, prepared.source_before, compiled.state,
-                  lambda: restore_cost(engine.operations, run.end_s, context, prices))
+    return compiled.report.retimed(engine, seed, run.end_s, lambda: restore_cost(
+        engine.operations, run.end_s, context, prices))
 
 
 class _Run:
