@@ -196,6 +196,7 @@ def _map(function: Callable, chunks: list[tuple], workers: int) -> Iterator[list
 
 def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault]]) -> list[Outcome]:
     scenario, seed, start, stop, faults = chunk
+    scenario = _seen(scenario)
     outcomes = []
     for run in range(start, stop):
         report = simulate(scenario, seed=run_seed(seed, run), faults=faults)
@@ -203,3 +204,12 @@ def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault]]) -> list[Outco
         outcomes.append(Outcome(report.status, report.duration_s,
                                 cost["total"] if cost else None))
     return outcomes
+
+
+_scenarios: dict[str, Scenario] = {}
+
+
+def _seen(scenario: Scenario) -> Scenario:
+    """The first copy of ``scenario`` this process got: each chunk brings its own copy
+    (unpickled), and a scenario is prepared once per object."""
+    return _scenarios.setdefault(scenario.model_dump_json(), scenario)
