@@ -207,9 +207,13 @@ def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault]]) -> list[Outco
 
 
 _scenarios: dict[str, Scenario] = {}
+SCENARIOS_KEPT = 16
 
 
 def _seen(scenario: Scenario) -> Scenario:
     """The first copy of ``scenario`` this process got: each chunk brings its own copy
     (unpickled), and a scenario is prepared once per object."""
-    return _scenarios.setdefault(scenario.model_dump_json(), scenario)
+    found = _scenarios.setdefault(scenario.model_dump_json(), scenario)
+    if len(_scenarios) > SCENARIOS_KEPT:  # a long-lived worker (Dask) sees many
+        del _scenarios[next(iter(_scenarios))]
+    return found
