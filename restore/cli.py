@@ -158,6 +158,10 @@ def simulate(
         err.print(f"[bold red]error:[/] --backend: unknown backend {backend!r} "
                   f"(available: {', '.join(restore.BACKENDS)})")
         raise typer.Exit(EXIT_BAD_INPUT)
+    if crash_at is not None and not crash_at.strip():
+        _error(ScenarioError(scenario, "--crash-at", "names no step: give a step or an "
+                             "operation kind (see `restorelab plan`)"))
+        raise typer.Exit(EXIT_BAD_INPUT)
     faults = [restore.Fault(at=crash_at, kind="crash")] if crash_at else []
     loaded = _guarded(lambda: restore.load_scenario(find_scenario(scenario)))
     if loaded.fleet is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import reprlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,6 +11,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+import armid as arm
 from restore.errors import ScenarioError
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
 
@@ -33,7 +36,8 @@ class FaultKind(StrEnum):
     CRASH = "crash"
 
 
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=NAME_PATTERN)]
 """An Azure resource name as restorelab accepts it (letters, digits, '.', '_', '-')."""
 
 
@@ -120,6 +124,10 @@ class RestorePoint(Strict):
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
 
 
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+
+
 class Target(Strict):
     location: Literal["original", "new"] = "original"
     resource_group: Name | None = None
@@ -133,6 +141,26 @@ class Target(Strict):
     power_on: bool = True
     safety_snapshot: bool = Field(default=False, description="original location: snapshot "
                                   "the source disks before removing them; kept on failure")
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet_named(cls, subnet: str | None) -> str | None:
+        """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
+        if subnet is None:
+            return None
+        if subnet.startswith("/"):
+            try:
+                parsed = arm.parse_id(subnet)
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
+                raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
+                                 "virtualNetworks/VNET/subnets/SUBNET)")
+            return subnet
+        if not all(re.match(NAME_PATTERN, part) for part in subnet.split("/", 1)):
+            raise ValueError(f"{subnet!r} is neither 'vnet/subnet' (names of letters, digits, "
+                             "'.', '_', '-') nor a subnet's ARM id")
+        return subnet
 
     @model_validator(mode="after")
     def _new_location_settings(self) -> Target:
@@ -196,7 +224,8 @@ class Scenario(Strict):
     name: Name
     seed: int = 0
     region_profile: str = "default"
-    subscription: str = DEFAULT_SUBSCRIPTION
+    subscription: str = Field(default=DEFAULT_SUBSCRIPTION, pattern=GUID_PATTERN,
+                              description="a subscription id (a GUID)")
     appliance_id: str = Field(min_length=1)
     source_vm: SourceVm
     restore_point: RestorePoint = RestorePoint()
@@ -226,15 +255,49 @@ class Scenario(Strict):
         return out
 
 
+MAX_SCENARIO_BYTES = 1 << 20
+"""The largest scenario file read (1 MiB; the shipped ones are about 1 KB)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML forbids it;
+    PyYAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool):
+                continue  # an unhashable key: the safe loader refuses it itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; a bad file raises ScenarioError naming the field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot read the file ({exc.strerror})") from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(str(path), "", f"larger than {MAX_SCENARIO_BYTES // 1024} KB, the "
+                            "most a scenario file may be")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                            f"offset {exc.start})") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise ScenarioError(str(path), "", f"not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ScenarioError(str(path), "", "nested too deeply to be a scenario") from None
     return parse_scenario(raw, source=str(path))
 
 
@@ -244,6 +307,8 @@ def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, "", "a scenario must be a YAML mapping of fields")
     try:
         return Scenario.model_validate(raw)
+    except RecursionError:
+        raise ScenarioError(source, "", "nested too deeply to be a scenario") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(_field_part(p) for p in first["loc"]) or "(top level)"
@@ -262,7 +327,13 @@ def _pydantic_problem(error: dict) -> str:
     if error["type"] == "missing":
         return "required field is missing"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{message} (got {error['input']!r})" if error["type"] != "value_error" else message
+    return f"{message} (got {SHOWN.repr(error['input'])})" if error["type"] != "value_error" \
+        else message
+
+
+SHOWN = reprlib.Repr()
+"""How much of a wrong value an error shows (a YAML alias bomb expands to millions)."""
+SHOWN.maxlevel, SHOWN.maxlist, SHOWN.maxdict, SHOWN.maxstring, SHOWN.maxother = 2, 4, 4, 60, 60
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -38,6 +38,10 @@ class Journal:
 
     def __init__(self, path: str | Path, *, create: bool):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise JournalError(f"{path}: a folder; a journal is a file (name one in it)")
+        if create and not self.path.parent.is_dir():
+            raise JournalError(f"{path}: its folder {self.path.parent} does not exist")
         if create and self.path.exists():
             raise JournalError(f"{path}: a journal exists there already; resume it with "
                                f"`restorelab resume {path}` or choose another path")

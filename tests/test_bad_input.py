@@ -1,0 +1,103 @@
+"""Bad input found by the reliability campaign (issue 15, defect 7): each is a clear error
+naming what is wrong, exit 2, never a traceback or a hang."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+from helpers import ROOT
+from typer.testing import CliRunner
+
+from restore.cli import app
+from restore.scenario import MAX_SCENARIO_BYTES
+
+SHIPPED = yaml.safe_load((ROOT / "scenarios" / "new-hot-backup.yaml").read_text())
+
+
+def refused(*args: str) -> str:
+    """The one error line of a command that must exit 2."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def scenario_file(tmp_path, changes: dict | None = None, text: str | bytes | None = None):
+    path = tmp_path / "s.yaml"
+    if text is None:
+        raw = yaml.safe_load(yaml.safe_dump(SHIPPED))
+        for dotted, value in (changes or {}).items():
+            *parents, leaf = dotted.split(".")
+            node = raw
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        text = yaml.safe_dump(raw)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+def test_a_file_that_is_not_utf8_text_is_named_as_such(tmp_path):
+    out = refused("simulate", scenario_file(tmp_path, text=b"name: x\n\xff\xfe\n"))
+    assert "not UTF-8 text (byte 0xff at offset 8)" in out
+
+
+def test_a_deeply_nested_document_is_refused(tmp_path):
+    out = refused("simulate", scenario_file(tmp_path, text="a: " + "[" * 5000 + "]" * 5000))
+    assert "nested too deeply" in out
+
+
+def test_a_key_written_twice_is_refused_with_its_line(tmp_path):
+    out = refused("simulate", scenario_file(tmp_path, text="name: x\nname: y\n"))
+    assert "the key 'name' is written twice at line 2" in out
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
+    out = refused("simulate", scenario_file(tmp_path, text="#" * (MAX_SCENARIO_BYTES + 1)))
+    assert "larger than 1024 KB" in out
+
+
+def test_a_yaml_alias_bomb_is_reported_quickly_and_briefly(tmp_path):
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+    for level, name in enumerate("bcdefgh"):
+        bomb += f"{name}: &{name} [" + ",".join([f"*{'abcdefgh'[level]}"] * 9) + "]\n"
+    body = yaml.safe_dump(SHIPPED, sort_keys=False).replace(
+        f"name: {SHIPPED['name']}", "name: *h", 1)
+    started = time.perf_counter()
+    out = refused("simulate", scenario_file(tmp_path, text=bomb + body))
+    assert time.perf_counter() - started < 10 and len(out) < 1000
+    assert "name: Input should be a valid string" in out
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("subscription", "not/a guid", "subscription: String should match pattern"),
+    ("target.subnet", "///", "target.subnet: '///' is not a subnet's ARM id"),
+    ("target.subnet", "/x", "target.subnet: '/x' is not a subnet's ARM id"),
+    ("target.subnet", "vnet/sub net", "neither 'vnet/subnet'"),
+])
+def test_ids_that_are_not_ids_are_refused_naming_the_field(tmp_path, field, value, says):
+    assert says in refused("simulate", scenario_file(tmp_path, {field: value}))
+
+
+def test_subnets_written_either_way_are_taken(tmp_path):
+    arm_id = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers"
+              "/Microsoft.Network/virtualNetworks/v/subnets/s")
+    for subnet in ("vnet/sn", arm_id):
+        result = CliRunner().invoke(app, ["plan", scenario_file(tmp_path, {
+            "target.subnet": subnet})])
+        assert result.exit_code == 0, result.output
+
+
+def test_journal_paths_that_cannot_be_journals_are_named(tmp_path):
+    out = refused("simulate", "orig-hot-backup", "--journal", str(tmp_path / "no" / "j.db"))
+    assert "its folder" in out and "does not exist" in out
+    assert "a folder; a journal is a file" in refused("simulate", "orig-hot-backup",
+                                                       "--journal", str(tmp_path))
+    assert "a folder; a journal is a file" in refused("resume", str(tmp_path))
+
+
+def test_crash_at_nothing_is_refused():
+    assert "--crash-at: names no step" in refused("simulate", "orig-hot-backup",
+                                                  "--crash-at", "")
