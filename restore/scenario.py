@@ -46,11 +46,12 @@ class Strict(BaseModel):
 
 
 class DiskSpec(Strict):
-    size_gb: int = Field(gt=0, le=65536)
+    size_gb: int = Field(gt=0, le=65536, strict=True)
     sku: DiskSku = DiskSku.PREMIUM_LRS
     name: Name | None = None
-    lun: int | None = Field(default=None, ge=0, le=63)
-    used_gb: float | None = Field(default=None, ge=0, description="data in the restore point")
+    lun: int | None = Field(default=None, ge=0, le=63, strict=True)
+    used_gb: float | None = Field(default=None, ge=0, strict=True,
+                                  description="data in the restore point")
 
     @model_validator(mode="after")
     def _used_within_size(self) -> DiskSpec:
@@ -185,8 +186,8 @@ NEW_LOCATION_FIELDS = (
 class Fault(Strict):
     at: str = Field(min_length=1)
     kind: FaultKind
-    times: int = Field(default=1, ge=1)
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
+    times: int = Field(default=1, ge=1, strict=True)
+    probability: float = Field(default=1.0, ge=0.0, le=1.0, strict=True)
 
 
 class DataBlock(Strict):
@@ -194,12 +195,13 @@ class DataBlock(Strict):
     backed up and restored by the real agent; ``model``: time only."""
 
     mode: Literal["bytes", "model"] = "model"
-    size_mb: int = Field(default=64, gt=0, le=1024)
+    size_mb: int = Field(default=64, gt=0, le=1024, strict=True)
 
 
 class FleetGroup(Strict):
-    count: int = Field(ge=1, le=100_000)
-    priority: int = Field(default=0, description="lower goes first for a worker slot")
+    count: int = Field(ge=1, le=100_000, strict=True)
+    priority: int = Field(default=0, strict=True,
+                          description="lower goes first for a worker slot")
 
 
 class Fleet(Strict):
@@ -207,9 +209,9 @@ class Fleet(Strict):
     at most ``max_workers`` workers."""
 
     groups: list[FleetGroup] = Field(min_length=1)
-    max_workers: int = Field(ge=1)
-    max_active: int | None = Field(default=None, ge=1, description="restores running at "
-                                   "once (default: twice max_workers)")
+    max_workers: int = Field(ge=1, strict=True)
+    max_active: int | None = Field(default=None, ge=1, strict=True, description="restores "
+                                   "running at once (default: twice max_workers)")
 
     @property
     def count(self) -> int:
@@ -222,7 +224,7 @@ class Fleet(Strict):
 
 class Scenario(Strict):
     name: Name
-    seed: int = 0
+    seed: int = Field(default=0, strict=True)
     region_profile: str = "default"
     subscription: str = Field(default=DEFAULT_SUBSCRIPTION, pattern=GUID_PATTERN,
                               description="a subscription id (a GUID)")
@@ -233,6 +235,18 @@ class Scenario(Strict):
     data: DataBlock | None = None
     faults: list[Fault] = []
     fleet: Fleet | None = None
+
+    @model_validator(mode="after")
+    def _disk_skus_for_disks_it_has(self) -> Scenario:
+        """A per-disk ``target.disk_sku`` names the OS disk or a data disk's LUN."""
+        choice = self.target.disk_sku
+        if isinstance(choice, dict):
+            luns = {lun for lun, _, _ in self.source_vm.disks() if lun is not None}
+            unknown = sorted(str(k) for k in choice if k != "os" and k not in luns)
+            if unknown:
+                raise ValueError(f"target.disk_sku: no disk at LUN {', '.join(unknown)} (the "
+                                 f"source's data disks are at LUN {sorted(luns) or 'none'})")
+        return self
 
     @property
     def is_original_location(self) -> bool:
@@ -311,8 +325,15 @@ def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, "", "nested too deeply to be a scenario") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(_field_part(p) for p in first["loc"]) or "(top level)"
-        raise ScenarioError(source, field, _pydantic_problem(first)) from None
+        field, problem = ".".join(_field_part(p) for p in first["loc"]), _pydantic_problem(first)
+        if not field:  # a check of the whole scenario names the field it is about
+            named = NAMED_PROBLEM.match(problem)
+            field, problem = named.groups() if named else ("(top level)", problem)
+        raise ScenarioError(source, field, problem) from None
+
+
+NAMED_PROBLEM = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)+): (.*)$", re.DOTALL)
+"""A whole-scenario check's message that starts with the field it is about."""
 
 
 def _field_part(part: object) -> str:

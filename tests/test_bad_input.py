@@ -101,3 +101,20 @@ def test_journal_paths_that_cannot_be_journals_are_named(tmp_path):
 def test_crash_at_nothing_is_refused():
     assert "--crash-at: names no step" in refused("simulate", "orig-hot-backup",
                                                   "--crash-at", "")
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("source_vm.os_disk.size_gb", True, "source_vm.os_disk.size_gb: Input should be a valid "
+                                        "integer (got True)"),
+    ("seed", True, "seed: Input should be a valid integer"),
+    ("target.disk_sku", {7: "Standard_LRS"}, "target.disk_sku: no disk at LUN 7"),
+    ("region_profile", "nope", "region_profile: 'nope': no such profile"),
+])
+def test_values_taken_silently_or_unnamed_before_are_refused(tmp_path, field, value, says):
+    assert says in refused("simulate", scenario_file(tmp_path, {field: value}))
+
+
+def test_a_disk_sku_per_lun_of_disks_it_has_is_taken(tmp_path):
+    result = CliRunner().invoke(app, ["plan", scenario_file(tmp_path, {
+        "target.disk_sku": {"os": "Standard_LRS", 0: "StandardSSD_LRS"}})])
+    assert result.exit_code == 0, result.output

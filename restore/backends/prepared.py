@@ -37,7 +37,7 @@ class Prepared:
 
 def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepared:
     """Validate, plan and seed the world once; the seed only changes the region's timing."""
-    profile = profile or load_profile(scenario.region_profile)
+    profile = profile or _scenario_profile(scenario)
     plan = build_plan(scenario, profile.sizing)
     check_disks(plan, profile)
     world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
@@ -49,6 +49,18 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
                 SnapshotBytes.seed(plan, scenario.data.size_mb))
     return Prepared(scenario, profile, plan, world,
                     source_snapshot(plan.context, world.lookup), data)
+
+
+def _scenario_profile(scenario: Scenario) -> RestoreProfile:
+    """The profile the scenario names; one that cannot be found is its region_profile's
+    fault (a wrong field inside the profile file names that file and field)."""
+    try:
+        return load_profile(scenario.region_profile)
+    except ScenarioError as exc:
+        if exc.field:
+            raise
+        raise ScenarioError("<scenario>", "region_profile",
+                            f"{scenario.region_profile!r}: {exc.message}") from None
 
 
 @dataclass(frozen=True, slots=True)
