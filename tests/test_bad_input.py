@@ -118,3 +118,26 @@ def test_a_disk_sku_per_lun_of_disks_it_has_is_taken(tmp_path):
     result = CliRunner().invoke(app, ["plan", scenario_file(tmp_path, {
         "target.disk_sku": {"os": "Standard_LRS", 0: "StandardSSD_LRS"}})])
     assert result.exit_code == 0, result.output
+
+
+def test_resume_refuses_a_file_that_is_no_journal_and_leaves_it_as_it_was(tmp_path):
+    import sqlite3
+
+    empty, foreign, noise = tmp_path / "empty.db", tmp_path / "foreign.db", tmp_path / "x.db"
+    empty.write_bytes(b"")
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE accounts (id INTEGER)")
+    noise.write_bytes(b"not a database at all" * 100)
+    for path in (empty, foreign, noise):
+        before = path.read_bytes()
+        assert "not a restorelab journal" in refused("resume", str(path))
+        assert path.read_bytes() == before, path.name
+        assert not path.with_name(path.name + "-wal").exists(), path.name
+
+
+def test_resume_still_takes_a_journal(tmp_path):
+    journal = str(tmp_path / "j.db")
+    crashed = CliRunner().invoke(app, ["simulate", "orig-hot-backup", "--crash-at",
+                                       "create_vm", "--journal", journal])
+    assert crashed.exit_code == 3, crashed.output
+    assert CliRunner().invoke(app, ["resume", journal]).exit_code == 0

@@ -47,6 +47,8 @@ class Journal:
                                f"`restorelab resume {path}` or choose another path")
         if not create and not self.path.is_file():
             raise JournalError(f"{path}: no such journal")
+        if not create:
+            _check_is_journal(self.path)  # read-only: a foreign file is left as it was
         self._lock = _hold_lock(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -127,6 +129,21 @@ class Journal:
         names = ("step", "op", "resource", "status", "start_s", "end_s", "attempts", "errors",
                  "retry_wait_s")
         return [{**dict(zip(names, r, strict=True)), "errors": json.loads(r[7])} for r in rows]
+
+
+def _check_is_journal(path: Path) -> None:
+    """Refuse a file that is not a restorelab journal, reading it without writing."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"{path}: not a restorelab journal ({exc})") from None
+    if found is None or json.loads(found[0]) != VERSION:
+        shown = "no version" if found is None else f"version {found[0]}"
+        raise JournalError(f"{path}: not a restorelab journal ({shown})")
 
 
 def _hold_lock(path: Path) -> int:
