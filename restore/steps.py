@@ -270,5 +270,9 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
     )
 }
 
+RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGroup.kind,
+                            *(delete.kind for delete in _DELETES.values())})
+"""The operation kinds a recovery step (rollback, keep_restored_data) may send."""
+
 DESTRUCTIVE_STEPS = frozenset({"remove_source_vm"})
 """Steps after whose start the source may be gone: failures roll forward, not back."""

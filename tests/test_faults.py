@@ -12,6 +12,7 @@ from helpers import (
     LOCATIONS,
     RESTORE_ID_TAG,
     RESTORE_POINTS,
+    ROOT,
     by_id,
     path_scenario,
 )
@@ -20,8 +21,10 @@ from hypothesis import strategies as st
 
 import restore
 from restore import Fault
+from restore.backends.faults import FaultRule, never_fires
 from restore.backends.profiles import load_profile
-from restore.engine import RECOVERY_STEPS
+from restore.engine import RECOVERY_STEPS, dry_run
+from restore.errors import ScenarioError
 from restore.ops import OPERATION_KINDS
 from restore.plan import build_plan
 from restore.scenario import FaultKind
@@ -78,6 +81,12 @@ MATRIX = [pytest.param(point, location, step, kind, id=f"{point[0]}-{point[1]}-{
 @pytest.mark.parametrize(("point", "location", "step", "kind"), MATRIX)
 def test_fault_at_every_step_keeps_the_promises(point, location, step, kind):
     scenario = path_scenario(point, location)
+    if kind == "allocation_failed" and not any(
+            t.step == step and t.op.kind == "create_vm"
+            for t in dry_run(build_plan(scenario, SIZING))):
+        with pytest.raises(ScenarioError, match="can never fire: .* creates no VM"):
+            restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])
+        return  # a rule that can never fire is bad input, not a silent success
     report = restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])
     assert_promises_kept(scenario, report)
     ops_of_step = [o for o in report.operations if o["step"] == step]
@@ -95,8 +104,6 @@ def test_fault_at_every_step_keeps_the_promises(point, location, step, kind):
     elif kind == "quota_exceeded":
         assert report.status in ("rolled_back", "failed")
         assert report.error["code"] == "QuotaExceeded" and report.error["step"] == step
-    elif kind == "allocation_failed" and not any(o["op"] == "create_vm" for o in ops_of_step):
-        assert report.status == "succeeded"  # nothing in this step allocates a VM
 
 
 @pytest.mark.parametrize(("point", "location"), [
@@ -164,8 +171,11 @@ fault_targets = st.sampled_from(sorted({*OPERATION_KINDS, *RECOVERY_STEPS}
 def test_random_fault_sequences_keep_the_promises(path, seed, faults):
     point, location = path
     scenario = path_scenario(point, location)
-    plan_steps = set(build_plan(scenario, SIZING).step_names)
-    usable = [f for f in faults if f.at in plan_steps | OPERATION_KINDS | set(RECOVERY_STEPS)]
+    plan = build_plan(scenario, SIZING)
+    steps = set(plan.step_names) | set(RECOVERY_STEPS)
+    sent = {(t.step, t.op.kind) for t in dry_run(plan)}
+    usable = [f for f in faults if f.at in steps | OPERATION_KINDS
+              and never_fires(FaultRule.of(f), sent, steps) is None]
     report = restore.simulate(scenario, seed=seed, faults=usable)
     assert_promises_kept(scenario, report)
 
@@ -229,3 +239,39 @@ def test_safety_snapshot_is_refused_for_a_new_location():
         with_safety(("backup", "hot", None), "new")
     assert info.value.field == "target"
     assert "safety_snapshot" in info.value.message
+
+
+@pytest.mark.parametrize(("at", "kind", "says"), [
+    ("create_empty_disks", "allocation_failed", "create_empty_disks creates no VM"),
+    ("create_empty_disks/create_vm", "transient", "step create_empty_disks sends no create_vm"),
+    ("create_snapshot", "quota_exceeded", "this restore sends no create_snapshot"),
+])
+def test_a_fault_rule_that_can_never_fire_is_bad_input(at, kind, says):
+    scenario = path_scenario(("backup", "hot", None), "new")
+    with pytest.raises(ScenarioError, match=f"can never fire: {says}") as raised:
+        restore.simulate(scenario, faults=[Fault(at="restore_data", kind="transient"),
+                                           Fault(at=at, kind=kind, times=1000)])
+    assert raised.value.field == "faults.1"
+
+
+def test_rules_a_failure_can_reach_are_taken():
+    scenario = path_scenario(("backup", "hot", None), "new")
+    report = restore.simulate(scenario, faults=[
+        Fault(at="restore_data", kind="quota_exceeded"), Fault(at="rollback", kind="transient"),
+        Fault(at="delete_disk", kind="transient")])  # only rollback deletes disks here
+    assert report.status == "rolled_back"
+
+
+def test_the_cli_names_the_rule_that_can_never_fire(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from restore.cli import app
+
+    raw = yaml.safe_load((ROOT / "scenarios" / "new-hot-backup.yaml").read_text())
+    raw["faults"] = [{"at": "create_empty_disks", "kind": "allocation_failed", "times": 1000}]
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(app, ["simulate", str(path)])
+    assert result.exit_code == 2 and "faults.0: allocation_failed at 'create_empty_disks' " \
+        "can never fire" in result.output

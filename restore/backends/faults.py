@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import armid as arm
 from fakecloud.region import REHYDRATE, Chaos, ChaosRule
 from restore import ops
+from restore.engine import RECOVERY_STEPS
 from restore.ops import Operation
 from restore.scenario import Fault, FaultKind
+from restore.steps import RECOVERY_KINDS
 
 ALLOCATING = frozenset({"create_vm"})
 THROTTLE_RETRY_AFTER_S = 17.0  # a typical Retry-After of ARM's write throttling, estimate
@@ -69,6 +71,29 @@ class FaultInjector:
                 self._left[index] -= 1
                 return rule
         return None
+
+
+def never_fires(rule: FaultRule, sent: set[tuple[str, str]], steps: set[str]) -> str | None:
+    """Why ``rule`` can never fire in a restore whose plan sends ``sent`` ((step, kind) of
+    each operation, when all goes well) with ``steps``; None when it can. A recovery step,
+    or a kind a recovery may send, can always be reached by some failure."""
+    step, _, kind = rule.at.rpartition("/") if "/" in rule.at else (
+        (rule.at, "", "") if rule.at in steps else ("", "", rule.at))
+    if step in RECOVERY_STEPS or (not step and kind in RECOVERY_KINDS):
+        return None
+    kinds = {k for s, k in sent if s == step} if step else {k for _, k in sent}
+    if kind:
+        kinds &= {kind}
+    if rule.kind is FaultKind.ALLOCATION_FAILED:
+        kinds &= ALLOCATING
+        if not kinds:
+            return (f"{rule.at} creates no VM, and allocation failures befall VM creation "
+                    "only" if step or kind in ALLOCATING or not kind else
+                    f"this restore sends no {kind}")
+    if not kinds:
+        return (f"step {step} sends no {kind or 'operation'}" if step else
+                f"this restore sends no {kind}")
+    return None
 
 
 def target_call(op: Operation) -> tuple[str, str]:

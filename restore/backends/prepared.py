@@ -10,10 +10,10 @@ from typing import Any
 
 from fakecloud.models import CloudState
 from restore.backends.data import RegionData
-from restore.backends.faults import FaultInjector, FaultRule
+from restore.backends.faults import FaultInjector, FaultRule, never_fires
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.world import build_world
-from restore.engine import RECOVERY_STEPS, StepRun
+from restore.engine import RECOVERY_STEPS, StepRun, dry_run
 from restore.errors import ScenarioError
 from restore.ops import OPERATION_KINDS
 from restore.plan import Plan, build_plan
@@ -109,6 +109,24 @@ def check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
             raise ScenarioError("<scenario>", f"faults.{index}.at", f"{fault.at!r} is neither a "
                                 f"step of this restore ({', '.join(plan.step_names)}), nor an "
                                 "operation kind, nor step/kind")
+        why = never_fires(FaultRule.of(fault), _sent(plan), steps)
+        if why is not None:
+            raise ScenarioError("<scenario>", f"faults.{index}", f"{fault.kind} at "
+                                f"{fault.at!r} can never fire: {why}")
+
+
+_plans_sent: OrderedDict[int, tuple[Plan, set[tuple[str, str]]]] = OrderedDict()
+
+
+def _sent(plan: Plan) -> set[tuple[str, str]]:
+    """(step, kind) of each operation ``plan`` sends when all goes well (its dry run),
+    remembered for the last few plans."""
+    found = _plans_sent.get(id(plan))
+    if found is None or found[0] is not plan:
+        found = _plans_sent[id(plan)] = (plan, {(t.step, t.op.kind) for t in dry_run(plan)})
+        if len(_plans_sent) > RECENT_LIMIT:
+            _plans_sent.popitem(last=False)
+    return found[1]
 
 
 def check_disks(plan: Plan, profile: RestoreProfile) -> None:
