@@ -275,3 +275,12 @@ def test_the_cli_names_the_rule_that_can_never_fire(tmp_path):
     result = CliRunner().invoke(app, ["simulate", str(path)])
     assert result.exit_code == 2 and "faults.0: allocation_failed at 'create_empty_disks' " \
         "can never fire" in result.output
+
+
+def test_fake_arm_refuses_the_same_rules_before_sending_anything():
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = path_scenario(("backup", "hot", None), "new")
+    for fault in (Fault(at="create_empty_disks", kind="allocation_failed"),
+                  Fault(at="remove_source_vm", kind="transient")):
+        with pytest.raises(ScenarioError, match="faults.0"):
+            restore.simulate(scenario, faults=[fault], backend="fake-arm")

@@ -46,11 +46,11 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfil
     prepared = remembered(scenario, profile)
     seed = scenario.seed if seed is None else seed
     faults = [*scenario.faults, *faults]
+    check_fault_targets(prepared.plan, faults)  # on every backend, before anything runs
     runner = _runner(backend)
     if journal is None:
         found = _retimed(prepared, seed) if backend == "sim" and not faults else None
         return found or runner(prepared, seed, faults)
-    check_fault_targets(prepared.plan, faults)
     with Journal(journal, create=True) as book:
         book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend=backend,
                       restore_id=prepared.plan.context.restore_id,
