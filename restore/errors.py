@@ -37,6 +37,9 @@ class ScenarioError(RestoreLabError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple:  # crosses process boundaries (sweeps) whole
+        return type(self), (self.source, self.field, self.message)
+
 
 class JournalError(RestoreLabError):
     """The journal cannot be used: missing, not a journal, busy, or already finished."""
@@ -54,3 +57,6 @@ class CloudError(RestoreLabError):
         self.code, self.message, self.status = code, redact(message), status
         self.retry_after = retry_after  # seconds the cloud asked to wait (Retry-After)
         super().__init__(f"{code}: {message}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.code, self.message, self.status, self.retry_after)

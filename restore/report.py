@@ -27,7 +27,7 @@ properties."""
 FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
     "duration_s", "steps", "operations", "final_state", "restored_vm", "leaked", "kept",
-    "source_intact", "data_verified", "critical_path_s", "cost",
+    "source_intact", "data_verified", "critical_path_s", "cost", "faults_never_fired",
 )
 
 
@@ -65,6 +65,7 @@ class Report:
         self.source_intact = source_before is not None and source_before == source_snapshot(
             ctx, inventory.lookup)
         self.data_verified: bool | None = None
+        self.faults_never_fired: list[dict[str, Any]] = []  # the run's rules that did not
         self.critical_path_s = _t(engine.critical_path_s())
         self._step_records = engine.steps
         self._op_records = engine.operations

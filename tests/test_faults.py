@@ -245,12 +245,14 @@ def test_safety_snapshot_is_refused_for_a_new_location():
     ("create_empty_disks", "allocation_failed", "create_empty_disks creates no VM"),
     ("create_empty_disks/create_vm", "transient", "step create_empty_disks sends no create_vm"),
     ("create_snapshot", "quota_exceeded", "this restore sends no create_snapshot"),
+    ("rollback", "probability 0", "its probability is 0"),
 ])
 def test_a_fault_rule_that_can_never_fire_is_bad_input(at, kind, says):
     scenario = path_scenario(("backup", "hot", None), "new")
     with pytest.raises(ScenarioError, match=f"can never fire: {says}") as raised:
-        restore.simulate(scenario, faults=[Fault(at="restore_data", kind="transient"),
-                                           Fault(at=at, kind=kind, times=1000)])
+        rule = (Fault(at=at, kind="transient", probability=0.0) if kind == "probability 0"
+                else Fault(at=at, kind=kind, times=1000))
+        restore.simulate(scenario, faults=[Fault(at="restore_data", kind="transient"), rule])
     assert raised.value.field == "faults.1"
 
 
@@ -284,3 +286,26 @@ def test_fake_arm_refuses_the_same_rules_before_sending_anything():
                   Fault(at="remove_source_vm", kind="transient")):
         with pytest.raises(ScenarioError, match="faults.0"):
             restore.simulate(scenario, faults=[fault], backend="fake-arm")
+
+
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_every_report_lists_the_rules_that_never_fired(backend):
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = path_scenario(("backup", "hot", None), "new")
+    fired = Fault(at="restore_data", kind="transient")
+    unlucky = Fault(at="create_empty_disks", kind="transient", probability=1e-12)
+    rollback_only = Fault(at="rollback", kind="transient")
+    report = restore.simulate(scenario, faults=[fired, unlucky, rollback_only],
+                              backend=backend)
+    assert report.status == "succeeded"
+    assert [(f["at"], f["kind"]) for f in report.to_dict()["faults_never_fired"]] == [
+        ("create_empty_disks", "transient"), ("rollback", "transient")]
+    assert restore.simulate(scenario).to_dict()["faults_never_fired"] == []
+
+
+def test_a_sweep_refuses_a_rule_that_can_never_fire_before_it_starts():
+    scenario = path_scenario(("backup", "hot", None), "new")
+    with pytest.raises(ScenarioError, match="faults.0: .*can never fire"):
+        restore.sweep(scenario, 500, workers=2, faults=[
+            Fault(at="create_empty_disks", kind="allocation_failed")])

@@ -85,6 +85,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
                     lambda: restore_cost(engine.operations, driver.end_s, plan.context,
                                          prepared.profile.prices))
     report.arm_requests = driver.calls
+    report.faults_never_fired = step_faults.never_fired()
     if data is not None:
         report.data_verified = engine.status == "succeeded" and data.all_verified()
     return report

@@ -59,6 +59,12 @@ class FaultInjector:
         return [{"at": r.at, "kind": r.kind.value, "times": left, "probability": r.probability}
                 for r, left in zip(self.rules, self._left, strict=True) if left]
 
+    def never_fired(self) -> list[dict[str, object]]:
+        """The rules that did not fire in this run, as JSON-able data (for the report)."""
+        return [{"at": r.at, "kind": r.kind.value, "times": r.times,
+                 "probability": r.probability}
+                for r, left in zip(self.rules, self._left, strict=True) if left == r.times]
+
     def draw(self, step: str, op_kind: str) -> FaultRule | None:
         """The rule firing for this operation of this step, if any (uses up one time).
         Allocation failures only befall VM creation."""
@@ -79,6 +85,8 @@ def never_fires(rule: FaultRule, sent: set[tuple[str, str]], steps: set[str]) ->
     or a kind a recovery may send, can always be reached by some failure."""
     step, _, kind = rule.at.rpartition("/") if "/" in rule.at else (
         (rule.at, "", "") if rule.at in steps else ("", "", rule.at))
+    if rule.probability <= 0:
+        return "its probability is 0"
     if step in RECOVERY_STEPS or (not step and kind in RECOVERY_KINDS):
         return None
     kinds = {k for s, k in sent if s == step} if step else {k for _, k in sent}
@@ -177,3 +185,6 @@ class StepFaults:
 
     def remaining(self) -> list[dict[str, object]]:
         return self.injector.remaining() if self.injector else []
+
+    def never_fired(self) -> list[dict[str, object]]:
+        return self.injector.never_fired() if self.injector else []

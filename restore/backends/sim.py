@@ -109,6 +109,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                          prepared.profile.prices))
+    report.faults_never_fired = region.faults.never_fired()
     if data is not None:
         report.data_verified = engine.status == "succeeded" and data.all_verified()
     return report

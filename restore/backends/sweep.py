@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from restore.backends.prepared import remembered
+from restore.backends.prepared import check_fault_targets, remembered
 from restore.backends.sim import simulate
 from restore.errors import ScenarioError
 from restore.scenario import Fault, Scenario
@@ -127,6 +127,7 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
         from restore.backends.compiled_sweep import sample_sweep
 
         return sample_sweep(compiled, scenario.name, runs, seed, progress)
+    check_fault_targets(remembered(scenario, None).plan, [*scenario.faults, *(faults or [])])
     workers = workers or os.cpu_count() or 1
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [])
               for start in range(0, runs, CHUNK)]
