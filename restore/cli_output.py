@@ -167,6 +167,9 @@ def _summary(report: Report) -> Text:
                      style=None if report.data_verified else "red")
     leaked = ", ".join(short(r) for r in report.leaked) or "nothing"
     lines.append(f"\nleft behind   {leaked}", style=None if not report.leaked else "red")
+    for failed in report.cleanup_errors:  # the restore stands; the leftover is the user's
+        lines.append(f"\nwarning       {failed['step']} could not {failed['operation']} "
+                     f"({failed['code']}): remove what is left behind by hand", style="yellow")
     return lines
 
 

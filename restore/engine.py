@@ -9,7 +9,8 @@ A ticket may come back from ``complete`` to be sent again after ``ticket.delay_s
 retry of a transient failure. When a step fails for good, the engine lets the running
 steps end, then recovers: ``rollback`` (delete what the restore created, the source is
 untouched) or, once the source may be gone, ``keep_restored_data`` (remove only the
-temporary resources, keep the restored disks).
+temporary resources, keep the restored disks). A cleanup step that fails only leaves a
+leftover: the restore goes on (``cleanup_errors``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from restore.errors import CloudError
 from restore.ops import Operation, Tolerate
 from restore.plan import Plan
 from restore.retry import DEFAULT_RETRY, RetryPolicy
-from restore.steps import DESTRUCTIVE_STEPS, STEPS
+from restore.steps import CLEANUP_STEPS, DESTRUCTIVE_STEPS, STEPS
 
 RECOVERY_STEPS = ("rollback", "keep_restored_data")
 
@@ -80,6 +81,7 @@ class Engine:
         self.error: dict[str, Any] | None = None  # the failure the restore recovers from
         self.recovery_error: dict[str, Any] | None = None
         self.interruption: dict[str, Any] | None = None
+        self.cleanup_errors: list[dict[str, Any]] = []  # cleanups that failed: leftovers
         self.steps: list[StepRun] = []
         self.operations: list[Ticket] = []
         self._waiting_on = {s.name: len(s.after) for s in plan.steps}
@@ -239,6 +241,9 @@ class Engine:
         if name in RECOVERY_STEPS:
             self.recovery_error, self.status = details, "failed"
             return []
+        if name in CLEANUP_STEPS and self.error is None:  # a leftover, not a failed restore
+            self.cleanup_errors.append(details)
+            return self._start(self._release_dependents(name), now) + self._settle(now)
         if self.error is None:
             self.error = details
         self._waiting_on.clear()

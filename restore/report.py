@@ -28,6 +28,7 @@ FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
     "duration_s", "steps", "operations", "final_state", "restored_vm", "leaked", "kept",
     "source_intact", "data_verified", "critical_path_s", "cost", "faults_never_fired",
+    "cleanup_errors",
 )
 
 
@@ -59,6 +60,7 @@ class Report:
         self.status = engine.status
         self.error = engine.interruption or engine.error
         self.recovery_error = engine.recovery_error
+        self.cleanup_errors = list(engine.cleanup_errors)  # leftovers: listed under leaked
         self.duration_s = _t(duration_s)
         self.restored_vm = _restored_vm(ctx, inventory)
         self.leaked, self.kept = leaked_and_kept(engine, inventory)

@@ -274,5 +274,10 @@ RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGro
                             *(delete.kind for delete in _DELETES.values())})
 """The operation kinds a recovery step (rollback, keep_restored_data) may send."""
 
+CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapshot_copies",
+                           "remove_safety_snapshots"})
+"""Steps that only remove temporary resources: their failure leaves a leftover (listed as
+leaked), never undoes the restore."""
+
 DESTRUCTIVE_STEPS = frozenset({"remove_source_vm"})
 """Steps after whose start the source may be gone: failures roll forward, not back."""

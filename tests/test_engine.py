@@ -19,9 +19,10 @@ from helpers import (
 
 import restore
 from restore.backends.profiles import load_profile
-from restore.engine import Engine, dry_run
+from restore.engine import RECOVERY_STEPS, Engine, dry_run
 from restore.errors import CloudError
 from restore.plan import Plan, build_plan
+from restore.steps import CLEANUP_STEPS
 
 SIZING = load_profile("default").sizing
 SOURCE_SUBNET = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-prod/providers/"
@@ -186,21 +187,30 @@ def test_one_failure_in_a_parallel_batch_waits_for_the_batch_then_stops():
     assert run.recovery == ["rollback"]
 
 
-def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
+def test_a_cleanup_failing_beside_running_steps_leaves_a_leftover_not_a_failed_restore():
     plan = plan_for(location="original")
     worker_vms = {w.vm for w in plan.context.workers}
     run = Run(plan, fail_when(lambda t: t.step == "remove_worker" and t.op.kind == "delete_vm"
                               and t.op.resource in worker_vms))
     engine = run.engine
-    assert engine.status == "failed"  # remove_source_vm had started: roll forward
-    assert engine.error["step"] == "remove_worker"
-    assert engine.error["operation"] == "delete_vm"
+    assert engine.status == "succeeded" and engine.error is None
+    assert [(e["step"], e["operation"]) for e in engine.cleanup_errors] == [
+        ("remove_worker", "delete_vm")]
     statuses = {s.name: s.status for s in engine.steps}
     assert statuses["remove_worker"] == "failed"
-    assert statuses["remove_source_vm"] == "succeeded"  # it ran to its end
-    assert statuses["keep_restored_data"] == "succeeded"
+    assert all(statuses[name] == "succeeded" for name in (
+        "remove_source_vm", "move_disks", "create_vm", "attach_disks", "remove_staging_rg"))
+    assert not set(RECOVERY_STEPS) & set(statuses)
+
+
+def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
+    plan = plan_for(location="original")
+    run = Run(plan, fail_when(lambda t: t.step == "remove_source_vm"))
+    statuses = {s.name: s.status for s in run.engine.steps}
+    assert run.engine.status == "failed" and run.engine.error["step"] == "remove_source_vm"
+    assert statuses["remove_worker"] == "succeeded"  # it ran beside, to its end
     assert not {"move_disks", "create_vm", "attach_disks", "remove_staging_rg"} & set(statuses)
-    assert engine.finished
+    assert statuses["keep_restored_data"] == "succeeded"
 
 
 @pytest.mark.parametrize("failing_step", ["retrieve_archived_data", "create_staging_rg",
@@ -209,7 +219,11 @@ def test_failure_beside_a_running_step_lets_it_end_but_starts_nothing_new():
 def test_any_step_failing_is_the_reported_error(failing_step):
     plan = plan_for(location="original", tier="archive", priority="high")
     run = Run(plan, fail_when(lambda t: t.step == failing_step, "Boom", failing_step))
-    touched = failing_step in ("move_disks", "attach_disks", "remove_staging_rg")
+    if failing_step in CLEANUP_STEPS:  # a leftover, reported beside a restore that stands
+        assert run.engine.status == "succeeded" and run.recovery == []
+        assert run.engine.cleanup_errors[0]["step"] == failing_step
+        return
+    touched = failing_step in ("move_disks", "attach_disks")
     assert run.engine.status == ("failed" if touched else "rolled_back")
     assert run.engine.error["step"] == failing_step
     assert run.engine.error["code"] == "Boom"
