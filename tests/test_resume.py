@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from helpers import LOCATIONS, RESTORE_POINTS, path_scenario
+from helpers import LOCATIONS, RESTORE_POINTS, ROOT, path_scenario
 from typer.testing import CliRunner
 
 import restore
@@ -151,3 +151,19 @@ def test_cli_crash_then_resume(tmp_path):
     again = runner.invoke(app, ["resume", journal])
     assert again.exit_code == 2 and "nothing to resume" in again.stderr
     assert "Traceback" not in again.output
+
+
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_what_was_verified_before_a_crash_is_still_verified_after_resume(tmp_path, backend):
+    """Issue 15, defect 3: a bytes-mode restore resumed after a crash said data_verified
+    false, where a clean run says true."""
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-bytes.yaml")
+    assert restore.simulate(scenario, backend=backend).data_verified is True
+    journal = tmp_path / "j.db"
+    crashed = restore.simulate(scenario, backend=backend, journal=journal,
+                               faults=[Fault(at="create_vm", kind="crash")])
+    assert crashed.status == "interrupted"
+    resumed = restore.resume(journal)
+    assert resumed.status == "succeeded" and resumed.data_verified is True

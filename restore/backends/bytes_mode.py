@@ -159,6 +159,12 @@ class DataPath(RegionData):
     def all_verified(self) -> bool:
         return len(self.verified) == len(self.disks) and all(self.verified.values())
 
+    def verified_so_far(self) -> dict[str, bool]:
+        return dict(self.verified)
+
+    def resumed(self, verified: dict[str, bool]) -> DataPath:
+        return replace(self.fresh(), verified=dict(verified))
+
 
 @dataclass
 class SnapshotBytes(RegionData):
@@ -168,6 +174,7 @@ class SnapshotBytes(RegionData):
 
     contents: dict[str, bytes]  # resource id (lower) -> its bytes
     expected: dict[str, str]  # restored disk id (lower) -> sha256 of its source disk
+    verified_before: dict[str, bool] = field(default_factory=dict)  # by an earlier session
 
     @classmethod
     def seed(cls, plan: Plan, size_mb: int) -> SnapshotBytes:
@@ -187,5 +194,12 @@ class SnapshotBytes(RegionData):
         return replace(self, contents=dict(self.contents))
 
     def all_verified(self) -> bool:
-        return all(hashlib.sha256(self.contents.get(disk, b"")).hexdigest() == digest
-                   for disk, digest in self.expected.items())
+        return all(self.verified_so_far().values())
+
+    def verified_so_far(self) -> dict[str, bool]:
+        return {disk: self.verified_before.get(disk, False) or hashlib.sha256(
+            self.contents.get(disk, b"")).hexdigest() == digest
+            for disk, digest in self.expected.items()}
+
+    def resumed(self, verified: dict[str, bool]) -> SnapshotBytes:
+        return replace(self.fresh(), verified_before=dict(verified))

@@ -51,5 +51,13 @@ class RegionData:
         """This data as it is before a restore (each run gets its own)."""
         return self
 
+    def verified_so_far(self) -> dict[str, bool]:
+        """What the restore verified, disk by disk: a journal keeps it across a resume."""
+        return {}
+
+    def resumed(self, verified: dict[str, bool]) -> RegionData:
+        """This data as a resumed restore finds it: fresh, with what was verified before."""
+        return self.fresh()
+
     def all_verified(self) -> bool:
         raise NotImplementedError

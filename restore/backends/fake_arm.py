@@ -19,7 +19,7 @@ from restore.backends.azure import AzureClients, AzureExecutor, Driver, Reposito
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults
-from restore.backends.prepared import injector_for
+from restore.backends.prepared import data_for, injector_for
 from restore.backends.simregion import restore_region
 from restore.engine import Engine, Ticket
 from restore.report import Report
@@ -66,7 +66,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     state = state or prepared.world.copy()
     clock = VirtualClock(resuming.clock_s if resuming else 0.0)
     plan = prepared.plan
-    data = prepared.data.fresh() if prepared.data else None
+    data = data_for(prepared, resuming)
     engine = Engine(plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
@@ -80,7 +80,8 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=clock.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
-                      faults_left=step_faults.remaining())
+                      faults_left=step_faults.remaining(),
+                      data_verified=data.verified_so_far() if data else None)
     report = Report(engine, BACKEND, seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, plan.context,
                                          prepared.profile.prices))

@@ -72,6 +72,16 @@ class Resumption:
     error: dict[str, Any] | None
     next_ticket: int = 0
     clock_s: float = 0.0
+    data_verified: dict[str, bool] | None = None  # bytes mode: what earlier sessions verified
+
+
+def data_for(prepared: Prepared, resuming: Resumption | None) -> RegionData | None:
+    """The scenario's bytes for one run: fresh, or as a resumed restore finds them."""
+    if prepared.data is None:
+        return None
+    if resuming is None:
+        return prepared.data.fresh()
+    return prepared.data.resumed(resuming.data_verified or {})
 
 
 def injector_for(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> FaultInjector | None:

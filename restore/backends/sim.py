@@ -17,6 +17,7 @@ from restore.backends.prepared import (
     Prepared,
     Resumption,
     check_fault_targets,
+    data_for,
     injector_for,
     prepare,
     remembered,
@@ -74,7 +75,8 @@ def resume(journal: str | Path) -> Report:
         finished, interrupted = book.stopped_at()
         resumption = Resumption(finished, interrupted, error=book.meta("error"),
                                 next_ticket=book.meta("next_ticket"),
-                                clock_s=book.meta("clock_s"))
+                                clock_s=book.meta("clock_s"),
+                                data_verified=book.meta("data_verified"))
         faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
                   for f in book.meta("faults_left")]
         runner = _runner(book.meta("backend") or "sim")
@@ -91,7 +93,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     check_fault_targets(prepared.plan, faults)
     state = state or prepared.world.copy()
     env = simpy.Environment(resuming.clock_s if resuming else 0)
-    data = prepared.data.fresh() if prepared.data else None
+    data = data_for(prepared, resuming)
     region = SimRegion(env, restore_region(state, prepared.profile, seed, data),
                        injector_for(faults, seed, prepared.plan))
     engine = Engine(prepared.plan, on_step=book.record_step if book else None)
@@ -105,7 +107,8 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
         book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
                       clock_s=env.now, next_ticket=len(engine.operations) + (
                           resuming.next_ticket if resuming else 0),
-                      faults_left=region.faults.remaining())
+                      faults_left=region.faults.remaining(),
+                      data_verified=data.verified_so_far() if data else None)
     report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                          prepared.profile.prices))
