@@ -167,3 +167,20 @@ def test_what_was_verified_before_a_crash_is_still_verified_after_resume(tmp_pat
     assert crashed.status == "interrupted"
     resumed = restore.resume(journal)
     assert resumed.status == "succeeded" and resumed.data_verified is True
+
+
+@pytest.mark.parametrize("step", ["launch_worker", "restore_data", "detach_disks"])
+def test_fake_arm_resumes_once_a_worker_exists(tmp_path, step):
+    """Issue 15, defect 2: after a resume the worker's Run Command answered
+    "restorelab-agent: command not found". The worker keeps what cloud-init delivered
+    (its custom data, in the journaled region), so the agent is there after a resume."""
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-backup.yaml")
+    journal = tmp_path / "j.db"
+    crashed = restore.simulate(scenario, backend="fake-arm", journal=journal,
+                               faults=[Fault(at=step, kind="crash")])
+    assert crashed.status == "interrupted"
+    resumed = restore.resume(journal)
+    clean = restore.simulate(scenario, backend="fake-arm")
+    assert resumed.status == "succeeded", resumed.error
+    assert final_state(resumed) == final_state(clean)
