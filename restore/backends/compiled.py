@@ -24,7 +24,7 @@ from fakecloud.profile import OPTIONAL_LATENCY_KINDS, Bucket, Latency, RegionPro
 from fakecloud.region import Answer, ArmCall, GuestRun
 from fakecloud.throttle import Throttle
 from restore.backends.cost import cost_terms
-from restore.backends.prepared import Prepared
+from restore.backends.prepared import Prepared, Recent
 from restore.backends.sim import Orchestrator
 from restore.backends.simregion import SimRegion, restore_region
 from restore.engine import Engine, Ticket
@@ -98,12 +98,12 @@ class KeyedCall:
 class CompiledRestore:
     """A scenario's restore as its shape; ``sample`` draws runs of it. The traced run is
     kept: its ``engine``, the region ``state`` it left (the same for every seed) and its
-    calls in the order they were made (``keyed``)."""
+    calls that take time in the order they were made (``timed``)."""
 
     def __init__(self, steps: tuple[StepShape, ...], engine: Engine, state: CloudState,
                  keyed: list[KeyedCall], prepared: Prepared):
         self.steps, self.prepared = steps, prepared
-        self.engine, self.state, self.keyed = engine, state, keyed
+        self.engine, self.state = engine, state
         self.report = Report(engine, "sim", prepared.scenario.seed,
                              max(run.end_s for run in engine.steps), prepared.source_before,
                              state)
@@ -117,10 +117,8 @@ class CompiledRestore:
                       if not shapes[k.ticket, k.index].instant]
         """The calls that take time, in the order they were made, and whether each is a
         long-running one."""
-        tickets = self.tickets = engine.operations
         context, prices = prepared.plan.context, prepared.profile.prices
-        self.fixed_costs, self.lives = cost_terms(tickets, context, prices)
-        self.currency = prices.currency
+        self.fixed_costs, self.lives = cost_terms(engine.operations, context, prices)
         drawn = [call for step in steps for batch in step.batches for _, calls in batch
                  for call in calls if call.fixed_s is None]
         self._rows = {id(call): row for row, call in enumerate(drawn)}
@@ -194,25 +192,24 @@ def _seen_done(start: np.ndarray, latency: np.ndarray) -> np.ndarray:
         now = np.where(early, now + np.maximum(1.0, np.ceil(done - now)), now)
 
 
-_compiled: dict[int, tuple[Prepared, CompiledRestore | NotCompilable]] = {}
-KEPT = 16  # scenarios whose compiled restore (or why there is none) is kept
+_compiled = Recent()
 
 
 def compiled_for(prepared: Prepared) -> CompiledRestore:
-    """``compile_restore``, its answer kept for the prepared scenarios already seen (a
-    study sweeps or simulates the same scenario again and again)."""
-    found = _compiled.get(id(prepared))
-    if found is None or found[0] is not prepared:
-        try:
-            found = (prepared, compile_restore(prepared))
-        except NotCompilable as exc:
-            found = (prepared, exc)
-        _compiled[id(prepared)] = found
-        if len(_compiled) > KEPT:
-            del _compiled[next(iter(_compiled))]
-    if isinstance(found[1], NotCompilable):
-        raise found[1]
-    return found[1]
+    """``compile_restore``, its answer (or why there is none) kept for the prepared
+    scenarios already seen (a study sweeps or simulates the same scenario again and
+    again)."""
+    found = _compiled.get((prepared,), lambda: _compiled_or_why(prepared))
+    if isinstance(found, NotCompilable):
+        raise found
+    return found
+
+
+def _compiled_or_why(prepared: Prepared) -> CompiledRestore | NotCompilable:
+    try:
+        return compile_restore(prepared)
+    except NotCompilable as exc:
+        return exc
 
 
 def compile_restore(prepared: Prepared) -> CompiledRestore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,21 +92,36 @@ def injector_for(faults: list[Fault | FaultRule], seed: int, plan: Plan) -> Faul
                          {*plan.step_names, *RECOVERY_STEPS})
 
 
-_recent: OrderedDict[tuple[int, int], Prepared] = OrderedDict()
 RECENT_LIMIT = 16
+
+
+class Recent:
+    """What was made from the last few objects, found by their identity (the objects are
+    held, so an id is never another object's): a loop of seeds plans once."""
+
+    def __init__(self, limit: int = RECENT_LIMIT):
+        self.limit = limit
+        self._kept: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], Any]] = OrderedDict()
+
+    def get(self, objects: tuple[object, ...], make: Callable[[], Any]) -> Any:
+        """What ``make()`` made from ``objects`` (made now if they are not among the last
+        few)."""
+        key = tuple(id(o) for o in objects)
+        found = self._kept.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], objects, strict=True)):
+            found = self._kept[key] = (objects, make())
+            if len(self._kept) > self.limit:
+                self._kept.popitem(last=False)
+        return found[1]
+
+
+_prepared = Recent()
 
 
 def remembered(scenario: Scenario, profile: RestoreProfile | None) -> Prepared:
     """``prepare``, remembered for the last few scenarios: a loop of seeds plans once
     (and, with no ``profile``, finds the scenario's own once)."""
-    key = (id(scenario), None if profile is None else id(profile))
-    found = _recent.get(key)
-    if found is None or found.scenario is not scenario or (
-            profile is not None and found.profile is not profile):
-        found = _recent[key] = prepare(scenario, profile)
-        if len(_recent) > RECENT_LIMIT:
-            _recent.popitem(last=False)
-    return found
+    return _prepared.get((scenario, profile), lambda: prepare(scenario, profile))
 
 
 def check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
@@ -125,18 +141,13 @@ def check_fault_targets(plan: Plan, faults: list[Fault | FaultRule]) -> None:
                                 f"{fault.at!r} can never fire: {why}")
 
 
-_plans_sent: OrderedDict[int, tuple[Plan, set[tuple[str, str]]]] = OrderedDict()
+_sent_by_plan = Recent()
 
 
 def _sent(plan: Plan) -> set[tuple[str, str]]:
     """(step, kind) of each operation ``plan`` sends when all goes well (its dry run),
     remembered for the last few plans."""
-    found = _plans_sent.get(id(plan))
-    if found is None or found[0] is not plan:
-        found = _plans_sent[id(plan)] = (plan, {(t.step, t.op.kind) for t in dry_run(plan)})
-        if len(_plans_sent) > RECENT_LIMIT:
-            _plans_sent.popitem(last=False)
-    return found[1]
+    return _sent_by_plan.get((plan,), lambda: {(t.step, t.op.kind) for t in dry_run(plan)})
 
 
 def check_disks(plan: Plan, profile: RestoreProfile) -> None:
