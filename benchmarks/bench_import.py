@@ -51,8 +51,8 @@ def figures(rounds: int, checkout: Path) -> dict[str, object]:
     baseline_s = wall_s(python, "-c", "pass")
     import_s = wall_s(python, "-c", "import restore.cli")
     help_s = wall_s(script, "--help")
-    return {"baseline_s": round(baseline_s, 4), "import_s": round(import_s, 4),
-            "help_s": round(help_s, 4), "ratio_import_to_baseline": round(import_s / baseline_s, 2),
+    return {"baseline_s": round(baseline_s, 6), "import_s": round(import_s, 6),
+            "help_s": round(help_s, 6), "ratio_import_to_baseline": round(import_s / baseline_s, 2),
             "heavy_loaded": heavy_loaded(checkout)}
 
 

@@ -84,5 +84,5 @@ def test_bench_import_times_the_cli_start_and_finds_no_heavy_package(capsys):
     assert figures["heavy_loaded"] == found["against"]["heavy_loaded"] == []
     assert figures["baseline_s"] > 0 and figures["help_s"] > 0
     assert figures["ratio_import_to_baseline"] == pytest.approx(
-        figures["import_s"] / figures["baseline_s"], abs=0.01)
+        figures["import_s"] / figures["baseline_s"], abs=0.006)  # the ratio is kept to 2 decimals
     assert found["import_vs_against"] > 0
