@@ -144,7 +144,7 @@ def _summary(report: Report) -> Text:
         e = report.error
         lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
                      f"{e['message']}", style="red")
-    lines.append(f"\nrecovery      {RECOVERY_TEXT[report.status]}" if report.error else "")
+    lines.append(f"\nrecovery      {_recovery(report)}" if report.error else "")
     if report.recovery_error:
         e = report.recovery_error
         lines.append(f"\n              which failed too: {e['code']} ({e['operation']}): "
@@ -173,10 +173,20 @@ def _summary(report: Report) -> Text:
     return lines
 
 
+def _recovery(report: Report) -> str:
+    """What the restore did about its failure; ``failed`` with nothing kept is a rollback
+    that failed itself."""
+    if report.status == "failed" and not report.kept:
+        return ROLLBACK_FAILED
+    return RECOVERY_TEXT[report.status]
+
+
+ROLLBACK_FAILED = ("the rollback failed: the source is untouched; remove what is left "
+                   "behind by hand")
 RECOVERY_TEXT = {
     "rolled_back": "rolled back: everything the restore created was removed; the source "
                    "is untouched",
-    "failed": "the source was already removed: the restored data was kept (see 'kept')",
+    "failed": "the source's removal had started: the restored data was kept (see 'kept')",
     "interrupted": "none yet: the orchestrator stopped; nothing was cleaned up",
     "succeeded": "",
 }

@@ -6,11 +6,12 @@ with ``complete(ticket, outcome, now)``, which returns the operations that becam
 ``now`` is the caller's clock in seconds: the engine never reads a clock itself.
 
 A ticket may come back from ``complete`` to be sent again after ``ticket.delay_s``: a
-retry of a transient failure. When a step fails for good, the engine lets the running
-steps end, then recovers: ``rollback`` (delete what the restore created, the source is
-untouched) or, once the source may be gone, ``keep_restored_data`` (remove only the
-temporary resources, keep the restored disks). A cleanup step that fails only leaves a
-leftover: the restore goes on (``cleanup_errors``).
+retry of a transient failure, or of an AllocationFailed of the restored VM
+(``create_vm``). When a step fails for good, the engine lets the running steps end, then
+recovers: ``rollback`` (delete what the restore created, the source is untouched) or,
+once the source may be gone, ``keep_restored_data`` (remove only the temporary
+resources, keep the restored disks). A cleanup step that fails only leaves a leftover:
+the restore goes on (``cleanup_errors``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from restore.errors import CloudError
 from restore.ops import Operation, Tolerate
 from restore.plan import Plan
 from restore.retry import DEFAULT_RETRY, RetryPolicy
-from restore.steps import CLEANUP_STEPS, DESTRUCTIVE_STEPS, STEPS
+from restore.steps import ALLOCATION_RETRY_STEPS, CLEANUP_STEPS, DESTRUCTIVE_STEPS, STEPS
 
 RECOVERY_STEPS = ("rollback", "keep_restored_data")
 
@@ -133,7 +134,8 @@ class Engine:
         if isinstance(outcome, CloudError):
             ticket.error_code = outcome.code
             ticket.errors.append(outcome.code)
-            delay = self.retry.delay_s(outcome, ticket.attempts, ticket.retry_wait_s)
+            delay = self.retry.delay_s(outcome, ticket.attempts, ticket.retry_wait_s,
+                                       ticket.step in ALLOCATION_RETRY_STEPS)
             if delay is not None:
                 ticket.attempts += 1
                 ticket.delay_s, ticket.retry_wait_s = delay, ticket.retry_wait_s + delay

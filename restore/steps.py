@@ -279,5 +279,9 @@ CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapsho
 """Steps that only remove temporary resources: their failure leaves a leftover (listed as
 leaked), never undoes the restore."""
 
+ALLOCATION_RETRY_STEPS = frozenset({"create_vm"})
+"""Steps whose AllocationFailed is retried on the same size and zone: the restored VM's
+size and zone are the user's, and at the original location the source is gone by then."""
+
 DESTRUCTIVE_STEPS = frozenset({"remove_source_vm"})
 """Steps after whose start the source may be gone: failures roll forward, not back."""

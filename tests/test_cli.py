@@ -111,3 +111,23 @@ def test_help_teaches_the_commands():
     assert result.exit_code == 0
     for command in ("simulate", "plan", "scenarios"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize(("faults", "says"), [
+    ([{"at": "move_disks", "kind": "quota_exceeded"}],
+     "the source's removal had started: the restored data was kept"),
+    ([{"at": "preflight", "kind": "quota_exceeded"},
+      {"at": "find_resources", "kind": "quota_exceeded", "times": 100}],
+     "the rollback failed: the source is untouched"),
+])
+def test_a_failed_restore_says_what_its_recovery_did(tmp_path, faults, says):
+    """``failed`` with nothing kept is a rollback that failed, not data kept."""
+    import yaml
+
+    raw = yaml.safe_load(shipped_scenarios()["orig-hot-backup"].read_text())
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**raw, "faults": faults}))
+    result = run("simulate", str(path))
+    assert result.exit_code == 1
+    assert says in " ".join(result.stdout.split())
+    assert "status failed" in " ".join(result.stdout.split())

@@ -352,3 +352,37 @@ def test_the_cli_warns_of_a_failed_cleanup(tmp_path):
     result = CliRunner().invoke(app, ["simulate", str(path)])
     assert result.exit_code == 0, result.output
     assert "remove_worker could not delete_nic (QuotaExceeded)" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_one_allocation_failure_of_the_restored_vm_is_retried_on_the_same_size(backend):
+    """Issue 15, defect 5: with the source gone, one AllocationFailed of the final VM kept
+    the data and failed the restore; now it is tried again, same size and zone, later."""
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-backup.yaml")
+    report = restore.simulate(scenario, backend=backend, faults=[
+        Fault(at="create_vm", kind="allocation_failed", times=1)])
+    assert report.status == "succeeded" and report.error is None
+    creates = [o for o in report.operations if o["step"] == "create_vm" and o["op"] == "create_vm"]
+    assert [(o["attempts"], o["errors"]) for o in creates] == [(2, ["AllocationFailed"])]
+    assert creates[0]["retry_wait_s"] == 60.0
+    assert report.restored_vm["size"] == scenario.source_vm.size
+    assert report.restored_vm["zone"] == scenario.source_vm.zone
+    assert_promises_kept(scenario, report)
+
+
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_an_allocation_failure_that_lasts_keeps_the_restored_data(backend):
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-backup.yaml")
+    report = restore.simulate(scenario, backend=backend, faults=[
+        Fault(at="create_vm", kind="allocation_failed", times=1000)])
+    assert report.status == "failed" and report.kept
+    assert (report.error["step"], report.error["code"]) == ("create_vm", "AllocationFailed")
+    creates = [o for o in report.operations if o["step"] == "create_vm" and o["op"] == "create_vm"]
+    assert creates[0]["attempts"] == 4  # bounded: 3 retries, 1 + 2 + 4 minutes apart
+    assert creates[0]["retry_wait_s"] == 60.0 + 120.0 + 240.0
+    assert_promises_kept(scenario, report)
+
