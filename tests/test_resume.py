@@ -3,6 +3,7 @@ same final state as an uninterrupted run; a journal has one user at a time."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -17,6 +18,7 @@ from restore.cli import app
 from restore.plan import build_plan
 
 SIZING = load_profile("default").sizing
+FULL_MATRIX = os.environ.get("RESTORELAB_FULL_MATRIX") == "1"  # .ci/run sets it
 PATHS = [(p.values[0], loc.values[0]) for p in RESTORE_POINTS for loc in LOCATIONS]
 
 
@@ -184,3 +186,64 @@ def test_fake_arm_resumes_once_a_worker_exists(tmp_path, step):
     clean = restore.simulate(scenario, backend="fake-arm")
     assert resumed.status == "succeeded", resumed.error
     assert final_state(resumed) == final_state(clean)
+
+
+class Killed(BaseException):
+    """The process dies: nothing after this runs, nothing catches it."""
+
+
+def killed_after(monkeypatch, records: int) -> None:
+    """Let the journal take ``records`` records, then kill the restore right after one."""
+    taken = 0
+
+    def then_die(write):
+        def record(book, item):
+            nonlocal taken
+            write(book, item)
+            taken += 1
+            if taken == records:
+                raise Killed
+        return record
+
+    monkeypatch.setattr(Journal, "record_operation", then_die(Journal.record_operation))
+    monkeypatch.setattr(Journal, "record_step", then_die(Journal.record_step))
+
+
+def kill_points(backend: str, every: int):
+    """Instants to kill at, in journal records (a clean run of these takes 70)."""
+    return [pytest.param(backend, n, id=f"{backend}-after-{n}")
+            for n in range(1, 71, 1 if FULL_MATRIX else every)]
+
+
+@pytest.mark.parametrize(("backend", "records"),
+                         [*kill_points("sim", 5), *kill_points("fake-arm", 12)])
+def test_a_restore_killed_after_any_record_resumes_to_a_clean_runs_state(
+        tmp_path, monkeypatch, backend, records):
+    """Issue 15, defect 1: the region was journaled only at a session's end, so a killed
+    first run left nothing to resume ("the restore ended None") and a killed resume left
+    steps ahead of the region (a raw KeyError, or a rollback). Each record now carries the
+    session's state in the same transaction."""
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-bytes.yaml")
+    clean = restore.simulate(scenario, backend=backend)
+    journal = tmp_path / "j.db"
+    first = (records + 1) // 2  # killed in the first run, then (if any left) in its resume
+    with monkeypatch.context() as patch:
+        killed_after(patch, first)
+        with pytest.raises(Killed):
+            restore.simulate(scenario, backend=backend, journal=journal)
+    resumed = None
+    with monkeypatch.context() as patch:
+        if records > first:
+            killed_after(patch, records - first)
+        try:
+            resumed = restore.resume(journal)  # unless it is killed before its end
+        except Killed:
+            pass
+    resumed = resumed or restore.resume(journal)
+    assert resumed.status == "succeeded", resumed.error
+    assert final_state(resumed) == final_state(clean)
+    assert resumed.data_verified is True and resumed.leaked == []
+    with sqlite3.connect(journal) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

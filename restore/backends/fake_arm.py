@@ -19,6 +19,7 @@ from restore.backends.azure import AzureClients, AzureExecutor, Driver, Reposito
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults
+from restore.backends.journal import simulated_session
 from restore.backends.prepared import data_for, injector_for
 from restore.backends.simregion import restore_region
 from restore.engine import Engine, Ticket
@@ -73,15 +74,14 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
                       resuming.next_ticket)
     region = restore_region(state, prepared.profile, seed, data, run_archive=True)
     step_faults = StepFaults(injector_for(faults, seed, plan), region.chaos)
+    if book:
+        book.follow(simulated_session(engine, state, lambda: clock.now, step_faults, data,
+                                      resuming))
     with mock_azure(clock=clock, region=region) as fake:
         driver = drive(engine, clock, state.subscription, FakeRepository(fake),
                        book.record_operation if book else (lambda ticket: None), step_faults)
     if book:
-        book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
-                      clock_s=clock.now, next_ticket=len(engine.operations) + (
-                          resuming.next_ticket if resuming else 0),
-                      faults_left=step_faults.remaining(),
-                      data_verified=data.verified_so_far() if data else None)
+        book.save()
     report = Report(engine, BACKEND, seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, plan.context,
                                          prepared.profile.prices))

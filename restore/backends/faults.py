@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import armid as arm
 from fakecloud.region import REHYDRATE, Chaos, ChaosRule
@@ -43,6 +44,17 @@ class FaultRule:
         return fault if isinstance(fault, FaultRule) else cls(
             fault.at, FaultKind(fault.kind), fault.times, fault.probability)
 
+    def dump(self, times: int | None = None) -> dict[str, object]:
+        """JSON-able data (for a journal or a report), with ``times`` left if given."""
+        return {"at": self.at, "kind": self.kind.value,
+                "times": self.times if times is None else times,
+                "probability": self.probability}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> FaultRule:
+        """The rule ``dump`` gave."""
+        return cls(data["at"], FaultKind(data["kind"]), data["times"], data["probability"])
+
 
 class FaultInjector:
     """Decides, operation by operation, whether a rule fires; one seeded random source."""
@@ -56,14 +68,12 @@ class FaultInjector:
 
     def remaining(self) -> list[dict[str, object]]:
         """The rules with the times they have left, as JSON-able data (for a journal)."""
-        return [{"at": r.at, "kind": r.kind.value, "times": left, "probability": r.probability}
-                for r, left in zip(self.rules, self._left, strict=True) if left]
+        return [r.dump(left) for r, left in zip(self.rules, self._left, strict=True) if left]
 
     def never_fired(self) -> list[dict[str, object]]:
         """The rules that did not fire in this run, as JSON-able data (for the report)."""
-        return [{"at": r.at, "kind": r.kind.value, "times": r.times,
-                 "probability": r.probability}
-                for r, left in zip(self.rules, self._left, strict=True) if left == r.times]
+        return [r.dump() for r, left in zip(self.rules, self._left, strict=True)
+                if left == r.times]
 
     def draw(self, step: str, op_kind: str) -> FaultRule | None:
         """The rule firing for this operation of this step, if any (uses up one time).

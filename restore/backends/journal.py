@@ -1,5 +1,9 @@
 """The durable journal of one restore (sqlite3, WAL): its scenario, each step and each
-operation's intent and result, and (simulated backends) the region's state at the end.
+operation's intent and result, and (simulated backends) the region's state.
+
+Crash-safe: each step's and each operation's record is written in one transaction with
+the session's state as it stands then (``follow``), so a process killed at any instant
+leaves a journal whose resume picks up from its last record.
 
 ``restorelab resume JOURNAL`` finishes an interrupted restore from it. One process at a
 time may hold a journal: a second one is refused with a clear error. No secrets are
@@ -13,30 +17,41 @@ import fcntl
 import json
 import os
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from restore.engine import StepRun, Ticket
+from restore.engine import Engine, StepRun, Ticket
 from restore.errors import JournalError
 
+if TYPE_CHECKING:
+    from fakecloud.models import CloudState
+    from restore.backends.data import RegionData
+    from restore.backends.faults import StepFaults
+    from restore.backends.prepared import Resumption
+
 VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS steps (
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS steps (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, start_s REAL NOT NULL, end_s REAL,
-    retries INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS operations (
+    retries INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS operations (
     session INTEGER NOT NULL, ticket INTEGER NOT NULL, step TEXT NOT NULL, op TEXT NOT NULL,
     resource TEXT NOT NULL, intent TEXT NOT NULL, status TEXT NOT NULL, start_s REAL NOT NULL,
     end_s REAL, attempts INTEGER NOT NULL, errors TEXT NOT NULL, retry_wait_s REAL NOT NULL,
-    PRIMARY KEY (session, ticket));
-"""
+    PRIMARY KEY (session, ticket))""",
+)
+Session = Callable[[], dict[str, Any]]
+"""The session's state as it stands now, as journal meta (kept with every record)."""
 
 
 class Journal:
-    """An open journal, held by this process until ``close``."""
+    """An open journal, held by this process until ``close``. A new one (``create``) is
+    written with its ``meta`` in one transaction: it holds a whole restore or nothing."""
 
-    def __init__(self, path: str | Path, *, create: bool):
+    def __init__(self, path: str | Path, *, create: bool, meta: dict[str, Any] | None = None):
         self.path = Path(path)
         if self.path.is_dir():
             raise JournalError(f"{path}: a folder; a journal is a file (name one in it)")
@@ -54,18 +69,15 @@ class Journal:
             self.db = sqlite3.connect(self.path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            if not create and self.meta("version") != VERSION:
-                raise JournalError(f"{path}: not a restorelab journal (version "
-                                   f"{self.meta('version')!r})")
+            with self._transaction():
+                for table in SCHEMA:
+                    self.db.execute(table)
+                self.session = int(self.meta("sessions") or 0) + 1
+                self.set_meta(**(meta or {}), sessions=self.session, version=VERSION)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise JournalError(f"{path}: not a restorelab journal ({exc})") from None
-        except JournalError:
-            self.close()
-            raise
-        self.session = int(self.meta("sessions") or 0) + 1
-        self.set_meta(sessions=self.session, version=VERSION)
+        self._session: Session | None = None
 
     def close(self) -> None:
         if getattr(self, "db", None) is not None:
@@ -74,6 +86,17 @@ class Journal:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Everything written inside is written together, or (killed midway) not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def __enter__(self) -> Journal:
         return self
@@ -91,21 +114,35 @@ class Journal:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                             [(k, json.dumps(v)) for k, v in values.items()])
 
+    def follow(self, session: Session) -> None:
+        """Keep ``session()`` with every record from now on, and now."""
+        self._session = session
+        self.save()
+
+    def save(self) -> None:
+        """Write the followed session's state as it stands (at the end of a session)."""
+        if self._session is not None:
+            self.set_meta(**self._session())
+
     # -- records ---------------------------------------------------------------------
 
     def record_step(self, run: StepRun) -> None:
-        self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)",
-                        (run.name, run.status, run.start_s, run.end_s, run.retries))
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?)",
+                            (run.name, run.status, run.start_s, run.end_s, run.retries))
+            self.save()
 
     def record_operation(self, ticket: Ticket) -> None:
         """The operation's intent before it is sent, then its outcome once known."""
         op = ticket.op
         intent = {"kind": op.kind, **dataclasses.asdict(op)}
-        self.db.execute(
-            "INSERT OR REPLACE INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.session, ticket.id, ticket.step, op.kind, op.resource,
-             json.dumps(intent, default=list), ticket.status, ticket.start_s, ticket.end_s,
-             ticket.attempts, json.dumps(ticket.errors), ticket.retry_wait_s))
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO operations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.session, ticket.id, ticket.step, op.kind, op.resource,
+                 json.dumps(intent, default=list), ticket.status, ticket.start_s,
+                 ticket.end_s, ticket.attempts, json.dumps(ticket.errors), ticket.retry_wait_s))
+            self.save()
 
     def steps(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT name, status, start_s, end_s, retries FROM steps "
@@ -129,6 +166,23 @@ class Journal:
         names = ("step", "op", "resource", "status", "start_s", "end_s", "attempts", "errors",
                  "retry_wait_s")
         return [{**dict(zip(names, r, strict=True)), "errors": json.loads(r[7])} for r in rows]
+
+
+def simulated_session(engine: Engine, state: CloudState, now: Callable[[], float],
+                      faults: StepFaults, data: RegionData | None,
+                      resuming: Resumption | None) -> Session:
+    """A simulated restore's session state: where the engine is, the region it changed,
+    the simulated clock, the fault rules left and the bytes verified. Until the restore
+    ends it reads ``interrupted``: what a killed process leaves is a restore to resume."""
+    first_ticket = resuming.next_ticket if resuming else 0
+
+    def session() -> dict[str, Any]:
+        return {"status": engine.status if engine.finished else "interrupted",
+                "error": engine.error, "region": state.dump(), "clock_s": now(),
+                "next_ticket": first_ticket + len(engine.operations),
+                "faults_left": faults.remaining(),
+                "data_verified": data.verified_so_far() if data else None}
+    return session
 
 
 def _check_is_journal(path: Path) -> None:

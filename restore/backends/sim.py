@@ -12,7 +12,7 @@ from fakecloud.models import CloudState
 from restore import ops
 from restore.backends.cost import restore_cost
 from restore.backends.faults import FaultRule
-from restore.backends.journal import Journal, JournalError
+from restore.backends.journal import Journal, JournalError, simulated_session
 from restore.backends.prepared import (
     Prepared,
     Resumption,
@@ -27,7 +27,7 @@ from restore.backends.simregion import OrchestratorCrash, SimRegion, restore_reg
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.report import Report
-from restore.scenario import Fault, FaultKind, Scenario, parse_scenario
+from restore.scenario import Fault, Scenario, parse_scenario
 
 
 def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfile | None = None,
@@ -52,10 +52,11 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfil
     if journal is None:
         found = _retimed(prepared, seed) if backend == "sim" and not faults else None
         return found or runner(prepared, seed, faults)
-    with Journal(journal, create=True) as book:
-        book.set_meta(scenario=scenario.model_dump(mode="json"), seed=seed, backend=backend,
-                      restore_id=prepared.plan.context.restore_id,
-                      source_before=prepared.source_before)
+    meta = {"scenario": scenario.model_dump(mode="json"), "seed": seed, "backend": backend,
+            "restore_id": prepared.plan.context.restore_id,
+            "source_before": prepared.source_before, "status": "interrupted",
+            "faults_left": [FaultRule.of(f).dump() for f in faults]}  # until its first record
+    with Journal(journal, create=True, meta=meta) as book:
         return runner(prepared, seed, faults, book)
 
 
@@ -70,15 +71,16 @@ def resume(journal: str | Path) -> Report:
         prepared = prepare(scenario)
         if prepared.plan.context.restore_id != book.meta("restore_id"):
             raise JournalError(f"{journal}: the journal's restore id does not match its plan")
-        state = CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks,
-                                book.meta("region"), prepared.profile.quota)
+        region = book.meta("region")  # none yet: stopped before its first record
+        state = prepared.world.copy() if region is None else CloudState.load(
+            scenario.subscription, prepared.profile.sizing.max_data_disks, region,
+            prepared.profile.quota)
         finished, interrupted = book.stopped_at()
         resumption = Resumption(finished, interrupted, error=book.meta("error"),
-                                next_ticket=book.meta("next_ticket"),
-                                clock_s=book.meta("clock_s"),
+                                next_ticket=book.meta("next_ticket") or 0,
+                                clock_s=book.meta("clock_s") or 0.0,
                                 data_verified=book.meta("data_verified"))
-        faults = [FaultRule(f["at"], FaultKind(f["kind"]), f["times"], f["probability"])
-                  for f in book.meta("faults_left")]
+        faults = [FaultRule.load(f) for f in book.meta("faults_left")]
         runner = _runner(book.meta("backend") or "sim")
         return runner(replace(prepared, source_before=book.meta("source_before")),
                       book.meta("seed"), faults, book, state, resumption)
@@ -101,14 +103,13 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
                       resuming.next_ticket)
     driver = Orchestrator(env, region, engine, book.record_operation if book else None)
+    if book:
+        book.follow(simulated_session(engine, state, lambda: env.now, region.faults, data,
+                                      resuming))
     driver.start()
     env.run()
     if book:
-        book.set_meta(status=engine.status, error=engine.error, region=state.dump(),
-                      clock_s=env.now, next_ticket=len(engine.operations) + (
-                          resuming.next_ticket if resuming else 0),
-                      faults_left=region.faults.remaining(),
-                      data_verified=data.verified_so_far() if data else None)
+        book.save()
     report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
                     lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                          prepared.profile.prices))
