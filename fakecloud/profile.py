@@ -181,6 +181,25 @@ class Prices(StrictModel):
     inter_region_gb: float = Field(ge=0)
 
 
+class Locations(StrictModel):
+    """The locations a region's ARM accepts, by name (``westeurope``): those ``zoned``
+    offer the profile's availability zones, those ``unzoned`` none."""
+
+    zoned: list[str] = []
+    unzoned: list[str] = []
+
+    @model_validator(mode="after")
+    def _each_once(self) -> Locations:
+        both = sorted(set(self.zoned) & set(self.unzoned))
+        if both:
+            raise ValueError(f"listed both zoned and unzoned: {', '.join(both)}")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return sorted({*self.zoned, *self.unzoned})
+
+
 class RegionProfile(StrictModel):
     name: str
     description: str = ""
@@ -191,7 +210,9 @@ class RegionProfile(StrictModel):
     offered_sizes: dict[str, OfferedSize] = {}
     """More sizes the region offers (for its ARM fake's clients), beyond ``vm_sizes``."""
     zones: list[str] = ["1", "2", "3"]
-    """The availability zones of the region's locations."""
+    """The availability zones of the region's locations (of its ``zoned`` ones)."""
+    locations: Locations | None = None
+    """The locations the region's ARM accepts; None: any, each with ``zones``."""
     throttling: Throttling
     quotas: QuotaLimits
     prices: Prices
@@ -216,6 +237,13 @@ class RegionProfile(StrictModel):
         for kind, stand_in in OPTIONAL_LATENCY_KINDS.items():
             samplers.setdefault(kind, samplers[stand_in])
         return samplers
+
+    def zones_in(self, location: str) -> list[str] | None:
+        """The availability zones ``location`` (a name, ``westeurope``) offers; None when
+        the profile lists its locations and this is not one."""
+        if self.locations is None or location in self.locations.zoned:
+            return list(self.zones)
+        return [] if location in self.locations.unzoned else None
 
     @property
     def quota(self) -> Quotas:

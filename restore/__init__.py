@@ -108,7 +108,7 @@ def resume(journal: str | Path, repository: str | None = None) -> Report:
 
 def plan_for(scenario: Scenario):
     """The plan for ``scenario`` in its region profile (steps and every operation)."""
-    from restore.backends.profiles import load_profile
+    from restore.backends.prepared import scenario_profile
     from restore.plan import build_plan
 
-    return build_plan(scenario, load_profile(scenario.region_profile).sizing)
+    return build_plan(scenario, scenario_profile(scenario).sizing)

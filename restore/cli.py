@@ -280,7 +280,8 @@ def _backup(scenario: str, repository: Path, size_mb: int | None,
 
     loaded = restore.load_scenario(find_scenario(scenario))
     size = size_mb or (loaded.data.size_mb if loaded.data else 64)
-    plan = restore.plan_for(loaded)
+    with _naming(scenario):
+        plan = restore.plan_for(loaded)
     store, vm = LocalStore(repository), vm_config(plan)
     name = str(vm["name"])
     disks = source_disks(plan, size)

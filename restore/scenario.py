@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import armid as arm
 from restore.errors import ScenarioError
@@ -39,6 +47,16 @@ class FaultKind(StrEnum):
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=NAME_PATTERN)]
 """An Azure resource name as restorelab accepts it (letters, digits, '.', '_', '-')."""
+
+
+def _location_name(value: object) -> object:
+    """A location as Azure displays it (``West Europe``) taken as ARM names it
+    (``westeurope``)."""
+    return value.replace(" ", "").lower() if isinstance(value, str) else value
+
+
+Location = Annotated[Name, BeforeValidator(_location_name)]
+"""An Azure location by name (``westeurope``) or display name (``West Europe``)."""
 
 
 class Strict(BaseModel):
@@ -71,7 +89,7 @@ class Network(Strict):
 class SourceVm(Strict):
     name: Name
     resource_group: Name
-    location: Name
+    location: Location
     size: str
     zone: str | None = None
     os_disk: DiskSpec
@@ -132,7 +150,7 @@ SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 class Target(Strict):
     location: Literal["original", "new"] = "original"
     resource_group: Name | None = None
-    region: Name | None = None
+    region: Location | None = None
     vm_name: Name | None = None
     vm_size: str | None = None
     subnet: str | None = Field(default=None, description="'vnet/subnet' or a subnet ARM id")

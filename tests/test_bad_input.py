@@ -3,6 +3,7 @@ naming what is wrong, exit 2, never a traceback or a hang."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -141,3 +142,43 @@ def test_resume_still_takes_a_journal(tmp_path):
                                        "create_vm", "--journal", journal])
     assert crashed.exit_code == 3, crashed.output
     assert CliRunner().invoke(app, ["resume", journal]).exit_code == 0
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({"source_vm.location": "mars"},
+     "source_vm.location: 'mars' is not a location of region profile 'default'"),
+    ({"source_vm.location": "westeuorpe"}, "did you mean westeurope"),
+    ({"target.region": "atlantis"}, "target.region: 'atlantis' is not a location"),
+    ({"target.region": "northeurope", "target.zone": "99"},
+     "target.zone: '99' is not an availability zone of northeurope (its zones: 1, 2, 3)"),
+    ({"target.zone": "4"}, "target.zone: '4' is not an availability zone of westeurope"),
+    ({"source_vm.zone": "99"}, "source_vm.zone: '99' is not an availability zone of westeurope"),
+    ({"target.region": "westus", "target.zone": "1"},
+     "target.zone: westus has no availability zones"),
+])
+def test_unknown_locations_and_zones_are_refused_naming_the_field(tmp_path, changes, says):
+    out = refused("simulate", scenario_file(tmp_path, changes))
+    assert says in " ".join(out.split()), out
+
+
+def test_an_unknown_location_lists_what_is_known_briefly(tmp_path):
+    out = " ".join(refused("plan", scenario_file(tmp_path, {"target.region": "mars"})).split())
+    assert "locations known" in out and len(out) < 400, out
+
+
+@pytest.mark.parametrize(("field", "given", "kept"), [
+    ("source_vm.location", "West Europe", "westeurope"),
+    ("target.region", "North Europe", "northeurope"),
+])
+def test_a_location_written_as_azure_displays_it_is_taken_as_its_name(tmp_path, field,
+                                                                      given, kept):
+    result = CliRunner().invoke(app, ["simulate", scenario_file(tmp_path, {field: given}),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["restored_vm"]["location"] == kept
+
+
+def test_zones_a_location_offers_are_taken(tmp_path):
+    result = CliRunner().invoke(app, ["plan", scenario_file(tmp_path, {
+        "source_vm.zone": "1", "target.region": "northeurope", "target.zone": "3"})])
+    assert result.exit_code == 0, result.output

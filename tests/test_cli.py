@@ -82,7 +82,7 @@ def test_scenarios_lists_every_shipped_scenario():
     ("- a list\n", "mapping"),
     ("name: x\nappliance_id: a\nsource_vm: {name: v, resource_group: g, location: l, "
      "size: Standard_D2s_v5, os_disk: {size_gb: 0}}\n", "source_vm.os_disk.size_gb"),
-    ("name: x\nappliance_id: a\nsource_vm: {name: v, resource_group: g, location: l, "
+    ("name: x\nappliance_id: a\nsource_vm: {name: v, resource_group: g, location: westus, "
      "size: Standard_Q1, os_disk: {size_gb: 8}}\n", "source_vm.size"),
     ("name: x\nappliance_id: a\nbogus: 1\nsource_vm: {name: v, resource_group: g, location: l, "
      "size: Standard_D2s_v5, os_disk: {size_gb: 8}}\n", "bogus"),

@@ -56,6 +56,23 @@ def test_locations_are_normalised_as_arm_does(fake):
     assert made.status_code == 202, made.text  # a westeurope disk from a "West Europe" one
 
 
+def test_a_location_the_region_lacks_is_refused_as_arm_does(fake):
+    group = requests.put(f"{ARM}/subscriptions/{SUB}/resourceGroups/rg-mars",
+                         params={"api-version": "2024-03-01"}, json={"location": "mars"})
+    assert group.status_code == 400
+    error = group.json()["error"]
+    assert error["code"] == "LocationNotAvailableForResourceGroup"
+    assert error["message"].startswith("The provided location 'mars' is not available for "
+                                       "resource group. List of available regions is '")
+    made = put(disk("far"), {"location": "Atlantis", "properties": {
+        "diskSizeGB": 8, "creationData": {"createOption": "Empty"}}})
+    assert made.status_code == 400 and made.json()["error"]["code"] == (
+        "LocationNotAvailableForResourceType")
+    assert "'atlantis' is not available for resource type 'Microsoft.Compute/disks'" in (
+        made.json()["error"]["message"])
+    assert requests.get(f"{ARM}{GROUP}{disk('far')}", params=API).status_code == 404
+
+
 def test_a_copy_takes_its_sources_size_and_ids_need_no_leading_slash(fake):
     source = (GROUP + disk("base")).lstrip("/")  # as every official copy example writes it
     made = put(disk("copy"), {"location": "westeurope", "properties": {

@@ -11,6 +11,7 @@ from fakecloud.models import ArmError, Resource, ResourceGroup
 from fakecloud.region.call import ArmCall
 
 if TYPE_CHECKING:
+    from fakecloud.profile import RegionProfile
     from fakecloud.region.core import Region
 
 R = TypeVar("R", bound=Resource)
@@ -31,6 +32,22 @@ def tags_of(body: dict[str, Any]) -> dict[str, str]:
 def location_of(body: dict[str, Any]) -> str:
     """The request's location as ARM keeps it: ``West US`` is ``westus``."""
     return str(body.get("location") or "").replace(" ", "").lower()
+
+
+def check_location(profile: RegionProfile, call: ArmCall) -> None:
+    """ARM's refusal of a PUT to a location the region does not have (400), as ARM words
+    it for a resource group and for any other type; a PUT without a location passes."""
+    location = location_of(call.body)
+    if not location or profile.zones_in(location) is not None:
+        return
+    known = ",".join(profile.locations.names)
+    if call.type == arm.RESOURCE_GROUPS:
+        raise ArmError(400, "LocationNotAvailableForResourceGroup", f"The provided location "
+                       f"'{location}' is not available for resource group. List of available "
+                       f"regions is '{known}'.")
+    raise ArmError(400, "LocationNotAvailableForResourceType", f"The provided location "
+                   f"'{location}' is not available for resource type '{call.type}'. List of "
+                   f"available regions for the resource type is '{known}'.")
 
 
 def zone_of(body: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from fakecloud.models import ArmError, CloudState, VirtualMachine
 from fakecloud.profile import RegionProfile
 from fakecloud.region.call import Answer, ArmCall
 from fakecloud.region.chaos import Chaos, ChaosRule
+from fakecloud.region.common import check_location
 from fakecloud.region.latency import Latencies
 from fakecloud.region.operations import HANDLERS, REHYDRATE
 from fakecloud.throttle import Throttle
@@ -72,6 +73,8 @@ class Region:
             if self.chaos.rules else None
         if call.operation not in DATA_PLANE:
             self.throttle.admit(call.method, call.type, call.id, now, call.action)
+        if call.method == "PUT" and self.profile.locations is not None:
+            check_location(self.profile, call)
         if rule is not None and rule.fail_lro:
             status, _, kind, _ = _dry_run(handler, self, call)
             return Answer(status, None, self.latency_of(call, kind), True,

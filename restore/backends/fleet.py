@@ -12,8 +12,8 @@ import simpy
 
 from fakecloud.models import CloudState
 from restore.backends.cost import restore_cost
-from restore.backends.prepared import check_disks, injector_for
-from restore.backends.profiles import RestoreProfile, load_profile
+from restore.backends.prepared import check_disks, injector_for, scenario_profile
+from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
 from restore.backends.world import build_world
@@ -102,7 +102,7 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     if fleet is None:
         raise ValueError("the scenario has no fleet block")
     seed = scenario.seed if seed is None else seed
-    profile = profile or load_profile(scenario.region_profile)
+    profile = scenario_profile(scenario, profile)
     members, state = [], None
     for replica, priority in scenario.replicas():
         plan = build_plan(replica, profile.sizing)

@@ -3,6 +3,7 @@ plan, starting world and fault rules (shared by the `sim` and `fake-arm` backend
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,7 +39,7 @@ class Prepared:
 
 def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepared:
     """Validate, plan and seed the world once; the seed only changes the region's timing."""
-    profile = profile or _scenario_profile(scenario)
+    profile = scenario_profile(scenario, profile)
     plan = build_plan(scenario, profile.sizing)
     check_disks(plan, profile)
     world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
@@ -52,7 +53,53 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
                     source_snapshot(plan.context, world.lookup), data)
 
 
-def _scenario_profile(scenario: Scenario) -> RestoreProfile:
+def scenario_profile(scenario: Scenario, profile: RestoreProfile | None = None
+                     ) -> RestoreProfile:
+    """The profile to restore ``scenario`` in (the one it names, unless ``profile`` is
+    given), once the scenario's locations and zones are found to be the profile's."""
+    profile = profile or _named_profile(scenario)
+    check_locations(scenario, profile)
+    return profile
+
+
+def check_locations(scenario: Scenario, profile: RestoreProfile) -> None:
+    """The source's and the target's locations are ones the profile knows, and each zone
+    given is one its location offers (the target's: ``target.region`` or the source's)."""
+    source, target = scenario.source_vm, scenario.target
+    _check_location(profile, "source_vm.location", source.location)
+    _check_zone(profile, "source_vm.zone", source.location, source.zone)
+    if target.region is not None:
+        _check_location(profile, "target.region", target.region)
+    _check_zone(profile, "target.zone", target.region or source.location, target.zone)
+
+
+SHOWN_LOCATIONS = 6  # an unknown location's error lists this many known ones at most
+
+
+def _check_location(profile: RestoreProfile, field: str, location: str) -> None:
+    if profile.zones_in(location) is not None:
+        return
+    known = profile.locations.names
+    close = difflib.get_close_matches(location, known, n=3)
+    hint = (f"did you mean {' or '.join(close)}? {len(known)} locations known" if close else
+            f"{len(known)} locations known: {', '.join(known[:SHOWN_LOCATIONS])}"
+            + (", ..." if len(known) > SHOWN_LOCATIONS else ""))
+    raise ScenarioError("<scenario>", field, f"{location!r} is not a location of region "
+                        f"profile {profile.name!r} ({hint})")
+
+
+def _check_zone(profile: RestoreProfile, field: str, location: str, zone: str | None) -> None:
+    zones = profile.zones_in(location) or []
+    if zone is None or zone in zones:
+        return
+    if not zones:
+        raise ScenarioError("<scenario>", field, f"{location} has no availability zones "
+                            "(leave the zone out, or pick a location that has them)")
+    raise ScenarioError("<scenario>", field, f"{zone!r} is not an availability zone of "
+                        f"{location} (its zones: {', '.join(zones)})")
+
+
+def _named_profile(scenario: Scenario) -> RestoreProfile:
     """The profile the scenario names; one that cannot be found is its region_profile's
     fault (a wrong field inside the profile file names that file and field)."""
     try:
