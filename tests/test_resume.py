@@ -247,3 +247,16 @@ def test_a_restore_killed_after_any_record_resumes_to_a_clean_runs_state(
     assert resumed.data_verified is True and resumed.leaked == []
     with sqlite3.connect(journal) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_journal_its_process_never_wrote_is_written_anew(tmp_path):
+    """A process killed before a new journal's first transaction leaves an empty file (or
+    a database without tables): resume says so, and the next run naming it takes it."""
+    journal = tmp_path / "j.db"
+    journal.write_bytes(b"")
+    with pytest.raises(JournalError, match="holds no restore"):
+        restore.resume(journal)
+    scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-backup.yaml")
+    assert restore.simulate(scenario, journal=journal).status == "succeeded"
+    with pytest.raises(JournalError, match="exists there already"):
+        restore.simulate(scenario, journal=journal)  # a journal with a restore is kept

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ class Journal:
             raise JournalError(f"{path}: a folder; a journal is a file (name one in it)")
         if create and not self.path.parent.is_dir():
             raise JournalError(f"{path}: its folder {self.path.parent} does not exist")
-        if create and self.path.exists():
+        if create and self.path.exists() and not _holds_nothing(self.path):
             raise JournalError(f"{path}: a journal exists there already; resume it with "
                                f"`restorelab resume {path}` or choose another path")
         if not create and not self.path.is_file():
@@ -185,14 +185,31 @@ def simulated_session(engine: Engine, state: CloudState, now: Callable[[], float
     return session
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _holds_nothing(path: Path) -> bool:
+    """An empty file, or a database without tables: what a process killed before a new
+    journal's first transaction leaves (written anew by the next run that names it)."""
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with closing(_read_only(path)) as db:
+            return db.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    except sqlite3.DatabaseError:
+        return False
+
+
 def _check_is_journal(path: Path) -> None:
     """Refuse a file that is not a restorelab journal, reading it without writing."""
+    if _holds_nothing(path):
+        raise JournalError(f"{path}: not a restorelab journal: it holds no restore (a "
+                           "process stopped before its first record, or an empty file); "
+                           f"run the restore again with --journal {path}")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
+        with closing(_read_only(path)) as db:
             found = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        finally:
-            db.close()
     except sqlite3.DatabaseError as exc:
         raise JournalError(f"{path}: not a restorelab journal ({exc})") from None
     if found is None or json.loads(found[0]) != VERSION:
