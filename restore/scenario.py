@@ -216,6 +216,11 @@ class DataBlock(Strict):
     size_mb: int = Field(default=64, gt=0, le=1024, strict=True)
 
 
+MAX_FLEET_VMS = 10_000
+"""The most VMs a fleet may restore at once, in all its groups (each is planned and
+simulated; a fleet of 40 takes about a second)."""
+
+
 class FleetGroup(Strict):
     count: int = Field(ge=1, le=100_000, strict=True)
     priority: int = Field(default=0, strict=True,
@@ -226,10 +231,19 @@ class Fleet(Strict):
     """Mass restore: VMs like ``source_vm``, in groups, sharing one region and a pool of
     at most ``max_workers`` workers."""
 
-    groups: list[FleetGroup] = Field(min_length=1)
+    groups: list[FleetGroup] = Field(min_length=1, max_length=MAX_FLEET_VMS)
     max_workers: int = Field(ge=1, strict=True)
     max_active: int | None = Field(default=None, ge=1, strict=True, description="restores "
                                    "running at once (default: twice max_workers)")
+
+    @field_validator("groups")
+    @classmethod
+    def _at_most_the_cap(cls, groups: list[FleetGroup]) -> list[FleetGroup]:
+        count = sum(g.count for g in groups)
+        if count > MAX_FLEET_VMS:
+            raise ValueError(f"{count:,} VMs in all, more than the {MAX_FLEET_VMS:,} a fleet "
+                             "may have")
+        return groups
 
     @property
     def count(self) -> int:

@@ -12,7 +12,7 @@ from helpers import ROOT
 from typer.testing import CliRunner
 
 from restore.cli import app
-from restore.scenario import MAX_SCENARIO_BYTES
+from restore.scenario import MAX_FLEET_VMS, MAX_SCENARIO_BYTES, parse_scenario
 
 SHIPPED = yaml.safe_load((ROOT / "scenarios" / "new-hot-backup.yaml").read_text())
 
@@ -182,3 +182,19 @@ def test_zones_a_location_offers_are_taken(tmp_path):
     result = CliRunner().invoke(app, ["plan", scenario_file(tmp_path, {
         "source_vm.zone": "1", "target.region": "northeurope", "target.zone": "3"})])
     assert result.exit_code == 0, result.output
+
+
+def test_a_fleet_over_the_cap_is_refused_before_anything_is_made(tmp_path):
+    huge = {"max_workers": 4, "groups": [{"count": 100_000}] * 1000}
+    started = time.perf_counter()
+    out = " ".join(refused("simulate", scenario_file(tmp_path, {"fleet": huge})).split())
+    assert time.perf_counter() - started < 10
+    assert f"fleet.groups: 100,000,000 VMs in all, more than the {MAX_FLEET_VMS:,}" in out, out
+    just_over = {"max_workers": 4, "groups": [{"count": MAX_FLEET_VMS}, {"count": 1}]}
+    assert "fleet.groups" in refused("simulate", scenario_file(tmp_path, {"fleet": just_over}))
+
+
+def test_a_fleet_at_the_cap_is_taken():
+    raw = yaml.safe_load(yaml.safe_dump(SHIPPED))
+    raw["fleet"] = {"max_workers": 4, "groups": [{"count": MAX_FLEET_VMS - 1}, {"count": 1}]}
+    assert parse_scenario(raw).fleet.count == MAX_FLEET_VMS
