@@ -213,8 +213,8 @@ def run(live: LiveRestore, journal: str | Path | None = None,
 
 def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], None]) -> Report:
     engine = Engine(live.plan, on_step=book.record_step if book else None)
-    if book is not None and book.steps():
-        engine.resume(*book.stopped_at(), book.meta("error"), book.meta("next_ticket") or 0)
+    if book is not None:
+        _resume_from(engine, book)
 
     def record(ticket: Ticket) -> None:
         if book is not None:
@@ -226,8 +226,7 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     driver = Driver(engine, executor, clock, record)
     driver.run()
     if book is not None:
-        book.set_meta(status=engine.status, error=engine.error,
-                      next_ticket=len(engine.operations) + (book.meta("next_ticket") or 0))
+        book.save()
     inventory = AzureInventory(executor)
     report = _azure_calls(lambda: Report(engine, BACKEND, live.scenario.seed, driver.end_s,
                                          live.source_before, inventory))
@@ -235,12 +234,26 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     return report
 
 
+def _resume_from(engine: Engine, book: Journal) -> None:
+    """Pick up where the journal stopped, and keep the engine's progress with each of its
+    records from now on: a restore stopped during its recovery resumes the recovery."""
+    first_ticket = book.meta("next_ticket") or 0
+    if book.steps():
+        engine.resume(*book.stopped_at(), book.meta("error"), first_ticket)
+
+    def session() -> dict[str, Any]:
+        return {"status": engine.status if engine.finished else "running",
+                "error": engine.error, "next_ticket": first_ticket + len(engine.operations)}
+    book.follow(session)
+
+
 def resume(journal: str | Path, credential: Any = None,
            polling_interval: float = DEFAULT_POLLING_INTERVAL_S,
            progress: Callable[[Ticket], None] = lambda ticket: None,
-           repository: str | None = None) -> Report:
+           repository: str | Repository | None = None) -> Report:
     """Finish a real restore kept in ``journal`` (stopped midway): the steps that ended
-    stay done, the others run again, checking what exists before acting."""
+    stay done, the others run again, checking what exists before acting. ``repository``
+    is the restore points' container URL (with its SAS), or a Repository."""
     with Journal(journal, create=False) as book:
         if book.meta("status") not in ("running", "interrupted"):
             raise JournalError(f"{journal}: nothing to resume: the restore ended "
@@ -250,7 +263,8 @@ def resume(journal: str | Path, credential: Any = None,
         plan = build_plan(scenario, load_profile(scenario.region_profile).sizing,
                           book.meta("restore_id"), str(journal))
         live = LiveRestore(scenario, plan, clients, book.meta("source_before"),
-                           ContainerRepository(repository) if repository else None)
+                           ContainerRepository(repository) if isinstance(repository, str)
+                           else repository)
         return run(live, progress=progress, resuming=book)
 
 
