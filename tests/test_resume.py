@@ -3,6 +3,7 @@ same final state as an uninterrupted run; a journal has one user at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 
@@ -15,6 +16,7 @@ from restore import Fault
 from restore.backends.journal import Journal, JournalError
 from restore.backends.profiles import load_profile
 from restore.cli import app
+from restore.engine import dry_run
 from restore.plan import build_plan
 
 SIZING = load_profile("default").sizing
@@ -26,22 +28,40 @@ def final_state(report) -> list[dict]:
     return report.final_state["resources"]
 
 
-def crash_cases():
-    for point, location in PATHS:
-        for step in build_plan(path_scenario(point, location), SIZING).step_names:
-            yield pytest.param(point, location, step,
-                               id=f"{'-'.join(filter(None, point))}-{location}-{step}")
+def crash_points(plan) -> list[str]:
+    """Where a crash can stop ``plan``: before each step (its boundary), and inside each
+    step before the first operation of each kind but the step's first."""
+    kinds: dict[str, list[str]] = {name: [] for name in plan.step_names}
+    for ticket in dry_run(plan):
+        if ticket.op.kind not in kinds[ticket.step]:
+            kinds[ticket.step].append(ticket.op.kind)
+    return [point for step, sent in kinds.items()
+            for point in [step, *(f"{step}/{kind}" for kind in sent[1:])]]
 
 
-@pytest.mark.parametrize(("point", "location", "step"), list(crash_cases()))
-def test_crash_at_every_step_then_resume_ends_as_a_clean_run(tmp_path, point, location, step):
+def crash_cases(backend: str, every: int):
+    """Every crash point of every path on ``backend``; one in ``every`` unless the full
+    matrix runs."""
+    cases = [(point, location, at) for point, location in PATHS
+             for at in crash_points(build_plan(path_scenario(point, location), SIZING))]
+    for point, location, at in cases[::1 if FULL_MATRIX else every]:
+        yield pytest.param(backend, point, location, at,
+                           id=f"{backend}-{'-'.join(filter(None, point))}-{location}-{at}")
+
+
+@pytest.mark.parametrize(("backend", "point", "location", "at"),
+                         [*crash_cases("sim", 1), *crash_cases("fake-arm", 9)])
+def test_crash_at_every_step_and_inside_it_then_resume_ends_as_a_clean_run(
+        tmp_path, backend, point, location, at):
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
     scenario = path_scenario(point, location)
-    clean = restore.simulate(scenario, seed=3)
+    clean = restore.simulate(scenario, seed=3, backend=backend)
     journal = tmp_path / "restore.journal"
-    crashed = restore.simulate(scenario, seed=3, faults=[Fault(at=step, kind="crash")],
-                               journal=journal)
+    crashed = restore.simulate(scenario, seed=3, faults=[Fault(at=at, kind="crash")],
+                               journal=journal, backend=backend)
     assert crashed.status == "interrupted" and crashed.exit_code == 3
-    assert crashed.error["step"] == step
+    assert crashed.error["step"] == at.split("/")[0]
     resumed = restore.resume(journal)
     assert resumed.status == clean.status == "succeeded"
     assert final_state(resumed) == final_state(clean)
@@ -237,10 +257,8 @@ def test_a_restore_killed_after_any_record_resumes_to_a_clean_runs_state(
     with monkeypatch.context() as patch:
         if records > first:
             killed_after(patch, records - first)
-        try:
-            resumed = restore.resume(journal)  # unless it is killed before its end
-        except Killed:
-            pass
+        with contextlib.suppress(Killed):  # unless it is killed before its end
+            resumed = restore.resume(journal)
     resumed = resumed or restore.resume(journal)
     assert resumed.status == "succeeded", resumed.error
     assert final_state(resumed) == final_state(clean)
