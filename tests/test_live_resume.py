@@ -11,6 +11,7 @@ find nothing to resume. The whole matrix (85 stops) takes about 45 s on one core
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -101,10 +102,11 @@ def no_azure_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def stopped_and_resumed(scenario, stop: Stop, tmp_path, failing: str | None = None):
-    """Run ``scenario`` on the azure backend under ``mock_azure`` until ``stop``, resume
-    it; with ``failing``, that step's first operation is refused once (QuotaExceeded).
-    Returns the resumed report, the fake's final state and the second resume's result."""
+def stopped_and_resumed(scenario, stops: list[Stop], tmp_path, failing: str | None = None):
+    """Run ``scenario`` on the azure backend under ``mock_azure`` until the first of
+    ``stops``, resume it until the next one, and so on; then resume it to its end. With
+    ``failing``, that step's first operation is refused once (QuotaExceeded). Returns the
+    last report, the fake's final state and what one more resume said."""
     prepared = prepare(scenario)
     journal = tmp_path / "restore.journal"
     region = restore_region(prepared.world.copy(), prepared.profile, 3)
@@ -116,10 +118,13 @@ def stopped_and_resumed(scenario, stop: Stop, tmp_path, failing: str | None = No
         ready = live.prepare(scenario, clients, restore_id=prepared.plan.context.restore_id,
                              repository=FakeRepository(fake))
         with pytest.raises(Stopped):
-            live.run(ready, journal, stopper(stop))
-        wait_for_operations_in_flight()
-        report = live.resume(journal, FakeCredential(), polling_interval=0,
-                             repository=FakeRepository(fake))
+            live.run(ready, journal, stopper(stops[0]))
+        for stop in [*stops[1:], None]:
+            wait_for_operations_in_flight()
+            progress = stopper(stop) if stop else (lambda ticket: None)
+            with pytest.raises(Stopped) if stop else contextlib.nullcontext():
+                report = live.resume(journal, FakeCredential(), polling_interval=0,
+                                     progress=progress, repository=FakeRepository(fake))
         again = CliRunner().invoke(app, ["resume", str(journal)])
         return report, fake.state.export(), again
 
@@ -128,7 +133,7 @@ def stopped_and_resumed(scenario, stop: Stop, tmp_path, failing: str | None = No
 def test_a_restore_stopped_anywhere_is_finished_by_resume(stop, tmp_path):
     scenario = scenario_of(stop.path)
     uninterrupted = restore.simulate(scenario)
-    report, final_state, again = stopped_and_resumed(scenario, stop, tmp_path)
+    report, final_state, again = stopped_and_resumed(scenario, [stop], tmp_path)
     assert report.status == "succeeded", report.error
     assert report.leaked == [] and report.kept == []
     assert final_state == uninterrupted.final_state["resources"]
@@ -148,8 +153,35 @@ def test_a_restore_stopped_while_recovering_resumes_the_recovery(path, failing, 
     scenario = scenario_of(path)
     faulted = restore.simulate(scenario, faults=[Fault(at=failing, kind="quota_exceeded")])
     report, final_state, again = stopped_and_resumed(
-        scenario, Stop(path, recovery, where), tmp_path, failing)
+        scenario, [Stop(path, recovery, where)], tmp_path, failing)
     assert (report.status, report.error) == (faulted.status, faulted.error)
     assert report.leaked == [] and sorted(report.kept) == sorted(faulted.kept)
     assert final_state == faulted.final_state["resources"]
     assert again.exit_code == 2 and "nothing to resume" in again.stderr
+
+
+TWICE = [
+    ("orig-hot-backup", ("create_empty_disks", "inside"), ("launch_worker", "before")),
+    ("orig-hot-backup", ("restore_data", "before"), ("move_disks", "before")),
+    ("new-snapshot-other-region", ("copy_snapshots", "inside"), ("create_vm", "inside")),
+]
+"""(path, first stop, stop of the resume): the resume finishes a step, then stops."""
+
+
+@pytest.mark.parametrize(("path", "first", "then"), [
+    pytest.param(*case, id=f"{case[0]}-{'-'.join(case[1])}-then-{'-'.join(case[2])}")
+    for case in TWICE])
+def test_a_resume_stopped_in_turn_is_finished_by_the_next(path, first, then, tmp_path):
+    """Each session's clock goes on from the journal's: a resume's steps were journaled at
+    times earlier than the first session's, the next resume read them out of order and
+    failed with KeyError."""
+    scenario = scenario_of(path)
+    uninterrupted = restore.simulate(scenario)
+    report, final_state, again = stopped_and_resumed(
+        scenario, [Stop(path, *first), Stop(path, *then)], tmp_path)
+    assert report.status == "succeeded", report.error
+    assert report.leaked == [] and report.kept == []
+    assert final_state == uninterrupted.final_state["resources"]
+    assert again.exit_code == 2 and "nothing to resume" in again.stderr
+    starts = [s["start_s"] for s in report.steps]
+    assert starts == sorted(starts)  # one timeline across the sessions

@@ -33,9 +33,8 @@ from azure.mgmt.resource.resources import models as resources
 import armid as arm
 from datapath import delivery
 from restore import ops
-from restore.backends import checks
 from restore.backends.agent_call import check_agent_output, run_command_input
-from restore.backends.checks import Seen
+from restore.backends.azure_reads import AzureReads, error_code
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -59,10 +58,11 @@ class Clock(Protocol):
 
 
 class WallClock:
-    """Real time, for real Azure: tasks run at once, side by side."""
+    """Real time, for real Azure: tasks run at once, side by side. A resumed restore's
+    clock goes on from ``start_s``, where the last session's stopped."""
 
-    def __init__(self) -> None:
-        self._start = time.monotonic()
+    def __init__(self, start_s: float = 0.0) -> None:
+        self._start = time.monotonic() - start_s
 
     @property
     def now(self) -> float:
@@ -151,14 +151,10 @@ class AzureClients:
                    subscription, polling_interval)
 
 
-def _error_code(exc: HttpResponseError) -> str | None:
-    return exc.error.code if exc.error is not None else None
-
-
 def cloud_error(exc: AzureError) -> CloudError:
     """ARM's error code and message, whatever layer of the SDK raised them."""
     if isinstance(exc, HttpResponseError):
-        code = _error_code(exc)
+        code = error_code(exc)
         message = exc.error.message if exc.error is not None and exc.error.message else None
         retry_after = None
         if exc.response is not None and exc.response.headers.get("Retry-After"):
@@ -168,7 +164,7 @@ def cloud_error(exc: AzureError) -> CloudError:
     return CloudError(type(exc).__name__, str(exc))
 
 
-class AzureExecutor:
+class AzureExecutor(AzureReads):
     """Executes one engine operation with the SDK; returns what the simulation returns
     (the resource id; for reads, what was found)."""
 
@@ -215,76 +211,6 @@ class AzureExecutor:
         names = (parsed.name,) if parsed.type == arm.RESOURCE_GROUPS else (
             parsed.resource_group, parsed.name)
         return begin(*names, *args, polling=TaskPolling(self.clients.polling_interval)).result()
-
-    # -- reads -------------------------------------------------------------------------
-
-    def get(self, arm_id: str) -> Any | None:
-        """The resource (an SDK model), or None when it does not exist."""
-        parsed = arm.parse_id(arm_id)
-        c, group, name = self.clients, parsed.resource_group, parsed.name
-        getters: dict[str, Callable[[], Any]] = {
-            arm.RESOURCE_GROUPS: lambda: c.resource.resource_groups.get(group),
-            arm.DISKS: lambda: c.compute.disks.get(group, name),
-            arm.SNAPSHOTS: lambda: c.compute.snapshots.get(group, name),
-            arm.VIRTUAL_MACHINES: lambda: c.compute.virtual_machines.get(
-                group, name, expand="instanceView"),
-            arm.NETWORK_INTERFACES: lambda: c.network.network_interfaces.get(group, name),
-            f"{arm.VIRTUAL_NETWORKS}/subnets": lambda: c.network.subnets.get(
-                group, arm_id.split("/")[-3], name),
-        }
-        try:
-            return getters[parsed.type]()
-        except HttpResponseError as exc:
-            if exc.status_code == 404 and _error_code(exc) != "SubscriptionNotFound":
-                return None
-            raise
-
-    def already_done(self, op: Operation) -> bool:
-        """Whether the effect of ``op`` is in the subscription already."""
-        return checks.answered(checks.already_done(op), lambda arm_id: seen(self.get(arm_id)))
-
-    def find_resources(self, op: ops.FindResources) -> list[tuple[str, str]]:
-        where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
-        found = [(r.type, r.id) for r in self.clients.resource.resources.list(filter=where)]
-        found += [(arm.RESOURCE_GROUPS, g.id)
-                  for g in self.clients.resource.resource_groups.list(filter=where)]
-        return sorted(found, key=lambda pair: pair[1].lower())
-
-    def check_exists(self, op: ops.CheckExists) -> None:
-        for arm_id in op.ids:
-            if self.get(arm_id) is None:
-                raise CloudError("ResourceNotFound", f"'{arm_id}' was not found.", 404)
-
-    def check_names_free(self, op: ops.CheckNamesFree) -> None:
-        ours = dict(op.tags)
-        for arm_id in op.ids:
-            found = self.get(arm_id)
-            if found is not None and not ours.items() <= dict(found.tags or {}).items():
-                raise CloudError("Conflict", f"The name of '{arm_id}' is taken by a resource "
-                                 "this restore did not create.", 409)
-
-    def check_quota(self, op: ops.CheckQuota) -> None:
-        """The VM sizes must be offered in the location without restriction, and the VMs
-        and disks must fit next to the usage (Compute's usages API)."""
-        where = f"location eq '{op.location}'"
-        offered = {sku.name: sku for sku in self.clients.compute.resource_skus.list(filter=where)
-                   if sku.resource_type == "virtualMachines"}
-        wanted: dict[str, int] = {"cores": 0, "managedDisks": op.disks}
-        for size in op.vm_sizes:
-            sku = offered.get(size)
-            if sku is None or sku.restrictions:
-                raise CloudError("SkuNotAvailable", f"The VM size '{size}' is not available "
-                                 f"in location '{op.location}'.", 409)
-            vcpus = int(next((c.value for c in sku.capabilities or [] if c.name == "vCPUs"), 0))
-            wanted["cores"] += vcpus
-            wanted[sku.family] = wanted.get(sku.family, 0) + vcpus
-        for usage in self.clients.compute.usage.list(op.location):
-            extra = wanted.get(usage.name.value, 0)
-            if extra and usage.current_value + extra > usage.limit:
-                raise CloudError("QuotaExceeded", f"Operation could not be completed as it "
-                                 f"results in exceeding approved {usage.name.localized_value} "
-                                 f"quota in {op.location}: limit {usage.limit}, in use "
-                                 f"{usage.current_value}, requested {extra}.", 409)
 
     # -- resource groups and moves -----------------------------------------------------
 
@@ -415,24 +341,6 @@ class AzureExecutor:
         statuses = result.value if result is not None and result.value else []
         check_agent_output([status.message or "" for status in statuses],
                            [w.disk for w in op.writes])
-
-
-def seen(resource: Any | None) -> Seen | None:
-    """What the shared already-done rules need of an SDK model."""
-    if resource is None:
-        return None
-    profile = getattr(resource, "storage_profile", None)
-    if profile is None:
-        return Seen(dict(resource.tags or {}))
-    return Seen(dict(resource.tags or {}),
-                {d.managed_disk.id.lower(): d.lun for d in profile.data_disks or []},
-                power_state(resource))
-
-
-def power_state(vm: Any) -> str:
-    statuses = vm.instance_view.statuses if vm.instance_view else []
-    return next((s.code.split("/", 1)[1] for s in statuses or []
-                 if s.code and s.code.startswith("PowerState/")), "unknown")
 
 
 class FaultHook(Protocol):

@@ -25,8 +25,8 @@ from restore.backends.azure import (
     Repository,
     WallClock,
     cloud_error,
-    power_state,
 )
+from restore.backends.azure_reads import power_state
 from restore.backends.journal import Journal, JournalError
 from restore.backends.profiles import load_profile
 from restore.engine import Engine, Ticket, dry_run
@@ -213,15 +213,15 @@ def run(live: LiveRestore, journal: str | Path | None = None,
 
 def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], None]) -> Report:
     engine = Engine(live.plan, on_step=book.record_step if book else None)
+    clock = WallClock(book.meta("clock_s") or 0.0) if book is not None else WallClock()
     if book is not None:
-        _resume_from(engine, book)
+        _resume_from(engine, book, clock)
 
     def record(ticket: Ticket) -> None:
         if book is not None:
             book.record_operation(ticket)
         progress(ticket)
 
-    clock = WallClock()
     executor = AzureExecutor(live.clients, live.repository)
     driver = Driver(engine, executor, clock, record)
     driver.run()
@@ -234,16 +234,19 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     return report
 
 
-def _resume_from(engine: Engine, book: Journal) -> None:
-    """Pick up where the journal stopped, and keep the engine's progress with each of its
-    records from now on: a restore stopped during its recovery resumes the recovery."""
+def _resume_from(engine: Engine, book: Journal, clock: WallClock) -> None:
+    """Pick up where the journal stopped, and keep the engine's progress and the clock
+    (which goes on from the last session's) with each of its records from now on: a
+    restore stopped during its recovery resumes the recovery, and every session's steps
+    and operations are on one timeline."""
     first_ticket = book.meta("next_ticket") or 0
     if book.steps():
         engine.resume(*book.stopped_at(), book.meta("error"), first_ticket)
 
     def session() -> dict[str, Any]:
         return {"status": engine.status if engine.finished else "running",
-                "error": engine.error, "next_ticket": first_ticket + len(engine.operations)}
+                "error": engine.error, "next_ticket": first_ticket + len(engine.operations),
+                "clock_s": clock.now}
     book.follow(session)
 
 
