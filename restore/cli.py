@@ -528,3 +528,6 @@ def scenarios() -> None:
     """List the shipped example scenarios (pass a name to simulate or plan)."""
     show_scenarios({name: restore.load_scenario(path)
                     for name, path in shipped_scenarios().items()})
+
+
+from restore import cli_calibrate  # noqa: E402, F401  (its commands use this module's helpers)
