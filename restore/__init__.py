@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
     "load_scenario", "resume", "simulate_fleet", "sweep",
-    "parse_scenario", "plan_for", "simulate",
+    "parse_scenario", "plan_for", "simulate", "calibrate", "validate",
 ]
 
 BACKENDS = ("sim", "fake-arm")
@@ -47,8 +47,12 @@ def __dir__() -> list[str]:
 
 
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
-             faults: Iterable[Fault] = (), journal: str | Path | None = None) -> Report:
+             faults: Iterable[Fault] = (), journal: str | Path | None = None,
+             profile: str | None = None) -> Report:
     """Restore ``scenario`` on a simulated backend and return the report.
+
+    ``profile`` (a shipped profile's name or a YAML file) replaces the scenario's
+    ``region_profile``, e.g. the output of ``calibrate``.
 
     ``backend``: "sim" (the SimPy region) or "fake-arm" (the azure-mgmt-* SDK against
     fakecloud's HTTP fake of ARM over the same region; needs the ``azure`` extra).
@@ -64,6 +68,8 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
                             "restore.simulate_fleet (the CLI's simulate does so)")
     from restore.backends.sim import simulate as simulate_sim
 
+    if profile is not None:
+        scenario = scenario.model_copy(update={"region_profile": str(profile)})
     return simulate_sim(scenario, seed, faults=faults, journal=journal, backend=backend)
 
 
@@ -104,6 +110,28 @@ def resume(journal: str | Path, repository: str | None = None) -> Report:
     from restore.backends.sim import resume as resume_sim
 
     return resume_sim(journal)
+
+
+def calibrate(journals: Iterable[str | Path], base: str = "default"):
+    """Fit ``base``'s latencies (a profile's name or YAML file) to the restores recorded in
+    ``journals``: ``.fits`` (per latency kind: samples, median, p95, the median's 95% CI),
+    ``.kept`` (kinds left as in the base, and why), ``.profile()`` and ``.write(path)``
+    (the profile as YAML, each latency naming its source). Needs the analysis extra."""
+    from restore.backends.calibrate import calibrate as fit
+    from restore.backends.calibrate import read_recording
+    from restore.backends.profiles import load_profile
+
+    return fit([read_recording(j) for j in journals], load_profile(base))
+
+
+def validate(profile: str, journals: Iterable[str | Path]) -> dict:
+    """Simulate each restore recorded in ``journals`` again in ``profile`` (its scenario,
+    its seed): the p50 and p95 duration and each step's median, recorded and predicted."""
+    from restore.backends.calibrate import read_recording
+    from restore.backends.calibrate import validate as compare
+    from restore.backends.profiles import load_profile
+
+    return compare(load_profile(profile), [read_recording(j) for j in journals])
 
 
 def plan_for(scenario: Scenario):

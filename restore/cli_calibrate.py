@@ -64,7 +64,7 @@ def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str
 
     base = load_profile(base_name)
     result = calibration.calibrate([calibration.read_recording(j) for j in journals], base)
-    out_path.write_text(calibration.profile_yaml(result, out_path.stem), encoding="utf-8")
+    result.write(out_path)
     return {"base": base.name, "journals": len(journals), "out": str(out_path),
             "fitted": [{"kind": f.kind, "samples": f.samples, "median": round(f.median, 3),
                         "p95": round(f.p95, 3), "median_ci": [round(v, 3) for v in f.median_ci],

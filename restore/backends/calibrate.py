@@ -186,6 +186,11 @@ class Calibration:
     fits: dict[str, Fit] = field(default_factory=dict)
     kept: dict[str, str] = field(default_factory=dict)
 
+    def write(self, path: str | Path) -> None:
+        """The calibrated profile as YAML at ``path`` (named after the file)."""
+        path = Path(path)
+        path.write_text(profile_yaml(self, path.stem), encoding="utf-8")
+
     def profile(self) -> RestoreProfile:
         """The base profile with every fitted latency in place."""
         latency = {kind: self.fits[kind].latency(base) if kind in self.fits else base

@@ -44,6 +44,9 @@ def simulate(scenario: Scenario, seed: int | None = None, profile: RestoreProfil
     restore's progress and, at the end, the simulated region are kept there, so an
     interrupted restore can be finished with ``resume``.
     """
+    if profile is not None and journal is not None:
+        raise ValueError("a journaled restore takes its profile from the scenario's "
+                         "region_profile (resume reads it there), not from profile=")
     prepared = remembered(scenario, profile)
     seed = scenario.seed if seed is None else seed
     faults = [*scenario.faults, *faults]
