@@ -165,3 +165,12 @@ def test_bad_calibration_input_is_named(tmp_path, monkeypatch, args, says):
     result = CliRunner().invoke(app, filled)
     assert result.exit_code == 2, result.output
     assert says in result.stderr and "Traceback" not in result.output
+
+
+def test_the_readme_example_runs(monkeypatch):
+    from helpers import readme_example
+
+    monkeypatch.chdir(ROOT)
+    found = readme_example("restore.calibrate(journals)")
+    assert found["fitted"].fits["create_disk"].samples == 12 * 11
+    assert found["check"]["restores"] == 12
