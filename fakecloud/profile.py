@@ -89,24 +89,33 @@ class Latency(StrictModel):
 
 
 class HighPriority(Latency):
+    """High priority: the lognormal draw, plus ``extra_s_per_gb`` for each GB beyond
+    ``small_gb``; with ``account_gib_per_hour``, each storage account rehydrates at most
+    that many GiB an hour, ``small_gb`` of it at once when the account is idle."""
+
     small_gb: float = Field(gt=0)
-    extra_s_per_gb: float = Field(ge=0)
+    extra_s_per_gb: float = Field(default=0.0, ge=0)
+    account_gib_per_hour: float | None = Field(default=None, gt=0)
 
 
 class Rehydration(StrictModel):
     standard: Latency
     high: HighPriority
 
-    def at(self, priority: str, size_gb: float, z: float) -> float:
-        """Archive to hot for a standard normal draw ``z``: high priority is fast for
-        small restore points, slower beyond."""
-        if priority == "high":
-            extra = max(0.0, size_gb - self.high.small_gb) * self.high.extra_s_per_gb
-            return self.high.sampler()(z) + extra
-        return self.standard.sampler()(z)
+    def latency(self, priority: str) -> Latency:
+        return self.high if priority == "high" else self.standard
 
-    def sample(self, priority: str, size_gb: float, rng: random.Random) -> float:
-        return self.at(priority, size_gb, rng.gauss(0.0, 1.0))
+    def extra_s(self, priority: str, size_gb: float) -> float:
+        """What the restore point's size adds to the draw: at high priority,
+        ``extra_s_per_gb`` for each GB beyond ``small_gb``."""
+        if priority != "high":
+            return 0.0
+        return max(0.0, size_gb - self.high.small_gb) * self.high.extra_s_per_gb
+
+    def at(self, priority: str, size_gb: float, z: float) -> float:
+        """Archive to hot for a standard normal draw ``z``, besides any wait for the
+        storage account's budget (``fakecloud.region.storage``)."""
+        return self.latency(priority).sampler()(z) + self.extra_s(priority, size_gb)
 
 
 class SizeStep(StrictModel):

@@ -121,8 +121,8 @@ def fixed_profile(seconds: float = 10.0, **overrides: float) -> RestoreProfile:
     high = raw["rehydration"]["high"]
     raw["rehydration"] = {
         "standard": {"fixed": overrides.get("standard", 5 * 3600.0)},
-        "high": {"fixed": overrides.get("high", 1200.0), "small_gb": high["small_gb"],
-                 "extra_s_per_gb": high["extra_s_per_gb"]},
+        "high": {"fixed": overrides.get("high", 1200.0),
+                 **{k: high[k] for k in ("small_gb", "extra_s_per_gb", "account_gib_per_hour")}},
     }
     return RestoreProfile.model_validate(raw)
 

@@ -13,6 +13,7 @@ from fakecloud.region.chaos import Chaos, ChaosRule
 from fakecloud.region.common import check_location
 from fakecloud.region.latency import Latencies
 from fakecloud.region.operations import HANDLERS, REHYDRATE
+from fakecloud.region.storage import Queued, RehydrationBudgets
 from fakecloud.throttle import Throttle
 
 GuestHook = Callable[["Region", VirtualMachine, dict[str, Any]], "GuestRun"]
@@ -55,6 +56,7 @@ class Region:
         self.chaos = Chaos(rules, seed)
         self.throttle = Throttle(profile.throttling)
         self.latencies = Latencies(profile, seed)
+        self.rehydrations = RehydrationBudgets(profile.rehydration.high)
         self.guest: GuestHook = no_guest
         self.listeners: list[Listener] = []
         self.busy: dict[str, tuple[float, str]] = {}  # resource (lower) -> end of its
@@ -99,13 +101,15 @@ class Region:
 
     def latency_of(self, call: ArmCall, kind: str, result: Any = None) -> float:
         """The call's latency of ``kind``, drawn by the call's key (the next draw of that
-        key); Run Command's adds the time its script ran (``result``, a GuestRun)."""
+        key); Run Command's adds the time its script ran (``result``, a GuestRun), a
+        rehydration its wait for the account's budget (a Queued)."""
         if kind == "rehydration":
-            return self.profile.rehydration.at(call.body.get("priority", "standard"),
+            took = self.profile.rehydration.at(call.body.get("priority", "standard"),
                                                float(call.body.get("sizeGB", 0)),
                                                self.latencies.normal(call.operation, call.id))
-        took = self.latencies.draw(kind, call.operation, call.id)
-        if result.__class__ is GuestRun:
+        else:
+            took = self.latencies.draw(kind, call.operation, call.id)
+        if result.__class__ is GuestRun or result.__class__ is Queued:
             took += result.seconds
         return took
 

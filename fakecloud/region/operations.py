@@ -29,6 +29,7 @@ from fakecloud.region.common import (
 from fakecloud.region.compute import VM_HANDLERS
 from fakecloud.region.disks import DISK_HANDLERS
 from fakecloud.region.network import NETWORK_HANDLERS
+from fakecloud.region.storage import Queued
 
 if TYPE_CHECKING:
     from fakecloud.region.core import Region
@@ -166,8 +167,12 @@ def move(region: Region, call: ArmCall) -> Outcome:
 
 def rehydrate(region: Region, call: ArmCall) -> Outcome:
     """Archive to hot tier at a priority: it answers when the blobs are hot again (the
-    profile's rehydration time)."""
-    return 202, None, "rehydration", False
+    profile's rehydration time, after the wait for their account's budget at high
+    priority)."""
+    size_gb = float(call.body.get("sizeGB", 0))
+    waited = region.rehydrations.wait_s(call.id, size_gb, region.state.now) \
+        if call.body.get("priority") == "high" else 0.0
+    return 202, Queued(waited), "rehydration", False
 
 
 HANDLERS: dict[str, Handler] = {

@@ -21,7 +21,7 @@ import simpy
 
 from fakecloud.models import CloudState
 from fakecloud.profile import OPTIONAL_LATENCY_KINDS, Bucket, Latency, RegionProfile
-from fakecloud.region import Answer, ArmCall, GuestRun
+from fakecloud.region import Answer, ArmCall, GuestRun, Queued
 from fakecloud.throttle import Throttle
 from restore.backends.cost import cost_terms
 from restore.backends.prepared import Prepared, Recent
@@ -92,7 +92,7 @@ class KeyedCall:
     index: int
     call: ArmCall
     kind: str
-    result: GuestRun | None
+    result: GuestRun | Queued | None
 
 
 class CompiledRestore:
@@ -227,8 +227,8 @@ def compile_restore(prepared: Prepared) -> CompiledRestore:
 
     def heard(ticket: Ticket, call: ArmCall, answer: Answer) -> None:
         made = calls.setdefault(ticket.id, [])
-        guest = answer.result if isinstance(answer.result, GuestRun) else None
-        keyed.append(KeyedCall(ticket.id, len(made), call, answer.kind, guest))
+        took = answer.result if isinstance(answer.result, GuestRun | Queued) else None
+        keyed.append(KeyedCall(ticket.id, len(made), call, answer.kind, took))
         made.append(_shape(call, answer, prepared.profile))
 
     state = prepared.world.copy()
@@ -274,15 +274,14 @@ def _steps(engine: Engine, calls: dict[int, list[CallShape]]) -> tuple[StepShape
 
 
 def _shape(call: ArmCall, answer: Answer, profile: RegionProfile) -> CallShape:
-    """The call as the region drew its latency (``Region._latency``)."""
-    extra = answer.result.seconds if isinstance(answer.result, GuestRun) else 0.0
+    """The call as the region drew its latency (``Region.latency_of``): a script's run
+    time or a rehydration's wait for its account's budget (the same in every run of one
+    restore: its account is idle until it asks) is added to the draw."""
+    extra = answer.result.seconds if isinstance(answer.result, GuestRun | Queued) else 0.0
     if answer.kind == "rehydration":
-        rehydration = profile.rehydration
         priority = call.body.get("priority", "standard")
-        if priority == "high":
-            extra += max(0.0, float(call.body.get("sizeGB", 0)) - rehydration.high.small_gb
-                         ) * rehydration.high.extra_s_per_gb
-        latency: Latency = getattr(rehydration, priority)
+        extra += profile.rehydration.extra_s(priority, float(call.body.get("sizeGB", 0)))
+        latency: Latency = profile.rehydration.latency(priority)
     else:
         latency = profile.latency.get(answer.kind) or profile.latency[
             OPTIONAL_LATENCY_KINDS[answer.kind]]
