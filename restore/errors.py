@@ -7,8 +7,8 @@ import re
 SECRETS = [
     (re.compile(r"\?[^\s'\"?#]*\bsig=[^\s'\"#]*"), "?<SAS redacted>"),  # a SAS query
     (re.compile(r"\bsig=[^\s&'\"#]+"), "sig=<redacted>"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer <redacted>"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "<token redacted>"),
+    (re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer <redacted>"),  # even in a word
+    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "<token redacted>"),
 ]
 """What looks like a secret in a text: a SAS (its whole query), a signature, a bearer
 token, a JWT."""

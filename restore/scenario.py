@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import reprlib
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,7 +21,7 @@ from pydantic import (
 )
 
 import armid as arm
-from restore.errors import ScenarioError
+from restore.errors import ScenarioError, redact
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -63,11 +64,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MAX_LUN = 63
+"""Data disks sit at LUN 0 to 63: a VM takes at most 64 (its size may allow fewer)."""
+
+
 class DiskSpec(Strict):
     size_gb: int = Field(gt=0, le=65536, strict=True)
     sku: DiskSku = DiskSku.PREMIUM_LRS
     name: Name | None = None
-    lun: int | None = Field(default=None, ge=0, le=63, strict=True)
+    lun: int | None = Field(default=None, ge=0, le=MAX_LUN, strict=True)
     used_gb: float | None = Field(default=None, ge=0, strict=True,
                                   description="data in the restore point")
 
@@ -93,7 +98,7 @@ class SourceVm(Strict):
     size: str
     zone: str | None = None
     os_disk: DiskSpec
-    data_disks: list[DiskSpec] = []
+    data_disks: list[DiskSpec] = Field(default=[], max_length=MAX_LUN + 1)
     network: Network = Network()
 
     @field_validator("data_disks")
@@ -106,8 +111,8 @@ class SourceVm(Strict):
 
     @model_validator(mode="after")
     def _distinct_names(self) -> SourceVm:
-        names = [name.lower() for _, _, name in self.disks()]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        names = Counter(name.lower() for _, _, name in self.disks())
+        repeated = sorted(n for n, times in names.items() if times > 1)
         if repeated:
             raise ValueError(f"two disks are named {repeated[0]!r} (names are unique per group)")
         return self
@@ -380,8 +385,28 @@ def _pydantic_problem(error: dict) -> str:
     if error["type"] == "missing":
         return "required field is missing"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{message} (got {SHOWN.repr(error['input'])})" if error["type"] != "value_error" \
+    return f"{message} (got {_shown(error['input'])})" if error["type"] != "value_error" \
         else message
+
+
+def _shown(value: object) -> str:
+    """A wrong value as an error shows it: cut short, its secrets redacted first (a cut
+    could keep a signature's tail without the ``sig=`` that marks it)."""
+    return SHOWN.repr(_redacted(value, SHOWN.maxlevel))
+
+
+def _redacted(value: object, levels: int) -> object:
+    """``value`` with its strings redacted, as deep and as far as SHOWN shows it."""
+    if isinstance(value, str):
+        return redact(value)
+    if levels <= 0:
+        return value
+    if isinstance(value, list | tuple):
+        return [_redacted(v, levels - 1) for v in value[:SHOWN.maxlist + 1]]
+    if isinstance(value, dict):
+        return {_redacted(k, 0): _redacted(v, levels - 1)
+                for k, v in list(value.items())[:SHOWN.maxdict + 1]}
+    return value
 
 
 SHOWN = reprlib.Repr()
@@ -390,6 +415,10 @@ SHOWN.maxlevel, SHOWN.maxlist, SHOWN.maxdict, SHOWN.maxstring, SHOWN.maxother = 
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = " ".join((getattr(exc, "problem", None) or str(exc)).split())
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+    """The parser's problem where it found it, after its context (``found duplicate anchor
+    'x'; first occurrence at ...``) when it gives one."""
+    parts = [(getattr(exc, "context", None), getattr(exc, "context_mark", None)),
+             (getattr(exc, "problem", None) or str(exc), getattr(exc, "problem_mark", None))]
+    return "; ".join(" ".join(text.split()) + (f" at line {mark.line + 1}, column "
+                                               f"{mark.column + 1}" if mark else "")
+                     for text, mark in parts if text)
