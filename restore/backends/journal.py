@@ -168,21 +168,25 @@ class Journal:
         return [{**dict(zip(names, r, strict=True)), "errors": json.loads(r[7])} for r in rows]
 
 
+def engine_session(engine: Engine, now: Callable[[], float], first_ticket: int,
+                   unfinished: str) -> dict[str, Any]:
+    """Where the engine stands: its status (``unfinished`` until the restore ends: what a
+    killed process leaves is a restore to resume), the failure it recovers from, the
+    clock and the next ticket's number."""
+    return {"status": engine.status if engine.finished else unfinished,
+            "error": engine.error, "clock_s": now(),
+            "next_ticket": first_ticket + len(engine.operations)}
+
+
 def simulated_session(engine: Engine, state: CloudState, now: Callable[[], float],
                       faults: StepFaults, data: RegionData | None,
                       resuming: Resumption | None) -> Session:
-    """A simulated restore's session state: where the engine is, the region it changed,
-    the simulated clock, the fault rules left and the bytes verified. Until the restore
-    ends it reads ``interrupted``: what a killed process leaves is a restore to resume."""
+    """A simulated restore's session state: the engine's, the region it changed, the
+    fault rules left and the bytes verified."""
     first_ticket = resuming.next_ticket if resuming else 0
-
-    def session() -> dict[str, Any]:
-        return {"status": engine.status if engine.finished else "interrupted",
-                "error": engine.error, "region": state.dump(), "clock_s": now(),
-                "next_ticket": first_ticket + len(engine.operations),
-                "faults_left": faults.remaining(),
-                "data_verified": data.verified_so_far() if data else None}
-    return session
+    return lambda: {**engine_session(engine, now, first_ticket, "interrupted"),
+                    "region": state.dump(), "faults_left": faults.remaining(),
+                    "data_verified": data.verified_so_far() if data else None}
 
 
 def _read_only(path: Path) -> sqlite3.Connection:

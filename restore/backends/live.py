@@ -27,7 +27,7 @@ from restore.backends.azure import (
     cloud_error,
 )
 from restore.backends.azure_reads import power_state
-from restore.backends.journal import Journal, JournalError
+from restore.backends.journal import Journal, JournalError, engine_session
 from restore.backends.profiles import load_profile
 from restore.engine import Engine, Ticket, dry_run
 from restore.errors import AzureAccessError, CloudError, ScenarioError
@@ -243,11 +243,7 @@ def _resume_from(engine: Engine, book: Journal, clock: WallClock) -> None:
     if book.steps():
         engine.resume(*book.stopped_at(), book.meta("error"), first_ticket)
 
-    def session() -> dict[str, Any]:
-        return {"status": engine.status if engine.finished else "running",
-                "error": engine.error, "next_ticket": first_ticket + len(engine.operations),
-                "clock_s": clock.now}
-    book.follow(session)
+    book.follow(lambda: engine_session(engine, lambda: clock.now, first_ticket, "running"))
 
 
 def resume(journal: str | Path, credential: Any = None,
