@@ -154,16 +154,68 @@ class VmSize(OfferedSize):
 
 
 class Bucket(StrictModel):
+    """A token bucket: at most ``capacity`` tokens, refilled at ``per_s``; with ``every_s``
+    the tokens come in lumps, every ``every_s`` seconds from the bucket's start (Compute
+    refills once a minute), else continuously."""
+
     capacity: float = Field(gt=0)
     per_s: float = Field(gt=0)
+    every_s: float = Field(default=0.0, ge=0)
+
+
+class Policy(StrictModel):
+    """A resource provider's throttling policy: a bucket per resource it is counted on, one
+    per subscription, or both."""
+
+    resource: Bucket | None = None
+    subscription: Bucket | None = None
+
+    @model_validator(mode="after")
+    def _some_bucket(self) -> Policy:
+        if self.resource is None and self.subscription is None:
+            raise ValueError("a policy needs a resource or a subscription bucket")
+        return self
+
+
+LEGACY_VM_POLICIES = ("Microsoft.Compute/PutVM", "Microsoft.Compute/UpdateVM",
+                      "Microsoft.Compute/DeleteVM")
+"""The policies a profile's old ``compute_per_vm`` / ``compute_per_subscription`` set."""
 
 
 class Throttling(StrictModel):
+    """ARM's buckets per principal, and the resource providers' own ``policies`` by the name
+    ``x-ms-ratelimit-remaining-resource`` gives them (``Microsoft.Compute/PutVM``); which
+    requests count against which policy is ARM's knowledge, in ``fakecloud.throttle``. A
+    policy the profile leaves out limits nothing."""
+
     arm_writes: Bucket
     arm_deletes: Bucket
     arm_reads: Bucket
-    compute_per_vm: Bucket
-    compute_per_subscription: Bucket
+    policies: dict[str, Policy] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """A profile written before per-category policies: its ``compute_per_vm`` and
+        ``compute_per_subscription`` buckets limit Put, Update and Delete VM each."""
+        if not isinstance(data, dict) or "compute_per_vm" not in data:
+            return data
+        data = dict(data)
+        vm, subscription = data.pop("compute_per_vm"), data.pop("compute_per_subscription", None)
+        data.setdefault("policies", {name: {"resource": vm, "subscription": subscription}
+                                     for name in LEGACY_VM_POLICIES})
+        return data
+
+    def starved(self, per_s: float) -> Throttling:
+        """The same limits with every bucket refilling at only ``per_s``."""
+        def slow(bucket: Bucket | None) -> Bucket | None:
+            return None if bucket is None else bucket.model_copy(update={"per_s": per_s})
+
+        return self.model_copy(update={
+            **{name: slow(getattr(self, name)) for name in ("arm_writes", "arm_deletes",
+                                                             "arm_reads")},
+            "policies": {name: Policy(resource=slow(p.resource), subscription=slow(p.subscription))
+                         for name, p in self.policies.items()}})
 
 
 class QuotaLimits(StrictModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import RESTORE_ID_TAG, by_id, make_scenario
 
-from fakecloud.profile import Bucket, QuotaLimits, Throttling
+from fakecloud.profile import Bucket, Policy, QuotaLimits
 from fakecloud.throttle import TokenBucket
 from restore.backends.profiles import load_profile
 from restore.backends.sim import simulate
@@ -67,12 +67,14 @@ def test_quota_reached_after_preflight_rolls_back_what_was_made():
 
 
 def tiny_throttling(capacity: float, per_s: float) -> object:
-    """Tiny write, delete and Compute limits (reads keep the default's: preflight's dozen
-    GETs would share two tokens)."""
+    """Tiny write and delete limits, and VM writes' (reads keep the default's: preflight's
+    dozen GETs would share two tokens)."""
     bucket = Bucket(capacity=capacity, per_s=per_s)
-    return DEFAULT.model_copy(update={"throttling": Throttling(
-        arm_writes=bucket, arm_deletes=bucket, arm_reads=DEFAULT.throttling.arm_reads,
-        compute_per_vm=bucket, compute_per_subscription=bucket)})
+    vm_writes = Policy(resource=bucket, subscription=bucket)
+    policies = {**DEFAULT.throttling.policies, **{f"Microsoft.Compute/{name}": vm_writes
+                                                  for name in ("PutVM", "UpdateVM", "DeleteVM")}}
+    return DEFAULT.model_copy(update={"throttling": DEFAULT.throttling.model_copy(update={
+        "arm_writes": bucket, "arm_deletes": bucket, "policies": policies})})
 
 
 def test_throttling_from_the_profile_is_retried_after_retry_after():
@@ -95,26 +97,3 @@ def test_token_bucket_refills_over_simulated_time():
     assert bucket.refill(0.0) == pytest.approx(2.0)
     assert bucket.refill(1.0) == pytest.approx(1.0)
     assert bucket.refill(100.0) == 0.0 and bucket.tokens == 2
-
-
-def test_compute_limits_are_kept_per_category_of_vm_request():
-    """Put VM, Update VM (actions such as Run Command) and Delete VM (deallocate counts
-    here) each have their own per-VM bucket; reads take none of them."""
-    from fakecloud.models import ArmError
-    from fakecloud.throttle import Throttle
-
-    one = Bucket(capacity=1, per_s=0.001)
-    throttle = Throttle(Throttling(arm_writes=DEFAULT.throttling.arm_writes,
-                                   arm_deletes=DEFAULT.throttling.arm_deletes,
-                                   arm_reads=DEFAULT.throttling.arm_reads,
-                                   compute_per_vm=one, compute_per_subscription=one))
-    vm, kind = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v", \
-        "Microsoft.Compute/virtualMachines"
-    throttle.admit("PUT", kind, vm, 0.0)
-    throttle.admit("POST", kind, vm, 0.0, "deallocate")
-    throttle.admit("POST", kind, vm, 0.0, "runCommand")
-    throttle.admit("GET", kind, vm, 0.0)
-    for method, action in (("PUT", ""), ("DELETE", ""), ("POST", "start")):
-        with pytest.raises(ArmError) as refused:
-            throttle.admit(method, kind, vm, 0.0, action)
-        assert refused.value.status == 429 and refused.value.retry_after >= 1

@@ -11,9 +11,10 @@ same ids come back again and again, so their keys are kept."""
 
 class ArmError(Exception):
     """An ARM error response: HTTP status, error code and message; ``retry_after`` is the
-    Retry-After header's seconds (429s)."""
+    Retry-After header's seconds (429s); ``details``: the body's inner errors."""
 
-    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None,
+                 details: list[dict[str, str]] | None = None):
         self.status, self.code, self.message = status, code, message
-        self.retry_after = retry_after
+        self.retry_after, self.details = retry_after, details
         super().__init__(f"{status} {code}: {message}")

@@ -20,7 +20,7 @@ import numpy as np
 import simpy
 
 from fakecloud.models import CloudState
-from fakecloud.profile import OPTIONAL_LATENCY_KINDS, Bucket, Latency, RegionProfile
+from fakecloud.profile import OPTIONAL_LATENCY_KINDS, Latency, RegionProfile
 from fakecloud.region import Answer, ArmCall, GuestRun, Queued
 from fakecloud.throttle import Throttle
 from restore.backends.cost import cost_terms
@@ -248,10 +248,7 @@ def _traced_run(prepared: Prepared, on_call: Callable[[Ticket, ArmCall, Answer],
     env = simpy.Environment()
     region = restore_region(state or prepared.world.copy(), prepared.profile,
                             prepared.scenario.seed)
-    limits = region.throttle.limits
-    region.throttle = Throttle(limits.model_copy(update={
-        name: Bucket(capacity=getattr(limits, name).capacity, per_s=STARVED_REFILL_PER_S)
-        for name in type(limits).model_fields}))
+    region.throttle = Throttle(region.throttle.limits.starved(STARVED_REFILL_PER_S))
     engine = Engine(prepared.plan)
     Orchestrator(env, SimRegion(env, region, on_call=on_call), engine).start()
     env.run()
