@@ -1,7 +1,7 @@
 """Resource providers' throttling per policy ("Compute throttling limits" on Microsoft Learn):
 Put, Update, Delete and Get VM each have their own buckets per VM and per subscription,
 refilled once a minute; disks and networks have their own windows; a throttled request gets
-429 with Retry-After."""
+429 with Retry-After and ``x-ms-ratelimit-remaining-resource`` naming the policies."""
 
 from __future__ import annotations
 
@@ -128,6 +128,30 @@ def test_a_profile_with_the_old_compute_keys_limits_each_vm_write_category():
     limits.admit("GET", VM, vm_id(), 0.0)
     for method, action in (("PUT", ""), ("DELETE", ""), ("POST", "start")):
         refused(limits, method, VM, vm_id(), 0.0, action)
+
+
+def test_the_arm_fakes_429_carries_retry_after_and_the_remaining_count():
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    import requests
+
+    from fakecloud import mock_azure
+
+    with mock_azure() as fake:
+        url = (f"https://management.azure.com/subscriptions/{fake.subscription}/resourceGroups/"
+               f"rg/providers/Microsoft.Compute/virtualMachines/vm1?api-version=2025-04-01")
+        first = requests.get(url)
+        assert first.headers["x-ms-ratelimit-remaining-resource"] == \
+            "Microsoft.Compute/LowCostGetVM;35,Microsoft.Compute/LowCostGetVM;23999"
+        for _ in range(35):
+            requests.get(url)
+        throttled = requests.get(url)
+        assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+        assert throttled.headers["x-ms-ratelimit-remaining-resource"].startswith(
+            "Microsoft.Compute/LowCostGetVM;0,")
+        error = throttled.json()["error"]
+        assert error["code"] == "OperationNotAllowed"
+        assert error["details"][0] == {"code": "TooManyRequests", "target": "LowCostGetVM",
+                                       "message": '{"operationGroup": "LowCostGetVM"}'}
 
 
 def tight_profile(path) -> str:

@@ -170,9 +170,27 @@ class ArmFake:
                     lambda op_id, at: operations.result(op_id, at, request.url))
                 return poll(match["op"], now), 0.0, served
             call = responses.parse(route, match, request, query, region.state)
+        except ArmError as exc:
+            return responses.error(exc.status, exc.code, exc.message, exc.retry_after,
+                                   exc.details), 0.0, served
+        try:
             answer = region.call(call, now)
         except ArmError as exc:
-            return responses.error(exc.status, exc.code, exc.message, exc.retry_after), 0.0, \
-                served
+            return _rate_limited(responses.error(exc.status, exc.code, exc.message,
+                                                 exc.retry_after, exc.details),
+                                 region, call, now), 0.0, served
         delay = 0.0 if answer.long_running else answer.latency_s
-        return responses.respond(region, operations, call, answer, query, now), delay, served
+        return _rate_limited(responses.respond(region, operations, call, answer, query, now),
+                             region, call, now), delay, served
+
+
+def _rate_limited(response: Response, region: Region, call: Any, now: float) -> Response:
+    """``response`` with ``x-ms-ratelimit-remaining-resource`` when resource provider
+    policies counted the call (as Compute answers on every response, "Compute throttling
+    limits")."""
+    left = region.throttle.remaining_resource(call.method, call.type, call.id, now,
+                                              call.action)
+    if not left:
+        return response
+    status, headers, body = response
+    return status, {**headers, "x-ms-ratelimit-remaining-resource": left}, body

@@ -120,11 +120,15 @@ def subscription(subscription_id: str) -> dict[str, Any]:
                                      "spendingLimit": "Off"}}
 
 
-def error(status: int, code: str, message: str, retry_after: float | None = None) -> Response:
+def error(status: int, code: str, message: str, retry_after: float | None = None,
+          details: list[dict[str, str]] | None = None) -> Response:
     headers = {"x-ms-failure-cause": "gateway"}
     if retry_after:
         headers["Retry-After"] = str(math.ceil(retry_after))
-    return status, headers, json.dumps({"error": {"code": code, "message": message}})
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return status, headers, json.dumps({"error": body})
 
 
 def _as_requested(call: ArmCall) -> dict[str, Any]:
