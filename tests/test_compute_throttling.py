@@ -193,5 +193,6 @@ def test_a_restore_a_per_category_policy_could_refuse_is_not_compiled(tmp_path):
     path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False))
     paced = scenario.model_copy(update={"region_profile": str(path)})
     assert restore.simulate(paced, seed=1).status == "succeeded"
-    with pytest.raises(NotCompilable, match="request limit"):
+    # Its traced run, with buckets that never refill, waits for them (or gives up waiting).
+    with pytest.raises(NotCompilable, match="request limit|ends rolled_back"):
         compile_restore(prepare(paced))
