@@ -232,12 +232,24 @@ class FleetGroup(Strict):
                           description="lower goes first for a worker slot")
 
 
+VEEAM_MAX_WORKERS = 5
+"""Workers per region in Veeam's default worker configuration. Veeam Backup for Microsoft
+Azure's user guide: "A default worker configuration consists of maximum 5 and minimum 1
+pre-deployed worker"; "Each worker can process data of only one VM at a time"; with the
+default configuration "processing of only 5 VMs at a time is possible; other VMs (if any)
+will be queued" (https://helpcenter.veeam.com/docs/vbazure/guide/workers.html?ver=10, the
+v1 guide; the v8 guide's sizing page, sizing_worker_instances.html, gives only recommended
+maximums: 50 workers for the default appliance size, 1,000 per region per appliance)."""
+
+
 class Fleet(Strict):
     """Mass restore: VMs like ``source_vm``, in groups, sharing one region and a pool of
     at most ``max_workers`` workers."""
 
     groups: list[FleetGroup] = Field(min_length=1, max_length=MAX_FLEET_VMS)
-    max_workers: int = Field(ge=1, strict=True)
+    max_workers: int = Field(default=VEEAM_MAX_WORKERS, ge=1, strict=True, description=(
+        f"workers at once in the region (default {VEEAM_MAX_WORKERS}, Veeam's default "
+        "worker configuration); more restores wait for a free worker"))
     max_active: int | None = Field(default=None, ge=1, strict=True, description="restores "
                                    "running at once (default: twice max_workers)")
 
