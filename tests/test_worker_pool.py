@@ -49,3 +49,42 @@ def test_a_bad_max_workers_names_the_field(value):
     with pytest.raises(restore.ScenarioError) as info:
         fleet(2, max_workers=value)
     assert info.value.field == "fleet.max_workers"
+
+
+def test_a_slash_29_subnet_takes_three_nics_and_refuses_the_fourth():
+    # Azure "reserves the first four and last IP address for a total of 5 IP addresses
+    # within each subnet" (Microsoft Learn, Azure Virtual Network FAQ): 8 - 5 = 3 free.
+    pytest.importorskip("azure.mgmt.network", reason="the azure extra is not installed")
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.network.models import (
+        AddressSpace,
+        NetworkInterface,
+        NetworkInterfaceIPConfiguration,
+        Subnet,
+        VirtualNetwork,
+    )
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    from fakecloud import FakeCredential, mock_azure
+
+    with mock_azure() as fake:
+        ResourceManagementClient(FakeCredential(), fake.subscription).resource_groups \
+            .create_or_update("rg", {"location": "westeurope"})
+        net = NetworkManagementClient(FakeCredential(), fake.subscription, polling_interval=0)
+        subnet = net.virtual_networks.begin_create_or_update("rg", "vnet", VirtualNetwork(
+            location="westeurope", address_space=AddressSpace(address_prefixes=["10.9.0.0/16"]),
+            subnets=[Subnet(name="workers", address_prefix="10.9.0.0/29")])).result().subnets[0]
+
+        def worker_nic(name):
+            return net.network_interfaces.begin_create_or_update("rg", name, NetworkInterface(
+                location="westeurope", ip_configurations=[NetworkInterfaceIPConfiguration(
+                    name="ipconfig1", subnet=Subnet(id=subnet.id))])
+            ).result().ip_configurations[0].private_ip_address
+
+        assert [worker_nic(f"w{i}") for i in range(3)] == ["10.9.0.4", "10.9.0.5", "10.9.0.6"]
+        with pytest.raises(HttpResponseError) as full:
+            worker_nic("w3")
+        assert full.value.status_code == 400 and full.value.error.code == "SubnetIsFull"
+        net.network_interfaces.begin_delete("rg", "w1").result()
+        assert worker_nic("w3") == "10.9.0.5"  # a deleted worker's address is free again
