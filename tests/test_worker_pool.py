@@ -57,13 +57,7 @@ def test_a_slash_29_subnet_takes_three_nics_and_refuses_the_fourth():
     pytest.importorskip("azure.mgmt.network", reason="the azure extra is not installed")
     from azure.core.exceptions import HttpResponseError
     from azure.mgmt.network import NetworkManagementClient
-    from azure.mgmt.network.models import (
-        AddressSpace,
-        NetworkInterface,
-        NetworkInterfaceIPConfiguration,
-        Subnet,
-        VirtualNetwork,
-    )
+    from azure.mgmt.network import models as nm
     from azure.mgmt.resource.resources import ResourceManagementClient
 
     from fakecloud import FakeCredential, mock_azure
@@ -72,14 +66,16 @@ def test_a_slash_29_subnet_takes_three_nics_and_refuses_the_fourth():
         ResourceManagementClient(FakeCredential(), fake.subscription).resource_groups \
             .create_or_update("rg", {"location": "westeurope"})
         net = NetworkManagementClient(FakeCredential(), fake.subscription, polling_interval=0)
-        subnet = net.virtual_networks.begin_create_or_update("rg", "vnet", VirtualNetwork(
-            location="westeurope", address_space=AddressSpace(address_prefixes=["10.9.0.0/16"]),
-            subnets=[Subnet(name="workers", address_prefix="10.9.0.0/29")])).result().subnets[0]
+        subnet = net.virtual_networks.begin_create_or_update("rg", "vnet", nm.VirtualNetwork(
+            location="westeurope",
+            address_space=nm.AddressSpace(address_prefixes=["10.9.0.0/16"]),
+            subnets=[nm.Subnet(name="workers", address_prefix="10.9.0.0/29")])
+        ).result().subnets[0]
 
         def worker_nic(name):
-            return net.network_interfaces.begin_create_or_update("rg", name, NetworkInterface(
-                location="westeurope", ip_configurations=[NetworkInterfaceIPConfiguration(
-                    name="ipconfig1", subnet=Subnet(id=subnet.id))])
+            return net.network_interfaces.begin_create_or_update("rg", name, nm.NetworkInterface(
+                location="westeurope", ip_configurations=[nm.NetworkInterfaceIPConfiguration(
+                    name="ipconfig1", subnet=nm.Subnet(id=subnet.id))])
             ).result().ip_configurations[0].private_ip_address
 
         assert [worker_nic(f"w{i}") for i in range(3)] == ["10.9.0.4", "10.9.0.5", "10.9.0.6"]
