@@ -261,6 +261,14 @@ class Locations(StrictModel):
         return sorted({*self.zoned, *self.unzoned})
 
 
+class Consistency(StrictModel):
+    """ARM's eventual consistency: how long a deleted resource (a group too) is still in
+    the list answers (resources by tag or group, per-type lists) after its delete ended,
+    while its GET answers 404 at once. None: lists know at once (the default)."""
+
+    listed_after_delete_s: Latency | None = None
+
+
 class RegionProfile(StrictModel):
     name: str
     description: str = ""
@@ -277,6 +285,7 @@ class RegionProfile(StrictModel):
     throttling: Throttling
     quotas: QuotaLimits
     prices: Prices
+    consistency: Consistency = Consistency()
 
     @model_validator(mode="after")
     def _complete(self) -> RegionProfile:

@@ -140,7 +140,8 @@ def leaked_and_kept(engine: Engine, inventory: Inventory) -> tuple[list[str], li
     """Of what the restore created and still exists: the temporary resources left behind,
     and the restored data kept on purpose after a failure past the source's removal."""
     ctx = engine.plan.context
-    tagged = inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
+    tagged = [arm_id for arm_id in inventory.tagged(RESTORE_ID_TAG, ctx.restore_id)
+              if inventory.lookup(arm_id) is not None]  # a list may still show the deleted
     rolled_forward = engine.status == "failed" and engine.source_touched
     keep = restored_data(ctx, tagged) if rolled_forward or engine.status == "succeeded" else ()
     kept = [i for i in tagged if i.lower() in keep] if rolled_forward else []

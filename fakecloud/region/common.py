@@ -97,12 +97,20 @@ def get_or_list(region: Region, call: ArmCall) -> Outcome:
 
 def list_in(region: Region, type_: str, scope: str) -> list[Resource]:
     """The resources of ``type_`` in a subscription's or a group's scope (404 for a group
-    that does not exist)."""
+    that does not exist); a deleted one may linger (``consistency``)."""
+    group = None
     if "/resourcegroups/" in scope.lower():
         region.state.get(scope, ResourceGroup)
-        return [r for r in region.state.in_group(arm.name_of(scope))
-                if r.type.lower() == type_.lower()]
-    return [r for r in region.state.resources() if r.type.lower() == type_.lower()]
+        group = arm.name_of(scope).lower()
+        live = region.state.in_group(group)
+    else:
+        live = region.state.resources()
+
+    def wanted(r: Resource) -> bool:
+        return r.type.lower() == type_.lower() and (group is None
+                                                    or r.resource_group.lower() == group)
+
+    return region.lingering.listed([r for r in live if wanted(r)], region.state.now, wanted)
 
 
 def _is_scope(arm_id: str) -> bool:

@@ -11,6 +11,7 @@ from fakecloud.profile import RegionProfile
 from fakecloud.region.call import Answer, ArmCall
 from fakecloud.region.chaos import Chaos, ChaosRule
 from fakecloud.region.common import check_location
+from fakecloud.region.consistency import Lingering
 from fakecloud.region.latency import Latencies
 from fakecloud.region.operations import HANDLERS, REHYDRATE
 from fakecloud.region.storage import Queued, RehydrationBudgets
@@ -56,6 +57,7 @@ class Region:
         self.chaos = Chaos(rules, seed)
         self.throttle = Throttle(profile.throttling)
         self.latencies = Latencies(profile, seed)
+        self.lingering = Lingering(profile.consistency.listed_after_delete_s, self.latencies)
         self.rehydrations = RehydrationBudgets(profile.rehydration.high)
         self.guest: GuestHook = no_guest
         self.listeners: list[Listener] = []
@@ -83,8 +85,11 @@ class Region:
                           rule.error(call.operation), kind)
         if rule is not None and rule.status:
             raise rule.error(call.operation)
+        before = self.lingering.before_delete(self.state) if call.method == "DELETE" else None
         status, result, kind, long_running = handler(self, call)
         latency = self.latency_of(call, kind, result) + (rule.added_latency_s if rule else 0.0)
+        if before:
+            self.lingering.deleted(before, self.state, now + latency)
         answer = Answer(status, result, latency, long_running, kind=kind)
         if long_running:
             phase = "Creating" if status == 201 and call.type in READS_CREATING else "Updating"

@@ -67,14 +67,23 @@ def _by_tag(resources: list[Resource], text: str) -> list[Resource]:
 
 def list_resources(region: Region, call: ArmCall) -> Outcome:
     """Every resource of the subscription, or (the call names a group) of one group."""
-    in_scope = (region.state.resources() if call.id.count("/") == 2 else
-                region.state.in_group(region.state.get(call.id, ResourceGroup).name))
-    found = [r for r in in_scope if not isinstance(r, ResourceGroup)]
+    if call.id.count("/") == 2:
+        in_scope, group = region.state.resources(), None
+    else:
+        group = region.state.get(call.id, ResourceGroup).name.lower()
+        in_scope = region.state.in_group(group)
+    found = region.lingering.listed(
+        [r for r in in_scope if not isinstance(r, ResourceGroup)], region.state.now,
+        lambda r: not isinstance(r, ResourceGroup)
+        and (group is None or r.resource_group.lower() == group))
     return 200, _by_tag(found, call.filter), "find_resources", False
 
 
 def list_groups(region: Region, call: ArmCall) -> Outcome:
-    groups = [r for r in region.state.resources() if isinstance(r, ResourceGroup)]
+    """Every resource group (a deleted one may linger: ``consistency``)."""
+    groups = region.lingering.listed(
+        [r for r in region.state.resources() if isinstance(r, ResourceGroup)],
+        region.state.now, lambda r: isinstance(r, ResourceGroup))
     return 200, _by_tag(groups, call.filter), "find_resources", False
 
 

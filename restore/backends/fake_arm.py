@@ -21,7 +21,7 @@ from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults
 from restore.backends.journal import simulated_session
 from restore.backends.prepared import data_for, injector_for
-from restore.backends.simregion import restore_region
+from restore.backends.simregion import ListedInventory, restore_region
 from restore.engine import Engine, Ticket
 from restore.report import Report
 
@@ -82,7 +82,8 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
                        book.record_operation if book else (lambda ticket: None), step_faults)
     if book:
         book.save()
-    report = Report(engine, BACKEND, seed, driver.end_s, prepared.source_before, state,
+    report = Report(engine, BACKEND, seed, driver.end_s, prepared.source_before,
+                    ListedInventory(region, driver.end_s),
                     lambda: restore_cost(engine.operations, driver.end_s, plan.context,
                                          prepared.profile.prices))
     report.arm_requests = driver.calls

@@ -23,7 +23,12 @@ from restore.backends.prepared import (
     remembered,
 )
 from restore.backends.profiles import RestoreProfile
-from restore.backends.simregion import OrchestratorCrash, SimRegion, restore_region
+from restore.backends.simregion import (
+    ListedInventory,
+    OrchestratorCrash,
+    SimRegion,
+    restore_region,
+)
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.report import Report
@@ -113,7 +118,8 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     env.run()
     if book:
         book.save()
-    report = Report(engine, "sim", seed, driver.end_s, prepared.source_before, state,
+    report = Report(engine, "sim", seed, driver.end_s, prepared.source_before,
+                    ListedInventory(region.region, driver.end_s),
                     lambda: restore_cost(engine.operations, driver.end_s, prepared.plan.context,
                                          prepared.profile.prices))
     report.faults_never_fired = region.faults.never_fired()

@@ -41,6 +41,24 @@ def restore_region(state: CloudState, profile: RestoreProfile, seed: int,
     return region
 
 
+class ListedInventory:
+    """The report's view of a simulated region at ``now``, read as the azure backend reads
+    Azure: each resource by its GET, the tagged ones as the list APIs answer them (a
+    deleted one may still be listed: the profile's ``consistency``)."""
+
+    def __init__(self, region: Region, now: float):
+        self.state, self.lingering, self.now = region.state, region.lingering, now
+
+    def lookup(self, arm_id: str) -> dict[str, Any] | None:
+        return self.state.lookup(arm_id)
+
+    def tagged(self, key: str, value: str) -> list[str]:
+        return self.lingering.tagged(self.state, key, value, self.now)
+
+    def export(self) -> list[dict[str, Any]]:
+        return self.state.export()
+
+
 class SimRegion:
     """Sends engine operations to a region in a SimPy environment; ``on_call`` hears each
     call the region answered, with the operation it belongs to."""
