@@ -1,0 +1,114 @@
+"""`restorelab restore`: a real restore in an Azure subscription, read first, confirmed
+before the source is removed, with progress and a journal to resume from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from restore.cli import (
+    DEFAULT_SCENARIO,
+    EXIT_BAD_INPUT,
+    JsonOpt,
+    RepositoryOpt,
+    ScenarioArg,
+    SourceGroupOpt,
+    SourceVmOpt,
+    SubscriptionOpt,
+    _error,
+    _finish,
+    _guarded,
+    _prepare_live,
+    app,
+    err,
+)
+from restore.cli_output import short, show_changes
+from restore.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from restore.report import Report
+
+
+@app.command("restore")
+def restore_in_azure(
+    scenario: ScenarioArg = DEFAULT_SCENARIO,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="Only 'azure': a real restore. To try a scenario without a "
+        "subscription use `restorelab simulate` (--backend sim or fake-arm).")] = "azure",
+    subscription: SubscriptionOpt = None,
+    source_vm: SourceVmOpt = None,
+    source_group: SourceGroupOpt = None,
+    repository: RepositoryOpt = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Do not ask before removing the source VM (original-location "
+        "restores); for scripts and CI.")] = False,
+    journal: Annotated[Path | None, typer.Option(
+        "--journal", help="Keep the restore's progress in this new file (sqlite); a restore "
+        "stopped midway (Ctrl-C, a lost machine) is finished with `restorelab resume "
+        "JOURNAL`.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore the VM of SCENARIO in a real Azure subscription.
+
+    Signs in with DefaultAzureCredential (az login, managed identity, or AZURE_CLIENT_ID /
+    AZURE_TENANT_ID / AZURE_CLIENT_SECRET). First, all reads: the source VM is read from
+    Azure (size, disks, network; the scenario's source_vm names it), and the preflight
+    checks the restore point, target group and region, free names, quotas and VM sizes.
+    Then, if the restore removes the source (original location), it asks before going on.
+    Every resource it creates is tagged with the restore id.
+
+    Exit code: 0 succeeded, 1 failed, rolled back or not confirmed, 2 bad input (scenario,
+    flags, source not found, sign-in), 3 stopped midway (resume with the journal).
+    """
+    if backend != "azure":
+        _error(ScenarioError("--backend", "", f"restore runs on 'azure' only, not {backend!r}; "
+                             f"simulate with `restorelab simulate {scenario} --backend "
+                             f"{'fake-arm' if backend == 'fake-arm' else 'sim'}`"))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
+                                          repository, show=not as_json))
+    if not as_json:
+        show_changes(live.creates, live.deletes)
+    if live.removes_source and not yes and not _confirmed(live):
+        err.print("not confirmed: nothing was changed.")
+        raise typer.Exit(1)
+    report = _guarded(lambda: _run_live(live, journal, show=not as_json))
+    _finish(report, as_json, journal)
+
+
+def _confirmed(live: Any) -> bool:
+    vm = live.plan.context.source.vm
+    try:
+        return typer.confirm(f"This restore removes the source VM {short(vm)} and its disks, "
+                             "replacing them with the restored ones. Go on?", default=False,
+                             err=True)
+    except typer.Abort:  # no answer (stdin closed)
+        return False
+
+
+def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from restore.backends import live as live_backend
+    from restore.engine import dry_run
+    from restore.plan import RESTORE_ID_TAG
+
+    total = sum(1 for _ in dry_run(live.plan))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
+                  disable=not show) as bar:
+        task = bar.add_task("restoring", total=total)
+
+        def progress(ticket: Any) -> None:
+            if ticket.end_s is not None:
+                bar.update(task, advance=1, description=ticket.step)
+
+        try:
+            return live_backend.run(live, journal, progress)
+        except KeyboardInterrupt:
+            hint = (f"finish it with: restorelab resume {journal}" if journal else
+                    f"what it created is tagged {RESTORE_ID_TAG}={live.plan.context.restore_id}")
+            err.print(f"stopped midway; {hint}")
+            raise typer.Exit(3) from None
