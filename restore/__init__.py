@@ -99,10 +99,12 @@ def resume(journal: str | Path, repository: str | None = None) -> Report:
     """Finish the interrupted restore kept in ``journal`` (a real one on the backend it
     ran on: `azure` signs in with DefaultAzureCredential; ``repository`` is the restore
     points' container URL with its SAS, which the journal does not keep)."""
-    from restore.backends.journal import Journal
+    from contextlib import closing
 
-    with Journal(journal, create=False) as book:
-        backend = book.meta("backend")
+    from restore.backends.journal import meta_of, read_only
+
+    with closing(read_only(journal)) as db:
+        backend = meta_of(db).get("backend")
     if backend == "azure":
         from restore.backends.live import resume as resume_live
 

@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from fakecloud.profile import Z95, Latency
+from restore.backends.journal import meta_of, read_only
 from restore.backends.profiles import RestoreProfile
 from restore.errors import JournalError
 
@@ -67,11 +68,9 @@ class Recording:
 def read_recording(path: str | Path) -> Recording:
     """The journal at ``path``, read without writing to it (a running restore's too)."""
     path = Path(path)
-    if not path.is_file():
-        raise JournalError(f"{path}: no such journal")
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        with closing(read_only(path)) as db:
+            meta = meta_of(db)
             operations = [
                 {"intent": json.loads(intent), "status": status, "start_s": start,
                  "end_s": end, "attempts": attempts}

@@ -53,17 +53,10 @@ class Journal:
 
     def __init__(self, path: str | Path, *, create: bool, meta: dict[str, Any] | None = None):
         self.path = Path(path)
-        if self.path.is_dir():
-            raise JournalError(f"{path}: a folder; a journal is a file (name one in it)")
-        if create and not self.path.parent.is_dir():
-            raise JournalError(f"{path}: its folder {self.path.parent} does not exist")
-        if create and self.path.exists() and not _holds_nothing(self.path):
-            raise JournalError(f"{path}: a journal exists there already; resume it with "
-                               f"`restorelab resume {path}` or choose another path")
-        if not create and not self.path.is_file():
-            raise JournalError(f"{path}: no such journal")
-        if not create:
-            _check_is_journal(self.path)  # read-only: a foreign file is left as it was
+        if create:
+            _check_new(self.path)
+        else:
+            _check_existing(self.path)  # read-only: a foreign file is left as it was
         self._lock = _hold_lock(self.path)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -187,6 +180,43 @@ def simulated_session(engine: Engine, state: CloudState, now: Callable[[], float
     return lambda: {**engine_session(engine, now, first_ticket, "interrupted"),
                     "region": state.dump(), "faults_left": faults.remaining(),
                     "data_verified": data.verified_so_far() if data else None}
+
+
+def read_only(path: str | Path) -> sqlite3.Connection:
+    """The journal at ``path`` opened to read only (a running restore's too), once it is
+    found to be a restorelab journal."""
+    path = Path(path)
+    _check_existing(path)
+    return _read_only(path)
+
+
+def _check_new(path: Path) -> None:
+    """A path a new journal can take: a file to be, in a folder that exists (or a file a
+    killed process left with nothing in it)."""
+    _check_not_a_folder(path)
+    if not path.parent.is_dir():
+        raise JournalError(f"{path}: its folder {path.parent} does not exist")
+    if path.exists() and not _holds_nothing(path):
+        raise JournalError(f"{path}: a journal exists there already; resume it with "
+                           f"`restorelab resume {path}` or choose another path")
+
+
+def _check_not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise JournalError(f"{path}: a folder; a journal is a file (name one in it)")
+
+
+def _check_existing(path: Path) -> None:
+    """A restorelab journal is there, found by reading it without writing."""
+    _check_not_a_folder(path)
+    if not path.is_file():
+        raise JournalError(f"{path}: no such journal")
+    _check_is_journal(path)
+
+
+def meta_of(db: sqlite3.Connection) -> dict[str, Any]:
+    """Every meta value of an open journal."""
+    return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM meta")}
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
