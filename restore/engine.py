@@ -131,6 +131,8 @@ class Engine:
             return []
         run = ticket._run
         ticket.end_s = now
+        if isinstance(outcome, CloudError) and outcome.status == 404 and ticket.op.removes:
+            outcome = ticket.op.resource  # already gone (a list showed it late): done
         if isinstance(outcome, CloudError):
             ticket.error_code = outcome.code
             ticket.errors.append(outcome.code)

@@ -20,6 +20,7 @@ def tags_of(mapping: dict[str, str]) -> Tags:
 @dataclass(frozen=True, slots=True)
 class Operation:
     kind: ClassVar[str] = "operation"
+    removes: ClassVar[bool] = False  # a delete: done once what it removes is gone
 
     @property
     def resource(self) -> str:
@@ -99,6 +100,7 @@ class CreateResourceGroup(Operation):
 @dataclass(frozen=True, slots=True)
 class DeleteResourceGroup(Operation):
     kind: ClassVar[str] = "delete_resource_group"
+    removes: ClassVar[bool] = True
     id: str
 
 
@@ -119,6 +121,7 @@ class CreateDisk(Operation):
 @dataclass(frozen=True, slots=True)
 class DeleteDisk(Operation):
     kind: ClassVar[str] = "delete_disk"
+    removes: ClassVar[bool] = True
     id: str
 
 
@@ -136,6 +139,7 @@ class CreateSnapshot(Operation):
 @dataclass(frozen=True, slots=True)
 class DeleteSnapshot(Operation):
     kind: ClassVar[str] = "delete_snapshot"
+    removes: ClassVar[bool] = True
     id: str
 
 
@@ -151,6 +155,7 @@ class CreateNic(Operation):
 @dataclass(frozen=True, slots=True)
 class DeleteNic(Operation):
     kind: ClassVar[str] = "delete_nic"
+    removes: ClassVar[bool] = True
     id: str
 
 
@@ -206,6 +211,7 @@ class DeleteVm(Operation):
     """Delete a VM; its disks and NICs stay (ARM's default delete options)."""
 
     kind: ClassVar[str] = "delete_vm"
+    removes: ClassVar[bool] = True
     id: str
 
 

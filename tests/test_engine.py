@@ -314,3 +314,19 @@ def test_report_has_the_contract_fields_and_round_trips_through_json():
     assert json.loads(report.to_json()) == json.loads(json.dumps(data))
     assert data["backend"] == "sim" and data["scenario"] == "t-restore"
     assert report.exit_code == 0
+
+
+def test_a_delete_of_what_is_gone_already_is_done_and_any_other_404_fails():
+    """A list may show a deleted resource for a while (eventual consistency): deleting it
+    again answers 404, and the delete's aim, that it be gone, is met."""
+    gone = CloudError("ResourceGroupNotFound", "Resource group 'x' could not be found.", 404)
+    run = Run(plan_for(location="original"),
+              lambda t: gone if t.op.kind == "delete_resource_group" else None)
+    statuses = {s.name: s.status for s in run.engine.steps}
+    assert run.engine.status == "succeeded" and run.engine.cleanup_errors == []
+    assert statuses["remove_staging_rg"] == "succeeded"
+    missing = CloudError("ResourceNotFound", "The Resource 'vm' was not found.", 404)
+    failing = Run(plan_for(location="new"),
+                  lambda t: missing if t.op.kind == "attach_disks" else None)
+    assert failing.engine.status == "rolled_back"
+    assert failing.engine.error["code"] == "ResourceNotFound"
