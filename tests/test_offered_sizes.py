@@ -74,3 +74,14 @@ def test_a_d2s_v3_vm_is_created_with_as_many_data_disks_as_its_table_allows(vm_a
     assert vm.provisioning_state == "Succeeded"
     assert vm.hardware_profile.vm_size == "Standard_D2s_v3"
     assert len(vm.storage_profile.data_disks) == 4
+
+
+def test_the_resource_skus_list_a_locations_own_zones(vm_azure):
+    client, _, _ = vm_azure
+
+    def zones(location):
+        return {tuple(sorted(info.zones or [])) for s in client.resource_skus.list(
+            filter=f"location eq '{location}'") for info in s.location_info}
+
+    assert zones("eastus") == {("1", "2", "3")}
+    assert zones("westcentralus") == {()}  # a region without availability zones

@@ -110,18 +110,19 @@ def skus(region: Region, call: ArmCall) -> Outcome:
 
 
 def _skus(profile: RegionProfile, location: str) -> list[dict[str, Any]]:
-    """The resource SKUs of the VM sizes the profile offers in ``location``."""
+    """The resource SKUs of the VM sizes the profile offers in ``location``, with the
+    zones the location has (none where it has none)."""
     def capabilities(size: OfferedSize) -> list[dict[str, str]]:
         found = [("vCPUs", size.vcpus), ("MaxDataDiskCount", size.max_data_disks),
                  ("MemoryGB", size.memory_gb)]
         return [{"name": name, "value": f"{value:g}" if isinstance(value, float) else str(value)}
                 for name, value in found if value is not None]
 
+    zones = profile.zones_in(location.replace(" ", "").lower()) or []
     return [
         {"resourceType": "virtualMachines", "name": name, "tier": "Standard",
          "size": name.removeprefix("Standard_"), "family": size.family,
-         "locations": [location], "locationInfo": [{"location": location,
-                                                    "zones": list(profile.zones)}],
+         "locations": [location], "locationInfo": [{"location": location, "zones": zones}],
          "restrictions": [], "capabilities": capabilities(size)}
         for name, size in sorted(profile.offered.items())]
 
