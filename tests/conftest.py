@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from restore.backends.profiles import RestoreProfile, load_profile
+
+# CI (`.ci/run`) fuzzes the same examples every run, so that what lands does not hang on
+# a draw; a run here explores new ones (HYPOTHESIS_PROFILE=ci to replay CI's).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
