@@ -20,7 +20,7 @@ from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults
 from restore.backends.journal import simulated_session
-from restore.backends.prepared import data_for, injector_for
+from restore.backends.prepared import data_for, engine_for, injector_for
 from restore.backends.simregion import ListedInventory, restore_region
 from restore.engine import Engine, Ticket
 from restore.report import Report
@@ -68,10 +68,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     clock = VirtualClock(resuming.clock_s if resuming else 0.0)
     plan = prepared.plan
     data = data_for(prepared, resuming)
-    engine = Engine(plan, on_step=book.record_step if book else None)
-    if resuming:
-        engine.resume(resuming.finished, resuming.interrupted, resuming.error,
-                      resuming.next_ticket)
+    engine = engine_for(plan, book, resuming)
     region = restore_region(state, prepared.profile, seed, data, run_archive=True)
     step_faults = StepFaults(injector_for(faults, seed, plan), region.chaos)
     if book:

@@ -15,7 +15,7 @@ from restore.backends.data import RegionData
 from restore.backends.faults import FaultInjector, FaultRule, never_fires
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.world import build_world
-from restore.engine import RECOVERY_STEPS, StepRun, dry_run
+from restore.engine import RECOVERY_STEPS, Engine, StepRun, dry_run
 from restore.errors import ScenarioError
 from restore.ops import OPERATION_KINDS
 from restore.plan import Plan, build_plan
@@ -121,6 +121,16 @@ class Resumption:
     next_ticket: int = 0
     clock_s: float = 0.0
     data_verified: dict[str, bool] | None = None  # bytes mode: what earlier sessions verified
+
+
+def engine_for(plan: Plan, book: Any, resuming: Resumption | None) -> Engine:
+    """The engine of one simulated run: its steps recorded in ``book`` (a Journal) if any,
+    picking up where ``resuming`` says the journaled restore stopped."""
+    engine = Engine(plan, on_step=book.record_step if book else None)
+    if resuming:
+        engine.resume(resuming.finished, resuming.interrupted, resuming.error,
+                      resuming.next_ticket)
+    return engine
 
 
 def data_for(prepared: Prepared, resuming: Resumption | None) -> RegionData | None:

@@ -18,6 +18,7 @@ from restore.backends.prepared import (
     Resumption,
     check_fault_targets,
     data_for,
+    engine_for,
     injector_for,
     prepare,
     remembered,
@@ -106,10 +107,7 @@ def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
     data = data_for(prepared, resuming)
     region = SimRegion(env, restore_region(state, prepared.profile, seed, data),
                        injector_for(faults, seed, prepared.plan))
-    engine = Engine(prepared.plan, on_step=book.record_step if book else None)
-    if resuming:
-        engine.resume(resuming.finished, resuming.interrupted, resuming.error,
-                      resuming.next_ticket)
+    engine = engine_for(prepared.plan, book, resuming)
     driver = Orchestrator(env, region, engine, book.record_operation if book else None)
     if book:
         book.follow(simulated_session(engine, state, lambda: env.now, region.faults, data,
