@@ -17,7 +17,7 @@ the restore goes on (``cleanup_errors``).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from restore.errors import CloudError
@@ -76,6 +76,8 @@ class Engine:
     def __init__(self, plan: Plan, retry: RetryPolicy | None = None,
                  on_step: Callable[[StepRun], None] | None = None):
         self.plan = plan
+        context = plan.context  # with a worker pool, each restore binds its own workers
+        self.context = context if context.pool is None else replace(context, bound={})
         self.retry = retry or DEFAULT_RETRY
         self.on_step = on_step or (lambda run: None)
         self.status = "running"
@@ -174,7 +176,7 @@ class Engine:
 
     def _start(self, names: list[str], now: float) -> list[Ticket]:
         tickets: list[Ticket] = []
-        context = self.plan.context
+        context = self.context
         for name in names:
             self._waiting_on.pop(name, None)
             self._started.add(name)

@@ -172,6 +172,7 @@ class CreateVm(Operation):
     os_disk_from_image: bool = False
     zone: str | None = None
     tags: Tags = ()
+    delete_with_vm: bool = False  # its OS disk and NIC go when it is deleted (a pool worker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,66 @@ class DeleteVm(Operation):
 
     kind: ClassVar[str] = "delete_vm"
     removes: ClassVar[bool] = True
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartVm(Operation):
+    """Start a stopped or deallocated VM (a warm worker of the pool)."""
+
+    kind: ClassVar[str] = "start_vm"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimWarmWorker(Operation):
+    """Read, then one VM update: take a deallocated worker of the pool ``group`` that no
+    restore holds (``tags`` on it name the holder; its size becomes ``size``). The result
+    is the worker's id, or "" when the pool has none free. ``id`` is the worker the plan
+    would create instead."""
+
+    kind: ClassVar[str] = "claim_warm_worker"
+    id: str
+    group: str
+    size: str
+    tags: Tags
+
+    @property
+    def resource(self) -> str:
+        return self.group
+
+
+@dataclass(frozen=True, slots=True)
+class TagWorker(Operation):
+    """Set a pool worker's tags (who holds it); with ``keep_warm_s`` it is released: it
+    stays warm that long from now (the backend's clock)."""
+
+    kind: ClassVar[str] = "tag_worker"
+    id: str
+    tags: Tags
+    keep_warm_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindIdleWorkers(Operation):
+    """Read: the pool ``group``'s workers nobody holds whose keep-warm time is over, but
+    the ``keep`` most recently released; the result is their ids."""
+
+    kind: ClassVar[str] = "find_idle_workers"
+    group: str
+    keep: int
+
+    @property
+    def resource(self) -> str:
+        return self.group
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveIdleWorker(Operation):
+    """Delete a pool worker (its OS disk and NIC go with it) if it is still idle and past
+    its keep-warm time when looked at; the result is its id, or "" when it was left."""
+
+    kind: ClassVar[str] = "remove_idle_worker"
     id: str
 
 

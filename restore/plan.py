@@ -18,6 +18,8 @@ from restore.scenario import DiskSpec, Scenario
 
 RESTORE_ID_TAG = "restorelab-restore-id"
 APPLIANCE_TAG = "veeam-backup-appliance-id"
+POOL_TAG = "restorelab-worker-pool"  # a worker of the region's pool (value: the location)
+KEEP_WARM_TAG = "restorelab-keep-warm-until"  # a released worker: idle from then on
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,17 @@ class RestorePointPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolPlan:
+    """The region's worker pool: its group, the tag its workers carry, how many stay warm
+    and for how long after a restore releases one."""
+
+    group: str
+    tags: Tags
+    min: int
+    keep_warm_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreContext:
     """Everything the steps act on; built once per restore."""
 
@@ -130,6 +143,14 @@ class RestoreContext:
     vm: VmPlan
     restore_point: RestorePointPlan
     safety_snapshots: tuple[tuple[str, str], ...] = ()  # (source disk, its snapshot)
+    pool: PoolPlan | None = None  # workers come from (and go back to) the region's pool
+    bound: dict[str, str] | None = field(default=None, compare=False, hash=False)
+    """With a pool: each planned worker's id -> the worker it got (a warm one's), filled
+    in by ``launch_worker``; one per engine."""
+
+    def worker_vm(self, worker: WorkerPlan) -> str:
+        """The VM that is this planned worker: the pool's worker it got, or its own."""
+        return worker.vm if self.bound is None else self.bound.get(worker.vm, worker.vm)
 
     @property
     def os_disk(self) -> DiskPlan:
@@ -167,8 +188,20 @@ class Plan:
         return tuple(s.name for s in self.steps)
 
 
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """A fleet's worker pool settings (the scenario's ``fleet.worker_pool``)."""
+
+    min: int
+    keep_warm_s: float
+
+
+def pool_group_name(location: str) -> str:
+    return f"restorelab-workers-{location}"
+
+
 def build_plan(scenario: Scenario, sizing: Sizing, restore_id: str | None = None,
-               source: str = "<scenario>") -> Plan:
+               source: str = "<scenario>", pool: PoolSettings | None = None) -> Plan:
     """The plan for a scenario; ``source`` names the scenario file in errors.
 
     The plan does not depend on the seed: only the region's timing does. ``restore_id``
@@ -176,7 +209,7 @@ def build_plan(scenario: Scenario, sizing: Sizing, restore_id: str | None = None
     a real restore passes a fresh one.
     """
     rid = restore_id or scenario_restore_id(scenario)
-    context = _context(scenario, sizing, rid, source)
+    context = _context(scenario, sizing, rid, source, pool)
     return Plan(scenario.name, _steps(scenario, context), context)
 
 
@@ -208,9 +241,10 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
             "create_vm", "attach_disks",
         ]
         steps = _chained(chain)
-        steps.append(PlannedStep("remove_worker", ("deallocate_worker",)))
+        last = "release_worker" if ctx.pool else "remove_worker"
+        steps.append(PlannedStep(last, ("deallocate_worker",)))
         if original:
-            steps.append(PlannedStep("remove_staging_rg", ("attach_disks", "remove_worker")))
+            steps.append(PlannedStep("remove_staging_rg", ("attach_disks", last)))
     if not ctx.vm.power_on:
         steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
     if safety:
@@ -222,7 +256,8 @@ def _chained(names: list[str]) -> list[PlannedStep]:
     return [PlannedStep(n, (names[i - 1],) if i else ()) for i, n in enumerate(names)]
 
 
-def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreContext:
+def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
+             pool: PoolSettings | None) -> RestoreContext:
     src, target, sub = sc.source_vm, sc.target, sc.subscription
     original = sc.is_original_location
     snapshot = sc.restore_point.kind == "snapshot"
@@ -234,6 +269,10 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
     tags = {RESTORE_ID_TAG: rid}
     staging_rg = f"restorelab-staging-{src.name}-{rid}" if original and not snapshot else None
     disk_rg = staging_rg or target_rg
+    pool_plan = None if pool is None or snapshot else PoolPlan(
+        arm.resource_group_id(sub, pool_group_name(location)),
+        tags_of({POOL_TAG: location}), pool.min, pool.keep_warm_s)
+    worker_rg = pool_group_name(location) if pool_plan else disk_rg
 
     disks = tuple(
         _disk_plan(sc, lun, spec, name, vm_name, rid, disk_rg, target_rg, location)
@@ -269,7 +308,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
         staging_tags=tags_of({**tags, APPLIANCE_TAG: sc.appliance_id}),
         target_group=arm.resource_group_id(sub, target_rg),
         disks=disks,
-        workers=() if snapshot else _workers(disks, sizing, sub, disk_rg, rid, source),
+        workers=() if snapshot else _workers(disks, sizing, sub, worker_rg, rid, source),
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
             disks=tuple(d.source for d in disks), nic=src_nic, subnet=src_subnet,
@@ -285,6 +324,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str) -> RestoreCont
             (d.source, arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS,
                                        f"{arm.name_of(d.source)}-safety-{rid}"))
             for d in disks) if target.safety_snapshot else (),
+        pool=pool_plan,
     )
 
 

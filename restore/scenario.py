@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -242,6 +243,37 @@ v1 guide; the v8 guide's sizing page, sizing_worker_instances.html, gives only r
 maximums: 50 workers for the default appliance size, 1,000 per region per appliance)."""
 
 
+VEEAM_MIN_WORKERS = 1
+VEEAM_KEEP_WARM_S = 600.0
+"""Veeam's pool keeps its minimum of workers (1 by default, the same guide) pre-deployed and
+deallocated, and a worker that ends its job stays so for about 10 minutes before it is
+removed, so that a later restore starts it instead of creating one."""
+
+
+class WorkerPool(Strict):
+    """Veeam's worker pool for a fleet: workers of the region's pool group outlive one
+    VM's restore. A restore claims a deallocated one (resizing it when its size differs)
+    and starts it, or creates one when none is free; at its end it deallocates it and
+    releases it warm for ``keep_warm_s``; idle workers past that are removed, but the
+    ``min`` most recently used."""
+
+    warm: bool = Field(default=True, strict=True, description=(
+        "reuse the pool's deallocated workers (false: each restore creates and removes "
+        "its own workers)"))
+    min: int = Field(default=VEEAM_MIN_WORKERS, ge=0, strict=True, description=(
+        "warm workers kept after their keep_warm_s (default 1, Veeam's)"))
+    keep_warm_s: float = Field(default=VEEAM_KEEP_WARM_S, ge=0, le=30 * 86_400,
+                               allow_inf_nan=False, description=(
+                                   "seconds a released worker stays warm (default 600)"))
+
+    @field_validator("keep_warm_s", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("a number of seconds")
+        return value
+
+
 class Fleet(Strict):
     """Mass restore: VMs like ``source_vm``, in groups, sharing one region and a pool of
     at most ``max_workers`` workers."""
@@ -252,6 +284,15 @@ class Fleet(Strict):
         "worker configuration); more restores wait for a free worker"))
     max_active: int | None = Field(default=None, ge=1, strict=True, description="restores "
                                    "running at once (default: twice max_workers)")
+    worker_pool: WorkerPool = WorkerPool()
+
+    @field_validator("worker_pool")
+    @classmethod
+    def _min_within_max(cls, pool: WorkerPool, info: ValidationInfo) -> WorkerPool:
+        most = info.data.get("max_workers", VEEAM_MAX_WORKERS)
+        if pool.min > most:
+            raise ValueError(f"min ({pool.min}) is more than max_workers ({most})")
+        return pool
 
     @field_validator("groups")
     @classmethod

@@ -16,6 +16,7 @@ from restore.ops import (
     CheckExists,
     CheckNamesFree,
     CheckQuota,
+    ClaimWarmWorker,
     CreateDisk,
     CreateNic,
     CreateResourceGroup,
@@ -29,14 +30,20 @@ from restore.ops import (
     DeleteVm,
     DetachDisks,
     DiskWrite,
+    FindIdleWorkers,
     FindResources,
     MoveResources,
     Operation,
     RehydrateRestorePoint,
+    RemoveIdleWorker,
+    StartVm,
+    Tags,
+    TagWorker,
     Tolerate,
     WriteDiskData,
+    tags_of,
 )
-from restore.plan import RESTORE_ID_TAG, RestoreContext
+from restore.plan import RESTORE_ID_TAG, RestoreContext, WorkerPlan
 
 StepGen = Generator[Operation | list[Operation], Any, None]
 
@@ -113,30 +120,79 @@ def launch_worker(ctx: RestoreContext) -> StepGen:
     """4. Launch the workers in the target region and attach the empty disks to them.
 
     A worker whose size cannot be allocated gets the next size of the worker profile.
+    With a worker pool, a deallocated worker of the pool is claimed and started first;
+    only the workers the pool cannot give are created (in the pool's group).
     """
-    yield [CreateNic(w.nic, ctx.location, ctx.vm.subnet, ctx.tags) for w in ctx.workers]
-    waiting = {w.vm: (w.size, *w.fallback_sizes) for w in ctx.workers}
-    tried: dict[str, list[str]] = {w.vm: [] for w in ctx.workers}
+    workers = ctx.workers
+    if ctx.pool is not None:
+        workers = yield from _claim_warm_workers(ctx)
+    else:
+        yield [CreateNic(w.nic, ctx.location, ctx.vm.subnet, ctx.tags) for w in workers]
+    yield from _create_workers(ctx, workers)
+    yield [AttachDisks(ctx.worker_vm(w), tuple(enumerate(d.id for d in w.disks)))
+           for w in ctx.workers]
+
+
+def _claim_warm_workers(ctx: RestoreContext) -> Generator[Any, Any, list[WorkerPlan]]:
+    """The pool's free workers, claimed and started (with the NICs of the workers it has
+    none for, made meanwhile); returns the workers still to create."""
+    pool = ctx.pool
+    assert pool is not None and ctx.bound is not None
+    yield CreateResourceGroup(pool.group, ctx.location, pool.tags)  # ARM's PUT: idempotent
+    claimed = yield [ClaimWarmWorker(w.vm, pool.group, w.size, _holder(ctx))
+                     for w in ctx.workers]
+    fresh = []
+    for worker, got in zip(ctx.workers, claimed, strict=True):
+        if got:
+            ctx.bound[worker.vm] = got
+        else:
+            fresh.append(worker)
+    yield [*(StartVm(ctx.bound[w.vm]) for w in ctx.workers if w.vm in ctx.bound),
+           *(CreateNic(w.nic, ctx.location, ctx.vm.subnet, pool.tags) for w in fresh)]
+    return fresh
+
+
+def _holder(ctx: RestoreContext) -> Tags:
+    """A pool worker's tags while this restore holds it."""
+    assert ctx.pool is not None
+    return tags_of({**dict(ctx.pool.tags), RESTORE_ID_TAG: ctx.restore_id})
+
+
+def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[WorkerPlan, ...]
+                    ) -> StepGen:
+    """Create ``workers``, each on the next size of the profile while its size cannot be
+    allocated. A pool's worker is made with the pool's tag (its OS disk takes it too),
+    its OS disk and NIC deleted with it, and then held by this restore's tag; the NICs of
+    pool workers that could not be made are deleted."""
+    pool = ctx.pool
+    waiting = {w.vm: (w.size, *w.fallback_sizes) for w in workers}
+    tried: dict[str, list[str]] = {w.vm: [] for w in workers}
     while waiting:
-        batch = [w for w in ctx.workers if w.vm in waiting]
+        batch = [w for w in workers if w.vm in waiting]
         sizes = [waiting[w.vm][len(tried[w.vm])] for w in batch]
         outcomes = yield Tolerate([
             CreateVm(w.vm, ctx.location, size, w.nic, w.os_disk, os_disk_from_image=True,
-                     zone=ctx.zone, tags=ctx.tags) for w, size in zip(batch, sizes, strict=True)])
+                     zone=ctx.zone, tags=pool.tags if pool else ctx.tags,
+                     delete_with_vm=pool is not None)
+            for w, size in zip(batch, sizes, strict=True)])
+        made = [w for w, o in zip(batch, outcomes, strict=True) if not isinstance(o, CloudError)]
+        if pool is not None and made:
+            yield [TagWorker(w.vm, _holder(ctx)) for w in made]
         for worker, size, outcome in zip(batch, sizes, outcomes, strict=True):
             tried[worker.vm].append(size)
             if not isinstance(outcome, CloudError):
                 del waiting[worker.vm]
             elif outcome.code != "AllocationFailed" or len(tried[worker.vm]) == len(
                     waiting[worker.vm]):
+                if pool is not None:
+                    yield Tolerate([DeleteNic(w.nic) for w in workers if w.vm in waiting])
                 raise CloudError(outcome.code, f"{outcome.message} (worker sizes tried: "
                                  f"{', '.join(tried[worker.vm])})", outcome.status)
-    yield [AttachDisks(w.vm, tuple(enumerate(d.id for d in w.disks))) for w in ctx.workers]
 
 
 def restore_data(ctx: RestoreContext) -> StepGen:
     """5. Restore the backed-up data to the empty disks on the workers."""
-    yield [WriteDiskData(w.vm, w.size, ctx.restore_point.id,
+    yield [WriteDiskData(ctx.worker_vm(w), w.size, ctx.restore_point.id,
                          tuple(DiskWrite(d.id, d.sku, d.size_gb, d.data_gb, d.source)
                                for d in w.disks),
                          len(ctx.workers))
@@ -145,12 +201,12 @@ def restore_data(ctx: RestoreContext) -> StepGen:
 
 def detach_disks(ctx: RestoreContext) -> StepGen:
     """6. Detach the restored disks from the workers."""
-    yield [DetachDisks(w.vm, tuple(d.id for d in w.disks)) for w in ctx.workers]
+    yield [DetachDisks(ctx.worker_vm(w), tuple(d.id for d in w.disks)) for w in ctx.workers]
 
 
 def deallocate_worker(ctx: RestoreContext) -> StepGen:
     """7. Deallocate the workers."""
-    yield [DeallocateVm(w.vm) for w in ctx.workers]
+    yield [DeallocateVm(ctx.worker_vm(w)) for w in ctx.workers]
 
 
 def snapshot_source(ctx: RestoreContext) -> StepGen:
@@ -200,6 +256,24 @@ def remove_worker(ctx: RestoreContext) -> StepGen:
     """Remove the workers with their NICs and OS disks: nothing temporary stays."""
     yield [DeleteVm(w.vm) for w in ctx.workers]
     yield [*(DeleteNic(w.nic) for w in ctx.workers), *(DeleteDisk(w.os_disk) for w in ctx.workers)]
+
+
+def release_worker(ctx: RestoreContext) -> StepGen:
+    """With a worker pool, instead of removing the workers: release them, deallocated and
+    detached, to the pool, warm for its keep-warm time."""
+    pool = ctx.pool
+    assert pool is not None
+    yield [TagWorker(ctx.worker_vm(w), pool.tags, pool.keep_warm_s) for w in ctx.workers]
+
+
+def remove_idle_workers(ctx: RestoreContext) -> StepGen:
+    """The pool's housekeeping: remove the workers idle past their keep-warm time, but the
+    pool's minimum (the most recently released), each checked again as it goes."""
+    pool = ctx.pool
+    assert pool is not None
+    idle = yield FindIdleWorkers(pool.group, pool.min)
+    if idle:
+        yield [RemoveIdleWorker(vm) for vm in idle]
 
 
 def stop_restored_vm(ctx: RestoreContext) -> StepGen:
@@ -267,6 +341,7 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
         restore_data, detach_disks, deallocate_worker, remove_source_vm, move_disks,
         create_vm, attach_disks, remove_staging_rg, remove_worker, stop_restored_vm,
         snapshot_source, remove_safety_snapshots, rollback, keep_restored_data,
+        release_worker, remove_idle_workers,
     )
 }
 
@@ -275,7 +350,8 @@ RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGro
 """The operation kinds a recovery step (rollback, keep_restored_data) may send."""
 
 CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapshot_copies",
-                           "remove_safety_snapshots"})
+                           "remove_safety_snapshots", "release_worker",
+                           "remove_idle_workers"})
 """Steps that only remove temporary resources: their failure leaves a leftover (listed as
 leaked), never undoes the restore."""
 

@@ -28,11 +28,19 @@ Calls = Generator[ArmCall, Answer, Any]
 SUBNETS = f"{arm.VIRTUAL_NETWORKS}/subnets"
 
 
-def calls_for(op: Operation, subscription: str, recheck: bool = False) -> Calls:
+def calls_for(op: Operation, subscription: str, recheck: bool = False,
+              now: float = 0.0) -> Calls:
     """The calls of ``op`` (they return its result, None for the resource's id); with
     ``recheck`` (its step ran before an interruption) it looks first and sends nothing
-    when its effect is there."""
-    calls = CALLS[type(op)](op, subscription)
+    when its effect is there. ``now``: the backend's clock, for the worker pool's
+    keep-warm times."""
+    handler = CALLS.get(type(op))
+    if handler is None:
+        from restore.backends.pool_calls import TIMED_CALLS
+
+        calls = TIMED_CALLS[type(op)](op, subscription, now)
+    else:
+        calls = handler(op, subscription)
     return _rechecked(op, calls) if recheck else calls
 
 
@@ -195,6 +203,8 @@ def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
         extra = {"osProfile": {"computerName": arm.name_of(op.id)[:15],
                                "adminUsername": WORKER_ADMIN,
                                "customData": delivery.custom_data()}}
+        if op.delete_with_vm:
+            storage["osDisk"]["deleteOption"] = "Delete"
     else:
         yield from look(op.os_disk)
         storage = {"osDisk": {"createOption": "Attach", "managedDisk": {"id": op.os_disk}}}
@@ -202,7 +212,13 @@ def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
     yield from _put(arm.VIRTUAL_MACHINES, op.id, {
         "location": op.location, "tags": _tags(op), **_zones(op.zone),
         "properties": {"hardwareProfile": {"vmSize": op.size}, "storageProfile": storage,
-                       "networkProfile": {"networkInterfaces": [{"id": op.nic}]}, **extra}})
+                       "networkProfile": {"networkInterfaces": [_nic_ref(op)]}, **extra}})
+
+
+def _nic_ref(op: ops.CreateVm) -> dict[str, Any]:
+    if op.delete_with_vm:
+        return {"id": op.nic, "properties": {"primary": True, "deleteOption": "Delete"}}
+    return {"id": op.nic}
 
 
 def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, str]]) -> Calls:
@@ -212,8 +228,10 @@ def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, 
         raise ArmError(404, "ResourceNotFound", f"The Resource '{arm.VIRTUAL_MACHINES}/"
                        f"{arm.name_of(vm_id)}' was not found.")
     disks = change(dict(vm.data_disks))
+    kept = {k: v for k, v in (vm.requested.get("storageProfile") or {}).items()
+            if k == "osDisk"}  # as the SDK's PUT of the whole VM keeps its OS disk's options
     yield from _put(arm.VIRTUAL_MACHINES, vm_id, {"location": vm.location, "properties": {
-        "storageProfile": {"dataDisks": [
+        "storageProfile": {**kept, "dataDisks": [
             {"lun": lun, "createOption": "Attach", "managedDisk": {"id": disk}}
             for lun, disk in sorted(disks.items())]}}})
 

@@ -34,6 +34,7 @@ import armid as arm
 from datapath import delivery
 from restore import ops
 from restore.backends.agent_call import check_agent_output, run_command_input
+from restore.backends.azure_pool import AzurePool
 from restore.backends.azure_reads import AzureReads, error_code
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
@@ -164,13 +165,17 @@ def cloud_error(exc: AzureError) -> CloudError:
     return CloudError(type(exc).__name__, str(exc))
 
 
-class AzureExecutor(AzureReads):
+class AzureExecutor(AzurePool, AzureReads):
     """Executes one engine operation with the SDK; returns what the simulation returns
-    (the resource id; for reads, what was found)."""
+    (the resource id; for reads, what was found). ``now``: the clock the worker pool's
+    keep-warm times are written in (default: Unix time)."""
 
-    def __init__(self, clients: AzureClients, repository: Repository | None = None):
+    def __init__(self, clients: AzureClients, repository: Repository | None = None,
+                 now: Callable[[], float] | None = None):
         self.clients, self.repository = clients, repository
+        self.now = now or time.time
         self._handlers: dict[type, Callable[[Any], Any]] = {
+            **self.pool_handlers(),
             ops.CreateResourceGroup: self.create_resource_group,
             ops.DeleteResourceGroup: self.delete_resource_group,
             ops.CreateDisk: self.create_disk,
@@ -272,7 +277,8 @@ class AzureExecutor(AzureReads):
         if op.os_disk_from_image:
             os_disk = compute.OSDisk(name=arm.name_of(op.os_disk), create_option="FromImage",
                                      managed_disk=compute.ManagedDiskParameters(
-                                         storage_account_type=WORKER_OS_DISK_SKU))
+                                         storage_account_type=WORKER_OS_DISK_SKU),
+                                     delete_option="Delete" if op.delete_with_vm else None)
             storage = compute.StorageProfile(
                 image_reference=compute.ImageReference(**WORKER_IMAGE), os_disk=os_disk)
             os_profile = compute.OSProfile(computer_name=parsed.name[:15],
@@ -289,7 +295,9 @@ class AzureExecutor(AzureReads):
             location=op.location, tags=dict(op.tags), zones=[op.zone] if op.zone else None,
             hardware_profile=compute.HardwareProfile(vm_size=op.size), storage_profile=storage,
             os_profile=os_profile, network_profile=compute.NetworkProfile(network_interfaces=[
-                compute.NetworkInterfaceReference(id=op.nic, primary=True)]))
+                compute.NetworkInterfaceReference(
+                    id=op.nic, primary=True,
+                    delete_option="Delete" if op.delete_with_vm else None)]))
         self._wait(self.clients.compute.virtual_machines.begin_create_or_update, op.id, vm)
 
     def attach_disks(self, op: ops.AttachDisks) -> None:

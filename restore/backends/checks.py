@@ -42,6 +42,9 @@ def already_done(op: Operation) -> Rule:
         if isinstance(op, ops.DetachDisks):
             return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
         return vm is not None and vm.power_state == "deallocated"
+    if isinstance(op, ops.StartVm):
+        vm = yield op.id
+        return vm is not None and vm.power_state == "running"
     if isinstance(op, ops.MoveResources):
         for resource in op.resources:
             moved = f"{op.target_group}/providers/{arm.parse_id(resource).type}/" \

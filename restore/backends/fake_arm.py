@@ -56,7 +56,8 @@ def drive(engine: Engine, clock: VirtualClock, subscription: str, repository: Re
     retry: the engine's retry policy does, as on `sim`."""
     clients = AzureClients.connect(FakeCredential(), subscription, clock, polling_interval=0,
                                    retry_total=0)
-    driver = Driver(engine, AzureExecutor(clients, repository), clock, record, faults)
+    driver = Driver(engine, AzureExecutor(clients, repository, lambda: clock.now), clock,
+                    record, faults)
     driver.run()
     return driver
 

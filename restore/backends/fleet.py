@@ -12,13 +12,14 @@ import simpy
 
 from fakecloud.models import CloudState
 from restore.backends.cost import restore_cost
+from restore.backends.pool_report import Housekeeping, pool_fields, pool_outcome
 from restore.backends.prepared import check_disks, injector_for, scenario_profile
 from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
 from restore.backends.world import build_world
 from restore.engine import Engine
-from restore.plan import Plan, build_plan
+from restore.plan import Plan, PoolSettings, build_plan
 from restore.report import leaked_and_kept, source_snapshot
 from restore.scenario import Scenario
 
@@ -41,6 +42,20 @@ class VmOutcome:
 
 
 @dataclass(slots=True)
+class PoolOutcome:
+    """What the fleet's worker pool did, and what of it is left in the region."""
+
+    group: str | None  # None: each restore made and removed its own workers
+    min: int
+    keep_warm_s: float
+    created: int  # workers created
+    started: int  # warm workers started instead
+    kept: list[str]  # warm workers the pool keeps (its minimum), deallocated
+    leaked: list[str]  # pool resources left that no kept worker owns
+    idle_end_s: float  # when the pool's last housekeeping ended
+
+
+@dataclass(slots=True)
 class FleetReport:
     scenario: str
     seed: int
@@ -49,6 +64,7 @@ class FleetReport:
     work_s: float  # slot-seconds the workers were held
     peak_workers: int
     vms: list[VmOutcome]
+    pool: PoolOutcome | None = None
 
     @property
     def status(self) -> str:
@@ -81,7 +97,9 @@ class FleetReport:
             "lower_bound_s": round(self.lower_bound_s, 3),
             "critical_path_s": round(max(v.critical_path_s for v in self.vms), 3),
             "work_s": round(self.work_s, 3), "peak_workers": self.peak_workers,
-            "leaked": sum(v.leaked for v in self.vms),
+            "leaked": sum(v.leaked for v in self.vms) + (
+                len(self.pool.leaked) if self.pool else 0),
+            **pool_fields(self.pool),
             "cost": round(sum(v.cost for v in self.vms), 4),
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
@@ -104,8 +122,10 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     seed = scenario.seed if seed is None else seed
     profile = scenario_profile(scenario, profile)
     members, state = [], None
+    settings = fleet.worker_pool
+    pooled = PoolSettings(settings.min, settings.keep_warm_s) if settings.warm else None
     for replica, priority in scenario.replicas():
-        plan = build_plan(replica, profile.sizing)
+        plan = build_plan(replica, profile.sizing, pool=pooled)
         check_disks(plan, profile)
         state = build_world(replica, plan, profile.sizing.max_data_disks, state=state)
         members.append((replica, plan, priority))
@@ -114,17 +134,22 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     region = SimRegion(env, restore_region(state, profile, seed),
                        injector_for(list(scenario.faults), seed, members[0][1]))
     pool = WorkerPool(env, fleet.max_workers)
+    housekeeping = Housekeeping(env, region)
     drivers = []
     for replica, plan, priority in members:
         before = source_snapshot(plan.context, state.lookup)
         driver = Orchestrator(env, region, Engine(plan), pool=pool, priority=priority)
+        driver.on_release = housekeeping.scheduler(plan)
         drivers.append((replica, plan, priority, before, driver))
     env.process(_admit(env, [d[-1] for d in drivers], fleet.active_limit))
-    env.run()
+    env.run()  # the restores, then the pool's housekeeping after the last release
     vms = [_outcome(replica, plan, priority, before, driver, state, profile)
            for replica, plan, priority, before, driver in drivers]
-    return FleetReport(scenario.name, seed, fleet.max_workers, env.now, pool.busy_s, pool.peak,
-                       vms)
+    makespan = max((driver.end_s for *_, driver in drivers), default=0.0)
+    engines = [driver.engine for *_, driver in drivers]
+    outcome = pool_outcome(members[0][1].context.pool, settings, engines, state, env.now)
+    return FleetReport(scenario.name, seed, fleet.max_workers, makespan, pool.busy_s,
+                       pool.peak, vms, outcome)
 
 
 def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):

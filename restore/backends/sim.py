@@ -204,6 +204,7 @@ class Orchestrator:
         self.last_release_s: float | None = None  # when its last worker slot went back
         self.placed_s: float | None = None  # when it first got a worker slot
         self.done = env.event()  # the restore ended
+        self.on_release: Callable[[ops.TagWorker], None] | None = None  # a worker went warm
 
     def start(self) -> None:
         self._execute(self.engine.start(self.env.now))
@@ -249,13 +250,22 @@ class Orchestrator:
         if engine.finished:
             return  # the orchestrator is gone: nobody hears the answer
         if self.pool and _frees_worker(ticket.op, outcome):
-            self.pool.release(ticket.op.id)
+            self.pool.release(self._slot_of(ticket.op.id))
             self.last_release_s = self.env.now
+            if isinstance(ticket.op, ops.TagWorker) and self.on_release:
+                self.on_release(ticket.op)
         follow_ups = engine.complete(ticket, outcome, self.env.now)
         self.record(ticket)
         if engine.finished:
             self._ended()
         self._execute(follow_ups)
+
+    def _slot_of(self, vm: str) -> str:
+        """The planned worker whose pool slot ``vm`` holds (a claimed warm worker is not
+        the one the plan named)."""
+        bound = self.engine.context.bound or {}
+        return next((planned for planned, got in bound.items() if got.lower() == vm.lower()),
+                    vm)
 
     def _ended(self) -> None:
         self.end_s = self.env.now
@@ -266,13 +276,20 @@ class Orchestrator:
 
 
 def _creates_worker(op: object) -> bool:
-    return isinstance(op, ops.CreateVm) and op.os_disk_from_image
+    """An operation that needs a worker slot: a worker's creation, or (with a worker pool)
+    the claim of a warm one, which comes first."""
+    return isinstance(op, ops.CreateVm) and op.os_disk_from_image or isinstance(
+        op, ops.ClaimWarmWorker)
 
 
 def _frees_worker(op: object, outcome: object) -> bool:
-    """A worker's deletion done, or its creation failed: its pool slot is free again."""
+    """A worker's deletion done, its release to the pool done, or its creation failed:
+    its pool slot is free again."""
     if isinstance(op, ops.DeleteVm):
         return not isinstance(outcome, CloudError)
-    return _creates_worker(op) and isinstance(outcome, CloudError)
+    if isinstance(op, ops.TagWorker):
+        return op.keep_warm_s is not None and not isinstance(outcome, CloudError)
+    return isinstance(op, ops.CreateVm) and op.os_disk_from_image and isinstance(
+        outcome, CloudError)
 
 

@@ -76,7 +76,7 @@ class SimRegion:
         armed = self.faults.before(ticket.step, ticket.op)
         if armed is True:
             raise OrchestratorCrash(ticket.step, ticket.op.kind)
-        calls = calls_for(ticket.op, self.subscription, ticket.recheck)
+        calls = calls_for(ticket.op, self.subscription, ticket.recheck, self.env.now)
         self._advance(ticket, calls, armed, done, None, None, sent_now=True)
 
     def _advance(self, ticket: Ticket, calls: Calls, armed: Any, done: Done,
