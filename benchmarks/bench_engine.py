@@ -33,6 +33,8 @@ from typing import Any
 import simpy
 from timing import best_of
 
+from fakecloud import bursting
+from fakecloud.bursting import Bucket
 from fakecloud.models import ArmError
 from restore import Scenario, parse_scenario
 from restore.backends.arm_calls import calls_for
@@ -125,16 +127,19 @@ def shape_of(scenario: Scenario, profile: RestoreProfile) -> Shape:
 
 
 def transfer_s(profile: RestoreProfile, worker: Worker, parallel_workers: int) -> float:
-    """``RestoreAgent.transfer_s``, restated: min(disk caps, worker cap, repository share),
-    and no disk faster than its own cap."""
-    caps = [profile.throughput.disk_mbps(w.sku, w.size_gb) for w in worker.writes]
-    worker_mbps = profile.vm_sizes[worker.size].uncached_mbps
-    repository_mbps = profile.throughput.repository_mbps / parallel_workers
-    rate = min(sum(caps), worker_mbps, repository_mbps)
+    """``RestoreAgent.transfer_s``, restated: the disks' caps together, the worker's cap,
+    network and repository share, and no disk faster than its own cap, bursting first."""
+    throughput, size = profile.throughput, profile.vm_sizes[worker.size]
+    steps = [throughput.disk_step(w.sku, w.size_gb) for w in worker.writes]
+    caps = [Bucket.full(s.mbps, s.burst_mbps, throughput.burst_s) for s in steps]
+    flat = min(size.network_mbps, throughput.repository_mbps / parallel_workers)
     total_mb = sum(w.data_gb for w in worker.writes) * MB_PER_GB
-    slowest = max((w.data_gb * MB_PER_GB / cap
-                   for w, cap in zip(worker.writes, caps, strict=True)), default=0)
-    return max(total_mb / rate, slowest) if total_mb else 0.0
+    together = bursting.transfer_s(total_mb, [
+        Bucket.pooled(caps), Bucket.full(size.uncached_mbps, size.burst_mbps,
+                                         throughput.burst_s)], flat)
+    slowest = max((bursting.transfer_s(w.data_gb * MB_PER_GB, [cap])
+                   for w, cap in zip(worker.writes, caps, strict=True)), default=0.0)
+    return max(together, slowest)
 
 
 def bare_process(env: simpy.Environment, profile: RestoreProfile, samplers: Samplers,

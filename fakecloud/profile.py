@@ -118,23 +118,44 @@ class Rehydration(StrictModel):
         return self.latency(priority).sampler()(z) + self.extra_s(priority, size_gb)
 
 
+def _check_burst(burst: float | None, base: float, base_field: str) -> None:
+    if burst is not None and burst < base:
+        raise ValueError(f"burst_mbps {burst:g} is below {base_field} {base:g}: a burst "
+                         "lifts the cap")
+
+
 class SizeStep(StrictModel):
+    """A disk performance tier: sizes up to ``max_gb``, a cap in MB/s, and the rate
+    credit-based bursting lifts it to (None: the tier does not burst)."""
+
     max_gb: int = Field(gt=0)
     mbps: float = Field(gt=0)
+    burst_mbps: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _burst_above_base(self) -> SizeStep:
+        _check_burst(self.burst_mbps, self.mbps, "mbps")
+        return self
 
 
 class Throughput(StrictModel):
     repository_mbps: float = Field(gt=0)
     disk_skus: dict[str, list[SizeStep]]
+    burst_s: float = Field(default=1800.0, ge=0)
+    """How long a fresh disk's or VM's credits last at its maximum burst rate."""
 
-    def disk_mbps(self, sku: str, size_gb: int) -> float:
+    def disk_step(self, sku: str, size_gb: int) -> SizeStep:
+        """The figures of ``sku``'s performance tier for a disk of ``size_gb``."""
         steps = self.disk_skus.get(sku)
         if not steps:
             raise KeyError(f"no throughput figures for disk SKU {sku}")
         for step in steps:
             if size_gb <= step.max_gb:
-                return step.mbps
+                return step
         raise ValueError(f"{sku} disks go up to {steps[-1].max_gb} GB, not {size_gb}")
+
+    def disk_mbps(self, sku: str, size_gb: int) -> float:
+        return self.disk_step(sku, size_gb).mbps
 
 
 class OfferedSize(StrictModel):
@@ -147,10 +168,23 @@ class OfferedSize(StrictModel):
 
 
 class VmSize(OfferedSize):
-    """A size the profile knows in full: also its disk throughput (and, in prices, its
-    cost), so that restores can use it."""
+    """A size the profile knows in full: also its disk throughput, its burst and its
+    network bandwidth (and, in prices, its cost), so that restores can use it."""
 
     uncached_mbps: float = Field(gt=0)
+    burst_mbps: float | None = Field(default=None, gt=0)
+    network_mbit_s: float | None = Field(default=None, gt=0)
+    """Expected network bandwidth in megabits per second (None: not a cap)."""
+
+    @model_validator(mode="after")
+    def _burst_above_base(self) -> VmSize:
+        _check_burst(self.burst_mbps, self.uncached_mbps, "uncached_mbps")
+        return self
+
+    @property
+    def network_mbps(self) -> float:
+        """The network bandwidth in MB/s (10^6 bytes), the unit of disk throughput."""
+        return math.inf if self.network_mbit_s is None else self.network_mbit_s / 8
 
 
 class Bucket(StrictModel):

@@ -119,17 +119,21 @@ def test_restore_time_grows_with_data_size(seed):
 
 
 def test_transfer_rate_is_bounded_by_disks_worker_and_repository():
-    """With fixed latencies restore_data = agent start + data / min(disk caps, worker cap).
+    """With fixed latencies restore_data = agent start + data at the least of the caps.
 
-    Disk caps from the default profile ("Azure managed disk types"): a 64 GB Premium_LRS
-    (P6) disk writes 50 MB/s, 128 GB (P10) 100 MB/s, 32 GB StandardSSD_LRS (E4) 60 MB/s;
-    224 GB in total takes a Standard_F4s_v2 worker, 95 MB/s uncached.
+    Caps from the default profile ("Azure managed disk types", the Fsv2 size table): a
+    64 GB Premium_LRS (P6) disk writes 50 MB/s, bursting to 170; 128 GB (P10) 100, bursting
+    to 170; 32 GB StandardSSD_LRS (E4) 60, bursting to 150; 224 GB in total takes a
+    Standard_F4s_v2 worker, 95 MB/s uncached, bursting to 200. Every cap starts with 30
+    minutes of credits at its burst rate: the worker's 200 MB/s binds (the disks burst to 490
+    together), spending 105 MB/s of credit, which last 30 minutes, longer than the data.
     """
     scenario = make_scenario(location="new")  # used 20 + 40 + 32 GB
     report = sim(scenario, profile=fixed_profile(10.0))
     total_mb = (20 + 40 + 32) * 1024
-    rate = min(50 + 100 + 60, 95, 500)
-    slowest = max(20 * 1024 / 50, 40 * 1024 / 100, 32 * 1024 / 60)
+    rate = min(170 + 170 + 150, 200, 500)
+    assert total_mb / rate < 1800  # within the worker's credits
+    slowest = max(20 * 1024 / 170, 40 * 1024 / 170, 32 * 1024 / 150)
     transfer = max(total_mb / rate, slowest)
     # Run Command is a long-running operation: seen done at the poll after its end.
     assert step_duration(report, "restore_data") == math.ceil(10.0 + transfer)

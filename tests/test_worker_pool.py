@@ -26,7 +26,9 @@ def test_a_fleet_without_max_workers_has_veeams_default_pool_of_five():
     report = simulate_fleet(scenario, profile=ROOMY)
     assert report.status == "succeeded"
     assert report.to_dict()["max_workers"] == 5 and report.peak_workers == 5
-    assert sum(v.waited_s > 0 for v in report.vms) >= 7  # the other seven were queued
+    # Ten restores start at once (the active limit): five of them wait for a slot (the
+    # last two start when restores end, and may find a slot free).
+    assert sum(v.waited_s > 0 for v in report.vms) >= 5
 
 
 def test_the_default_pool_is_the_same_as_asking_for_five():

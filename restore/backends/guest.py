@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 from datapath.delivery import AGENT_ARCHIVE, AGENT_COMMAND, delivered_files
+from fakecloud import bursting
+from fakecloud.bursting import Bucket
 from fakecloud.models import ArmError, Disk, VirtualMachine
 from fakecloud.profile import RegionProfile
 from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
@@ -80,13 +82,17 @@ class RestoreAgent:
 
     def transfer_s(self, disks: list[Disk], data_gb: list[float], worker_size: str,
                    parallel_workers: int) -> float:
-        """Data time at min(disk SKU caps, worker uncached cap, this worker's share of the
-        repository), and no disk faster than its own cap."""
+        """Data time at the least of the disks' caps together, the worker's uncached cap,
+        its network and its share of the repository, and no disk faster than its own cap;
+        fresh disks and workers burst on their credits first (``fakecloud.bursting``)."""
         throughput = self.profile.throughput
-        caps = [throughput.disk_mbps(d.sku, d.size_gb) for d in disks]
-        worker_mbps = self.profile.vm_sizes[worker_size].uncached_mbps
-        rate = min(sum(caps), worker_mbps, throughput.repository_mbps / parallel_workers)
-        total_mb = sum(data_gb) * MB_PER_GB
-        slowest = max((gb * MB_PER_GB / cap for gb, cap in zip(data_gb, caps, strict=True)),
-                      default=0)
-        return max(total_mb / rate, slowest) if total_mb else 0.0
+        worker = self.profile.vm_sizes[worker_size]
+        steps = [throughput.disk_step(d.sku, d.size_gb) for d in disks]
+        caps = [Bucket.full(s.mbps, s.burst_mbps, throughput.burst_s) for s in steps]
+        flat = min(worker.network_mbps, throughput.repository_mbps / parallel_workers)
+        together = bursting.transfer_s(sum(data_gb) * MB_PER_GB, [
+            Bucket.pooled(caps),
+            Bucket.full(worker.uncached_mbps, worker.burst_mbps, throughput.burst_s)], flat)
+        slowest = max((bursting.transfer_s(gb * MB_PER_GB, [cap]) for gb, cap in
+                       zip(data_gb, caps, strict=True)), default=0.0)
+        return max(together, slowest)
