@@ -222,6 +222,7 @@ class StartVm(Operation):
 
     kind: ClassVar[str] = "start_vm"
     id: str
+    size: str = ""  # the size it runs at (a claim sets it), for its cost
 
 
 @dataclass(frozen=True, slots=True)

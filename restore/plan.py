@@ -123,6 +123,7 @@ class PoolPlan:
     tags: Tags
     min: int
     keep_warm_s: float
+    subnet: str | None = None  # the workers' own subnet (else the restore's target subnet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ class PoolSettings:
 
     min: int
     keep_warm_s: float
+    subnet: str | None = None  # 'vnet/subnet' in the pool's group, or an ARM id
 
 
 def pool_group_name(location: str) -> str:
@@ -271,7 +273,8 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
     disk_rg = staging_rg or target_rg
     pool_plan = None if pool is None or snapshot else PoolPlan(
         arm.resource_group_id(sub, pool_group_name(location)),
-        tags_of({POOL_TAG: location}), pool.min, pool.keep_warm_s)
+        tags_of({POOL_TAG: location}), pool.min, pool.keep_warm_s,
+        _pool_subnet(pool.subnet, sub, location))
     worker_rg = pool_group_name(location) if pool_plan else disk_rg
 
     disks = tuple(
@@ -376,6 +379,13 @@ def _target_subnet(sc: Scenario, sub: str, target_rg: str, location: str, src_su
         return subnet
     vnet, _, name = subnet.partition("/")
     return arm.subnet_id(sub, target_rg, vnet, name or "default")
+
+
+def _pool_subnet(subnet: str | None, sub: str, location: str) -> str | None:
+    if subnet is None or subnet.startswith("/"):
+        return subnet
+    vnet, _, name = subnet.partition("/")
+    return arm.subnet_id(sub, pool_group_name(location), vnet, name or "default")
 
 
 def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, rid: str,

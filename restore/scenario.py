@@ -153,6 +153,25 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 
 
+def subnet_named(subnet: str | None) -> str | None:
+    """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
+    if subnet is None:
+        return None
+    if subnet.startswith("/"):
+        try:
+            parsed = arm.parse_id(subnet)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
+            raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
+                             "virtualNetworks/VNET/subnets/SUBNET)")
+        return subnet
+    if not all(re.match(NAME_PATTERN, part) for part in subnet.split("/", 1)):
+        raise ValueError(f"{subnet!r} is neither 'vnet/subnet' (names of letters, digits, "
+                         "'.', '_', '-') nor a subnet's ARM id")
+    return subnet
+
+
 class Target(Strict):
     location: Literal["original", "new"] = "original"
     resource_group: Name | None = None
@@ -170,22 +189,7 @@ class Target(Strict):
     @field_validator("subnet")
     @classmethod
     def _subnet_named(cls, subnet: str | None) -> str | None:
-        """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
-        if subnet is None:
-            return None
-        if subnet.startswith("/"):
-            try:
-                parsed = arm.parse_id(subnet)
-            except ValueError:
-                parsed = None
-            if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
-                raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
-                                 "virtualNetworks/VNET/subnets/SUBNET)")
-            return subnet
-        if not all(re.match(NAME_PATTERN, part) for part in subnet.split("/", 1)):
-            raise ValueError(f"{subnet!r} is neither 'vnet/subnet' (names of letters, digits, "
-                             "'.', '_', '-') nor a subnet's ARM id")
-        return subnet
+        return subnet_named(subnet)
 
     @model_validator(mode="after")
     def _new_location_settings(self) -> Target:
@@ -265,6 +269,14 @@ class WorkerPool(Strict):
     keep_warm_s: float = Field(default=VEEAM_KEEP_WARM_S, ge=0, le=30 * 86_400,
                                allow_inf_nan=False, description=(
                                    "seconds a released worker stays warm (default 600)"))
+    subnet: str | None = Field(default=None, description=(
+        "the workers' subnet, 'vnet/subnet' (in the pool's group) or an ARM id (default: "
+        "each restore's target subnet); it needs a free address per worker of the pool"))
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet_named(cls, subnet: str | None) -> str | None:
+        return subnet_named(subnet)
 
     @field_validator("keep_warm_s", mode="before")
     @classmethod

@@ -57,7 +57,8 @@ def preflight(ctx: RestoreContext) -> StepGen:
 
 def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
     snapshots = [d.snapshot for d in ctx.disks if d.snapshot]
-    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group)
+    pool_subnet = (ctx.pool.subnet,) if ctx.pool and ctx.pool.subnet else ()
+    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group, *pool_subnet)
 
 
 def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
@@ -147,8 +148,9 @@ def _claim_warm_workers(ctx: RestoreContext) -> Generator[Any, Any, list[WorkerP
             ctx.bound[worker.vm] = got
         else:
             fresh.append(worker)
-    yield [*(StartVm(ctx.bound[w.vm]) for w in ctx.workers if w.vm in ctx.bound),
-           *(CreateNic(w.nic, ctx.location, ctx.vm.subnet, pool.tags) for w in fresh)]
+    yield [*(StartVm(ctx.bound[w.vm], w.size) for w in ctx.workers if w.vm in ctx.bound),
+           *(CreateNic(w.nic, ctx.location, pool.subnet or ctx.vm.subnet, pool.tags)
+             for w in fresh)]
     return fresh
 
 

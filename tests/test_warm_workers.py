@@ -167,3 +167,116 @@ def test_sim_and_fake_arm_create_claim_start_and_release_alike(seed):
     again_arm, _ = _one_restore(_single(), pool, arm_state, "second01", "fake-arm", seed)
     assert "start_vm" in [o["op"] for o in again_sim.operations]
     _differential(again_sim, again_arm)
+
+
+def test_idle_workers_past_their_keep_warm_time_go_and_the_minimum_stays():
+    everything = simulate_fleet(fleet(6, min=0), profile=ROOMY).to_dict()
+    assert everything["status"] == "succeeded" and everything["worker_pool"]["kept"] == []
+    assert everything["worker_pool"]["remove_with"] is None and everything["leaked"] == 0
+    assert everything["worker_pool"]["idle_end_s"] >= everything["makespan_s"]
+    two = simulate_fleet(fleet(6, min=2), profile=ROOMY).to_dict()
+    assert len(two["worker_pool"]["kept"]) == 2 and two["leaked"] == 0
+
+
+def test_a_short_keep_warm_time_removes_idle_workers_during_the_fleet():
+    # two restores at a time: a released worker waits for the next restore's admission
+    # (the tail of a restore after its worker is minutes long), longer than 30 s
+    kept_warm = simulate_fleet(fleet(6, max_active=2), 1, ROOMY).to_dict()
+    short = simulate_fleet(fleet(6, max_active=2, keep_warm_s=30, min=0), 1, ROOMY).to_dict()
+    assert kept_warm["status"] == short["status"] == "succeeded"
+    assert short["workers_created"] > kept_warm["workers_created"]
+    assert short["workers_started"] < kept_warm["workers_started"]
+    assert short["worker_pool"]["kept"] == [] and short["leaked"] == 0
+
+
+def test_the_housekeeping_keeps_the_most_recently_released_and_the_held():
+    from restore.backends.pool_rules import Listed, idle
+
+    pool = {POOL_TAG: "westeurope"}
+    listed = [Listed("w-a", "s", {**pool, KEEP_WARM_TAG: "100.0"}),
+              Listed("w-b", "s", {**pool, KEEP_WARM_TAG: "300.0"}),
+              Listed("w-c", "s", {**pool, KEEP_WARM_TAG: "900.0"}),  # still warm at 600
+              Listed("w-d", "s", {**pool, RESTORE_ID_TAG: "r1"}),  # held by a restore
+              Listed("w-e", "s", dict(pool)),  # never released (its restore stopped)
+              Listed("other", "s", {})]  # not the pool's
+    assert idle(listed, 0, 600.0) == ["w-a", "w-b", "w-e"]
+    assert idle(listed, 1, 600.0) == ["w-a", "w-b", "w-e"]  # w-c is the one kept
+    assert idle(listed, 2, 600.0) == ["w-a", "w-e"]
+    assert idle(listed, 9, 600.0) == []
+
+
+def _shrunk_pool_subnet(monkeypatch, prefix):
+    from restore.backends import fleet as fleet_module
+
+    built = fleet_module.build_world
+
+    def world(scenario, plan, *args, **kwargs):
+        state = built(scenario, plan, *args, **kwargs)
+        state.put_subnet(plan.context.pool.subnet, prefix)
+        return state
+
+    monkeypatch.setattr(fleet_module, "build_world", world)
+
+
+def test_the_pool_subnet_needs_a_free_address_per_worker(monkeypatch):
+    # a /29 has three free addresses (Azure keeps five): three workers, warm ones included
+    _shrunk_pool_subnet(monkeypatch, "10.250.0.0/29")
+    three = simulate_fleet(fleet(6, max_workers=3, subnet="pool-vnet/workers"), 2, ROOMY)
+    summary = three.to_dict()
+    assert summary["status"] == "succeeded" and summary["workers_created"] == 3
+    nics = {r.properties()["ipConfigurations"][0]["privateIPAddress"] for r in []}
+    assert nics == set()
+    four = simulate_fleet(fleet(6, max_workers=4, subnet="pool-vnet/workers"), 2, ROOMY)
+    summary = four.to_dict()
+    assert summary["status"] == "failed" and summary["workers_created"] == 3
+    assert set(summary["errors"]) == {"SubnetIsFull"} and summary["leaked"] == 0
+    assert all(v.source_intact for v in four.vms if v.status == "rolled_back")
+
+
+def test_the_pool_subnet_is_the_workers_own():
+    plan = build_plan(_single(), ROOMY.sizing, pool=PoolSettings(1, 600.0, "pool-vnet/workers"))
+    assert plan.context.pool.subnet == arm.subnet_id(plan.context.subscription, POOL_GROUP,
+                                                     "pool-vnet", "workers")
+    assert plan.context.vm.subnet != plan.context.pool.subnet
+
+
+@pytest.mark.parametrize(("block", "field"), [
+    ({"min": -1}, "fleet.worker_pool.min"),
+    ({"min": "1"}, "fleet.worker_pool.min"),
+    ({"min": 3}, "fleet.worker_pool"),  # more than max_workers (2)
+    ({"keep_warm_s": -5}, "fleet.worker_pool.keep_warm_s"),
+    ({"keep_warm_s": "600"}, "fleet.worker_pool.keep_warm_s"),
+    ({"keep_warm_s": True}, "fleet.worker_pool.keep_warm_s"),
+    ({"warm": "yes"}, "fleet.worker_pool.warm"),
+    ({"subnet": "a/b/c"}, "fleet.worker_pool.subnet"),
+    ({"max": 4}, "fleet.worker_pool.max"),
+])
+def test_a_bad_worker_pool_names_the_field(block, field):
+    with pytest.raises(restore.ScenarioError) as info:
+        fleet(2, **block)
+    assert info.value.field == field
+
+
+POOL_FAULTS = [
+    ("claim_warm_worker", "transient", 2), ("claim_warm_worker", "throttle", 2),
+    ("claim_warm_worker", "quota_exceeded", 1), ("start_vm", "transient", 2),
+    ("start_vm", "allocation_failed", 1), ("start_vm", "quota_exceeded", 1),
+    ("launch_worker/tag_worker", "transient", 2), ("launch_worker/tag_worker", "quota_exceeded", 1),
+    ("release_worker", "transient", 2), ("release_worker", "throttle", 2),
+    ("deallocate_worker", "quota_exceeded", 1), ("restore_data", "transient", 1),
+    ("remove_idle_worker", "transient", 2), ("find_idle_workers", "throttle", 2),
+]
+
+
+@pytest.mark.parametrize(("at", "kind", "times"), POOL_FAULTS,
+                         ids=[f"{a}-{k}" for a, k, _ in POOL_FAULTS])
+def test_a_fault_in_the_pool_ends_in_success_or_a_clean_rollback(at, kind, times):
+    raw = fleet(4, max_workers=1, min=0).model_dump(mode="json")
+    raw["faults"] = [{"at": at, "kind": kind, "times": times}]
+    report = simulate_fleet(restore.parse_scenario(raw), 5, ROOMY)
+    summary = report.to_dict()
+    assert summary["faults_never_fired"] == []
+    assert {v.status for v in report.vms} <= {"succeeded", "rolled_back"}, summary["errors"]
+    assert all(v.source_intact for v in report.vms if v.status == "rolled_back")
+    assert summary["leaked"] == 0 and summary["worker_pool"]["leaked"] == []
+    assert summary["worker_pool"]["kept"] == []  # min 0: every worker went in the end

@@ -62,6 +62,8 @@ def cost_terms(tickets: Iterable[Ticket], ctx: RestoreContext, prices: Prices
             lives[op.id.lower()] = Life("worker_compute", prices.vm_hourly[op.size], ticket)
             lives[op.os_disk.lower()] = Life(
                 "disks", _disk_rate(prices, WORKER_OS_DISK_SKU, WORKER_OS_DISK_GB), ticket)
+        elif isinstance(op, ops.StartVm) and op.size:  # a warm worker of the pool
+            lives[op.id.lower()] = Life("worker_compute", prices.vm_hourly[op.size], ticket)
         elif isinstance(op, ops.CreateDisk):
             lives[op.id.lower()] = Life("disks", _disk_rate(prices, op.sku, op.size_gb), ticket)
         elif isinstance(op, ops.CreateSnapshot):

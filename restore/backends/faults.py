@@ -28,7 +28,7 @@ from restore.ops import Operation
 from restore.scenario import Fault, FaultKind
 from restore.steps import RECOVERY_KINDS
 
-ALLOCATING = frozenset({"create_vm"})
+ALLOCATING = frozenset({"create_vm", "start_vm"})  # a deallocated VM is allocated again
 THROTTLE_RETRY_AFTER_S = 17.0  # a typical Retry-After of ARM's write throttling, estimate
 
 
@@ -129,6 +129,14 @@ def target_call(op: Operation) -> tuple[str, str]:
         return REHYDRATE, op.restore_point
     if isinstance(op, ops.FindResources):
         return "GET Microsoft.Resources/resources", "*"
+    if isinstance(op, ops.ClaimWarmWorker | ops.FindIdleWorkers):
+        return f"GET {arm.VIRTUAL_MACHINES}", op.group  # the list of the pool's VMs
+    if isinstance(op, ops.TagWorker):
+        return f"PATCH {arm.VIRTUAL_MACHINES}", op.id
+    if isinstance(op, ops.StartVm):
+        return f"POST {arm.VIRTUAL_MACHINES}/start", op.id
+    if isinstance(op, ops.RemoveIdleWorker):
+        return f"DELETE {arm.VIRTUAL_MACHINES}", op.id
     if isinstance(op, ops.CheckQuota):
         return "GET Microsoft.Compute/skus", "*"
     if isinstance(op, ops.CheckExists | ops.CheckNamesFree):

@@ -5,7 +5,7 @@ goes to the lowest priority number first."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
@@ -65,6 +65,7 @@ class FleetReport:
     peak_workers: int
     vms: list[VmOutcome]
     pool: PoolOutcome | None = None
+    faults_never_fired: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -104,6 +105,7 @@ class FleetReport:
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
             "errors": dict(Counter(v.error for v in self.vms if v.error)),
+            "faults_never_fired": self.faults_never_fired,
             "per_vm": [{"name": v.name, "priority": v.priority, "status": v.status,
                         "error": v.error,
                         "end_s": round(v.end_s, 3), "waited_s": round(v.waited_s, 3),
@@ -123,7 +125,8 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     profile = scenario_profile(scenario, profile)
     members, state = [], None
     settings = fleet.worker_pool
-    pooled = PoolSettings(settings.min, settings.keep_warm_s) if settings.warm else None
+    pooled = PoolSettings(settings.min, settings.keep_warm_s, settings.subnet) \
+        if settings.warm else None
     for replica, priority in scenario.replicas():
         plan = build_plan(replica, profile.sizing, pool=pooled)
         check_disks(plan, profile)
@@ -149,7 +152,7 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     engines = [driver.engine for *_, driver in drivers]
     outcome = pool_outcome(members[0][1].context.pool, settings, engines, state, env.now)
     return FleetReport(scenario.name, seed, fleet.max_workers, makespan, pool.busy_s,
-                       pool.peak, vms, outcome)
+                       pool.peak, vms, outcome, region.faults.never_fired())
 
 
 def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):

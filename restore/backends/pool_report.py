@@ -14,7 +14,7 @@ import armid as arm
 from fakecloud.models import CloudState, VirtualMachine
 from restore import ops
 from restore.engine import Engine
-from restore.plan import Plan, PlannedStep, PoolPlan
+from restore.plan import POOL_TAG, Plan, PlannedStep, PoolPlan
 
 if TYPE_CHECKING:
     from restore.backends.fleet import PoolOutcome
@@ -59,11 +59,12 @@ def pool_outcome(pool: PoolPlan | None, settings: WorkerPool, engines: list[Engi
     if pool is None:
         return PoolOutcome(None, settings.min, settings.keep_warm_s, created, started, [], [],
                            now)
-    group = arm.name_of(pool.group)
-    left = state.in_group(group) if state.find(pool.group) is not None else []
-    kept = [r for r in left if isinstance(r, VirtualMachine)]
+    left = [state.find(i) for i in state.tagged(POOL_TAG, dict(pool.tags)[POOL_TAG])]
+    kept = [r for r in left if isinstance(r, VirtualMachine)
+            and r.resource_group.lower() == arm.name_of(pool.group).lower()]
     owned = {i.lower() for vm in kept for i in (vm.id, vm.nic, vm.os_disk)}
-    leaked = [r.id for r in left if r.id.lower() not in owned]
+    leaked = [r.id for r in left if r is not None and r.id.lower() not in owned
+              and r.id.lower() != pool.group.lower()]  # the group stays, as Veeam's
     return PoolOutcome(pool.group, settings.min, settings.keep_warm_s, created, started,
                        [vm.id for vm in kept], leaked, now)
 

@@ -41,6 +41,8 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
         _ensure_subnet(state, ctx.vm.subnet, ctx.location)
+    if ctx.pool is not None and ctx.pool.subnet:  # the worker profile's own subnet
+        _ensure_subnet(state, ctx.pool.subnet, ctx.location)
     if quotas is not None:
         state.quotas = quotas
     return state
