@@ -29,11 +29,15 @@ def calibrate(
         "fitted stays as it is there.")] = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit a region profile's latencies to recorded restores.
+    """Fit a region profile's latencies, data throughput and rehydration to recorded
+    restores.
 
     Each latency kind with at least 10 operations that succeeded at their first attempt
-    gets a lognormal fitted to their times; the others keep the base profile's, and the
-    table says why. The written profile names where each latency comes from.
+    gets a lognormal fitted to their times; each disk SKU, worker size and the repository
+    binding at least 10 data writes a factor on its throughput figures (95% bootstrap CI);
+    each archive priority with 10 rehydrations a lognormal draw. The others keep the base
+    profile's, and the output says why. The written profile names where each figure comes
+    from.
 
     Example: restorelab simulate orig-hot-backup --journal r1.db ... then
     restorelab calibrate r*.db --out fitted.yaml, and restorelab validate fitted.yaml r*.db
@@ -51,10 +55,39 @@ def calibrate(
                       f"{fit['p95']:.1f}", f"{low:.1f}-{high:.1f}", f"{fit['base_median']:.1f}",
                       f"{fit['change_pct']:+.0f}%")
     out.print(table)
+    if summary["throughput"] or summary["rehydration"]:
+        out.print(_data_table(summary))
     out.print(f"written to {out_path} (seconds; n: operations fitted; CI: 95% of the "
               f"median; was: {summary['base']}'s median)", soft_wrap=True)
+    for note in summary["notes"]:
+        out.print(note, soft_wrap=True)
+    unrecorded = [k for k, why in summary["kept"].items() if why.startswith("0 recorded")]
     for kind, why in summary["kept"].items():
-        out.print(f"kept from {summary['base']}: {kind} ({why})", soft_wrap=True)
+        if kind not in unrecorded:
+            out.print(f"kept from {summary['base']}: {kind} ({why})", soft_wrap=True)
+    if unrecorded:
+        out.print(f"kept from {summary['base']}, none recorded: {', '.join(unrecorded)}",
+                  soft_wrap=True)
+
+
+def _data_table(summary: dict[str, Any]) -> Table:
+    """Throughput per constraint (a factor on the base's figures, and the figure it
+    gives) and the rehydration draw per priority."""
+    table = Table(Column("data", no_wrap=True), "n", "fitted", Column("95% CI", no_wrap=True),
+                  "was", "change", title_justify="left",
+                  title="throughput (MB/s) and rehydration (s)")
+    for fit in summary["throughput"]:
+        low, high = fit["factor_ci"]
+        table.add_row(f"{fit['constraint']} ({fit['shown']})", str(fit["samples"]),
+                      f"{fit['mbps']:.1f} (x{fit['factor']:.3f})",
+                      f"x{low:.3f}-{high:.3f}", f"{fit['base_mbps']:.1f}",
+                      f"{100 * (fit['factor'] - 1):+.0f}%")
+    for fit in summary["rehydration"]:
+        low, high = fit["median_ci"]
+        table.add_row(f"rehydration {fit['priority']} (median)", str(fit["samples"]),
+                      f"{fit['median']:.0f}", f"{low:.0f}-{high:.0f}",
+                      f"{fit['base_median']:.0f}", f"{fit['change_pct']:+.0f}%")
+    return table
 
 
 def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str, Any]:
@@ -72,7 +105,18 @@ def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str
                         "change_pct": round(100 * (f.median / base.latency[f.kind].median - 1),
                                             1)}
                        for f in result.fits.values()],
-            "kept": result.kept}
+            "throughput": [{"constraint": f.constraint, "samples": f.samples,
+                            "factor": round(f.factor, 5),
+                            "factor_ci": [round(v, 5) for v in f.factor_ci],
+                            "shown": f.shown, "mbps": round(f.mbps, 3),
+                            "base_mbps": f.base_mbps} for f in result.throughput.values()],
+            "rehydration": [{"priority": priority, "samples": f.samples,
+                             "median": round(f.median, 3), "p95": round(f.p95, 3),
+                             "median_ci": [round(v, 3) for v in f.median_ci],
+                             "base_median": (b := base.rehydration.latency(priority)).median,
+                             "change_pct": round(100 * (f.median / b.median - 1), 1)}
+                            for priority, f in result.rehydration.items()],
+            "kept": result.kept, "notes": result.notes}
 
 
 def _check_file(path: Path, option: str, suffixes: tuple[str, ...]) -> None:

@@ -23,9 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from fakecloud.profile import Z95, Latency
+from restore.backends.calibrate_data import (
+    ThroughputFit,
+    fit_rehydration,
+    fit_throughput,
+    rehydration_latency,
+    rehydrations,
+    scaled,
+    transfers,
+)
 from restore.backends.journal import meta_of, read_only
 from restore.backends.profiles import RestoreProfile
 from restore.errors import JournalError
@@ -39,6 +47,8 @@ AS_IS = frozenset({"create_resource_group", "delete_resource_group", "delete_sna
                    "deallocate_vm", "delete_vm", "delete_disk", "move_resources",
                    "find_resources"})
 """Operations whose latency kind is their own kind."""
+RUN_COMMAND = "start_restore_agent"
+"""The Run Command's start, fitted with the data throughput (its time is a data write's)."""
 SYNCHRONOUS = frozenset({"create_resource_group", "find_resources"})
 """Kinds ARM answers at once (no poll rounds their time up)."""
 
@@ -178,83 +188,67 @@ def _cdf(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Calibration:
-    """The fits, and the kinds that keep the base profile's latency (and why)."""
+    """The fits, and what keeps the base profile's figures (and why): latencies per kind
+    (``fits``), throughput per disk SKU, worker size and the repository (``throughput``:
+    a factor on the base's figures), the rehydration draw per priority (``rehydration``);
+    ``kept`` names every latency kind, constraint and rehydration figure left as in the
+    base."""
 
     base: RestoreProfile
     journals: list[str]
     fits: dict[str, Fit] = field(default_factory=dict)
     kept: dict[str, str] = field(default_factory=dict)
+    throughput: dict[str, ThroughputFit] = field(default_factory=dict)
+    rehydration: dict[str, Fit] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # how the data fits were made
 
     def write(self, path: str | Path) -> None:
         """The calibrated profile as YAML at ``path`` (named after the file)."""
+        from restore.backends.calibrate_yaml import profile_yaml
+
         path = Path(path)
         path.write_text(profile_yaml(self, path.stem), encoding="utf-8")
 
     def profile(self) -> RestoreProfile:
-        """The base profile with every fitted latency in place."""
+        """The base profile with every fitted figure in place."""
         latency = {kind: self.fits[kind].latency(base) if kind in self.fits else base
                    for kind, base in self.base.latency.items()}
-        return self.base.model_copy(update={"latency": latency})
+        rehydration = self.base.rehydration.model_copy(update={
+            priority: rehydration_latency(self.base.rehydration.latency(priority), fit)
+            for priority, fit in self.rehydration.items()})
+        fitted = self.base.model_copy(update={"latency": latency, "rehydration": rehydration})
+        return scaled(fitted, {c: f.factor for c, f in self.throughput.items()})
 
 
 def calibrate(recordings: list[Recording], base: RestoreProfile) -> Calibration:
-    """Fit every latency kind the recordings hold enough of; the others keep ``base``'s."""
+    """Fit every latency kind, throughput constraint and rehydration priority the
+    recordings hold enough of; the others keep ``base``'s."""
     found = samples(recordings)
     result = Calibration(base, [str(r.path) for r in recordings])
+    data = fit_throughput(transfers(recordings), base)
     for kind, latency in base.latency.items():
         times = found.get(kind, {True: [], False: []})
         n = len(times[True]) + len(times[False])
         if latency.fixed is not None:
             result.kept[kind] = "a fixed latency in the base profile"
+        elif kind == RUN_COMMAND and data.start is not None:
+            result.fits[kind] = data.start
+        elif kind == RUN_COMMAND and data.start_why:
+            result.kept[kind] = data.start_why
         elif n < MIN_SAMPLES:
             result.kept[kind] = f"{n} recorded (at least {MIN_SAMPLES} needed)"
         else:
             result.fits[kind] = fit_lognormal(kind, times[False], times[True])
+    result.throughput = data.fits
+    result.kept.update({f"throughput of {c}": why for c, why in data.kept.items()})
+    if data.start is not None:
+        result.notes.append(f"{RUN_COMMAND}: {data.start_why}")
+    if data.unbound:
+        result.notes.append(f"{data.unbound} transfer(s) no single constraint binds: left out")
+    result.rehydration, kept = fit_rehydration(rehydrations(recordings), base.rehydration,
+                                               MIN_SAMPLES)
+    result.kept.update(kept)
     return result
-
-
-def profile_yaml(calibration: Calibration, name: str) -> str:
-    """The calibrated profile as YAML: the base's settings, and each latency with where its
-    numbers come from (a fit: its samples and journals; else the base's, and why)."""
-    base = calibration.base
-    journals = sorted({Path(j).name for j in calibration.journals})
-    shown = ", ".join(journals[:5]) + (f" and {len(journals) - 5} more" if len(journals) > 5
-                                       else "")
-    settings = base.model_dump(mode="python", exclude={"latency"})
-    settings.update(name=name, description=f"{base.name} fitted to {len(journals)} recorded "
-                    f"restore(s) by restorelab calibrate")
-    lines = [f"# restorelab calibrate: the {base.name} profile fitted to {shown}.",
-             "# Latencies below say where each comes from; every other number is the base "
-             f"profile's (see {base.name}'s file for its sources).",
-             yaml.safe_dump({"name": settings.pop("name"),
-                             "description": settings.pop("description")}, sort_keys=False,
-                            width=1000).rstrip(),
-             "latency:"]
-    for kind, latency in calibration.profile().latency.items():
-        lines.append(f"  {kind}: {_flow(latency)}  # {_provenance(calibration, kind)}")
-    lines.append(yaml.safe_dump(settings, sort_keys=False, width=100).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def _flow(latency: Latency) -> str:
-    """One latency as a YAML flow mapping, with only the numbers it sets."""
-    shown = latency.model_dump(exclude_defaults=True)
-    return "{" + ", ".join(f"{k}: {_number(v)}" for k, v in shown.items()) + "}"
-
-
-def _number(value: float) -> str:
-    return ".inf" if value == math.inf else f"{value:.4g}" if value < 1e5 else f"{value:.0f}"
-
-
-def _provenance(calibration: Calibration, kind: str) -> str:
-    fit = calibration.fits.get(kind)
-    if fit is None:
-        return f"base profile {calibration.base.name}: {calibration.kept.get(kind, 'kept')}"
-    low, high = fit.median_ci
-    base = calibration.base.latency[kind]
-    return (f"fitted: {fit.samples} operations from {len(calibration.journals)} journal(s); "
-            f"median 95% CI {_number(low)}-{_number(high)}; base median {_number(base.median)}"
-            f", p95 {_number(base.p95)}")
 
 
 def validate(profile: RestoreProfile, recordings: list[Recording]) -> dict[str, Any]:
