@@ -34,6 +34,14 @@ def show_fleet(fleet) -> None:
               f"{clock(summary['lower_bound_s'])}; longest single restore "
               f"{clock(summary['critical_path_s'])})")
     out.print(f"cost          {summary['cost']:,.2f}; left behind: {summary['leaked']}")
+    pool = summary.get("worker_pool") or {}
+    if "workers_created" in summary:
+        out.print(f"workers       {summary['workers_created']} created, "
+                  f"{summary['workers_started']} warm ones started")
+    if pool.get("kept"):
+        out.print(f"kept warm     {len(pool['kept'])} deallocated worker(s) in "
+                  f"{pool['group'].rsplit('/', 1)[-1]} (the pool's minimum; to remove them: "
+                  f"{pool['remove_with']})", highlight=False)
 
 
 def show_sweep(summary: dict[str, Any]) -> None:

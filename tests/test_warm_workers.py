@@ -280,3 +280,56 @@ def test_a_fault_in_the_pool_ends_in_success_or_a_clean_rollback(at, kind, times
     assert all(v.source_intact for v in report.vms if v.status == "rolled_back")
     assert summary["leaked"] == 0 and summary["worker_pool"]["leaked"] == []
     assert summary["worker_pool"]["kept"] == []  # min 0: every worker went in the end
+
+
+def test_a_journaled_restore_refuses_a_worker_pool(tmp_path):
+    from restore.backends.journal import Journal
+
+    scenario = _single()
+    prepared = prepare(scenario)
+    plan = build_plan(scenario, prepared.profile.sizing, pool=PoolSettings(1, 600.0))
+    with Journal(tmp_path / "j.db", create=True, meta={"status": "interrupted"}) as book, \
+            pytest.raises(ValueError, match="worker pool is not journaled"):
+        sim.run(replace(prepared, plan=plan), 0, [], book)
+
+
+@pytest.mark.parametrize("backend", ["sim", "fake-arm"])
+def test_the_housekeeping_removes_an_expired_worker_with_its_nic_and_os_disk(backend):
+    if backend == "fake-arm":
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from restore.plan import Plan, PlannedStep
+
+    _, state = _one_restore(_single(), PoolSettings(0, 600.0))
+    (warm,) = _pool_vms(state)
+    state.retag(warm.id, {**warm.tags, KEEP_WARM_TAG: "-1.0"})  # its time is over
+    scenario = _single()
+    prepared = prepare(scenario)
+    plan = build_plan(scenario, prepared.profile.sizing, "chores01", pool=PoolSettings(0, 600))
+    chore = replace(prepared, plan=Plan(plan.scenario, (PlannedStep("remove_idle_workers"),),
+                                        plan.context))
+    if backend == "sim":
+        report = sim.run(chore, 0, [], None, state)
+    else:
+        from restore.backends import fake_arm
+
+        report = fake_arm.run(chore, 0, [], None, state)
+    assert report.status == "succeeded"
+    assert [(o["op"], o["resource"]) for o in report.operations] == [
+        ("find_idle_workers", plan.context.pool.group), ("remove_idle_worker", warm.id)]
+    removed = report.operations[-1]
+    assert removed["end_s"] > removed["start_s"]  # a VM's delete, not a skip
+    assert all(state.find(i) is None for i in (warm.id, warm.nic, warm.os_disk))
+
+
+def test_sim_and_fake_arm_resize_a_claimed_worker_alike():
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    pool = PoolSettings(1, 600.0)
+    big = restore.parse_scenario(scenario_dict(
+        size="Standard_D2s_v5", data_disks=[{"size_gb": 2048, "used_gb": 20}]))
+    _, sim_state = _one_restore(_single(), pool)
+    _, arm_state = _one_restore(_single(), pool, backend="fake-arm")
+    on_sim, _ = _one_restore(big, pool, sim_state, "second02", seed=3)
+    on_arm, _ = _one_restore(big, pool, arm_state, "second02", "fake-arm", seed=3)
+    _differential(on_sim, on_arm)
+    (worker,) = _pool_vms(sim_state)
+    assert worker.size == "Standard_F8s_v2"

@@ -126,6 +126,9 @@ class Resumption:
 def engine_for(plan: Plan, book: Any, resuming: Resumption | None) -> Engine:
     """The engine of one simulated run: its steps recorded in ``book`` (a Journal) if any,
     picking up where ``resuming`` says the journaled restore stopped."""
+    if plan.context.pool is not None and (book or resuming):
+        raise ValueError("a restore with a worker pool is not journaled: the workers it "
+                         "got from the pool are not kept in the journal yet")
     engine = Engine(plan, on_step=book.record_step if book else None)
     if resuming:
         engine.resume(resuming.finished, resuming.interrupted, resuming.error,
