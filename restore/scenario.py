@@ -249,9 +249,12 @@ maximums: 50 workers for the default appliance size, 1,000 per region per applia
 
 VEEAM_MIN_WORKERS = 1
 VEEAM_KEEP_WARM_S = 600.0
-"""Veeam's pool keeps its minimum of workers (1 by default, the same guide) pre-deployed and
-deallocated, and a worker that ends its job stays so for about 10 minutes before it is
-removed, so that a later restore starts it instead of creating one."""
+"""Veeam's pool keeps its minimum of workers pre-deployed (1 in the default configuration,
+the same guide), and "Each worker has idle time (10 minutes) and after this time expires,
+Veeam Backup for Microsoft Azure automatically removes such a worker from the resource
+group" (the guide's Workers page above); a later restore within that time starts the
+deallocated worker instead of creating one. The REST API's worker configuration has the
+same fields: minInstances, maxInstances, and the subnet the workers are connected to."""
 
 
 class WorkerPool(Strict):

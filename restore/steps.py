@@ -178,15 +178,21 @@ def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[Worke
                      delete_with_vm=pool is not None)
             for w, size in zip(batch, sizes, strict=True)])
         made = [w for w, o in zip(batch, outcomes, strict=True) if not isinstance(o, CloudError)]
-        if pool is not None and made:
-            yield [TagWorker(w.vm, _holder(ctx)) for w in made]
+        if pool is not None and made:  # held by this restore's tag, or deleted at once
+            held = yield Tolerate([TagWorker(w.vm, _holder(ctx)) for w in made])
+            lost = [(w, o) for w, o in zip(made, held, strict=True) if isinstance(o, CloudError)]
+            if lost:
+                yield Tolerate([*(DeleteVm(w.vm) for w, _ in lost),
+                                *(DeleteNic(w.nic) for w in workers if w.vm in waiting
+                                  and w not in made)])
+                raise lost[0][1]
         for worker, size, outcome in zip(batch, sizes, outcomes, strict=True):
             tried[worker.vm].append(size)
             if not isinstance(outcome, CloudError):
                 del waiting[worker.vm]
             elif outcome.code != "AllocationFailed" or len(tried[worker.vm]) == len(
                     waiting[worker.vm]):
-                if pool is not None:
+                if pool is not None:  # the NICs of pool workers not made: nobody's tag
                     yield Tolerate([DeleteNic(w.nic) for w in workers if w.vm in waiting])
                 raise CloudError(outcome.code, f"{outcome.message} (worker sizes tried: "
                                  f"{', '.join(tried[worker.vm])})", outcome.status)

@@ -333,3 +333,13 @@ def test_sim_and_fake_arm_resize_a_claimed_worker_alike():
     _differential(on_sim, on_arm)
     (worker,) = _pool_vms(sim_state)
     assert worker.size == "Standard_F8s_v2"
+
+
+def test_a_worker_made_but_not_held_is_deleted_at_once():
+    # its hold (the restore-id tag) fails: nothing else would ever find it, so it goes now
+    raw = fleet(1).model_dump(mode="json")
+    raw["faults"] = [{"at": "launch_worker/tag_worker", "kind": "quota_exceeded"}]
+    summary = simulate_fleet(restore.parse_scenario(raw), 0, ROOMY).to_dict()
+    assert summary["errors"] == {"QuotaExceeded": 1} and summary["faults_never_fired"] == []
+    assert summary["worker_pool"]["kept"] == [] and summary["worker_pool"]["leaked"] == []
+    assert summary["leaked"] == 0 and summary["workers_created"] == 1
