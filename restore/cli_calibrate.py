@@ -59,6 +59,11 @@ def calibrate(
         out.print(_data_table(summary))
     out.print(f"written to {out_path} (seconds; n: operations fitted; CI: 95% of the "
               f"median; was: {summary['base']}'s median)", soft_wrap=True)
+    if summary["throughput"]:
+        out.print("throughput: each constraint's figures times one factor; n: transfers it "
+                  "binds; MB/s: a worker's uncached_mbps, a SKU's at its most written size; "
+                  ">=: a lower bound (above it another constraint binds); rehydration: the "
+                  "draw's median, less the account budget's wait", soft_wrap=True)
     for note in summary["notes"]:
         out.print(note, soft_wrap=True)
     unrecorded = [k for k, why in summary["kept"].items() if why.startswith("0 recorded")]
@@ -71,21 +76,21 @@ def calibrate(
 
 
 def _data_table(summary: dict[str, Any]) -> Table:
-    """Throughput per constraint (a factor on the base's figures, and the figure it
-    gives) and the rehydration draw per priority."""
-    table = Table(Column("data", no_wrap=True), "n", "fitted", Column("95% CI", no_wrap=True),
-                  "was", "change", title_justify="left",
-                  title="throughput (MB/s) and rehydration (s)")
+    """Throughput per constraint (MB/s: the base's figure times the fitted factor; a
+    SKU's at its most written size) and the rehydration draw's median per priority."""
+    table = Table(Column("data", no_wrap=True), "n", Column("fitted", no_wrap=True),
+                  Column("95% CI", no_wrap=True), Column("was", no_wrap=True), "change",
+                  title_justify="left", title="data throughput and rehydration")
     for fit in summary["throughput"]:
-        low, high = fit["factor_ci"]
-        table.add_row(f"{fit['constraint']} ({fit['shown']})", str(fit["samples"]),
-                      f"{fit['mbps']:.1f} (x{fit['factor']:.3f})",
-                      f"x{low:.3f}-{high:.3f}", f"{fit['base_mbps']:.1f}",
+        low, high = (fit["base_mbps"] * v for v in fit["factor_ci"])
+        table.add_row(fit["constraint"], str(fit["samples"]),
+                      f"{'>= ' if fit['at_least'] else ''}{fit['mbps']:.1f} MB/s",
+                      f"{low:.1f}-{high:.1f}", f"{fit['base_mbps']:.1f}",
                       f"{100 * (fit['factor'] - 1):+.0f}%")
     for fit in summary["rehydration"]:
         low, high = fit["median_ci"]
-        table.add_row(f"rehydration {fit['priority']} (median)", str(fit["samples"]),
-                      f"{fit['median']:.0f}", f"{low:.0f}-{high:.0f}",
+        table.add_row(f"rehydration {fit['priority']}", str(fit["samples"]),
+                      f"{fit['median']:.0f} s", f"{low:.0f}-{high:.0f}",
                       f"{fit['base_median']:.0f}", f"{fit['change_pct']:+.0f}%")
     return table
 
@@ -109,6 +114,7 @@ def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str
                             "factor": round(f.factor, 5),
                             "factor_ci": [round(v, 5) for v in f.factor_ci],
                             "shown": f.shown, "mbps": round(f.mbps, 3),
+                            "at_least": f.at_least,
                             "base_mbps": f.base_mbps} for f in result.throughput.values()],
             "rehydration": [{"priority": priority, "samples": f.samples,
                              "median": round(f.median, 3), "p95": round(f.p95, 3),

@@ -96,6 +96,11 @@ def _data_provenance(calibration: Calibration, constraint: str) -> str:
         why = calibration.kept.get(f"throughput of {constraint}", "not recorded")
         return f"base profile {calibration.base.name}: {why}"
     low, high = fit.factor_ci
+    if fit.at_least:
+        return (f"fitted: at least x{fit.factor:.4f} on the base's throughput figures (above "
+                f"it another constraint binds) from {fit.samples} transfer(s) bound by it in "
+                f"{len(calibration.journals)} journal(s); base {fit.shown} "
+                f"{_number(fit.base_mbps)} MB/s")
     return (f"fitted: x{fit.factor:.4f} on the base's throughput figures (95% CI "
             f"{low:.4f}-{high:.4f}) from {fit.samples} transfer(s) bound by it in "
             f"{len(calibration.journals)} journal(s); base {fit.shown} "
@@ -121,7 +126,7 @@ def _value(value: Any) -> str:
 
 
 def _number(value: float) -> str:
-    return ".inf" if value == math.inf else f"{value:.4g}" if value < 1e5 else f"{value:.0f}"
+    return ".inf" if value == math.inf else f"{value:.4g}" if value < 1000 else f"{value:.0f}"
 
 
 def _provenance(calibration: Calibration, kind: str) -> str:
