@@ -20,6 +20,7 @@ RESTORE_ID_TAG = "restorelab-restore-id"
 APPLIANCE_TAG = "veeam-backup-appliance-id"
 POOL_TAG = "restorelab-worker-pool"  # a worker of the region's pool (value: the location)
 KEEP_WARM_TAG = "restorelab-keep-warm-until"  # a released worker: idle from then on
+SLOT_TAG = "restorelab-worker-slot"  # a held worker: the planned worker it serves as
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from restore.ops import (
     WriteDiskData,
     tags_of,
 )
-from restore.plan import RESTORE_ID_TAG, RestoreContext, WorkerPlan
+from restore.plan import RESTORE_ID_TAG, SLOT_TAG, RestoreContext, WorkerPlan
 
 StepGen = Generator[Operation | list[Operation], Any, None]
 
@@ -140,7 +140,7 @@ def _claim_warm_workers(ctx: RestoreContext) -> Generator[Any, Any, list[WorkerP
     pool = ctx.pool
     assert pool is not None and ctx.bound is not None
     yield CreateResourceGroup(pool.group, ctx.location, pool.tags)  # ARM's PUT: idempotent
-    claimed = yield [ClaimWarmWorker(w.vm, pool.group, w.size, _holder(ctx))
+    claimed = yield [ClaimWarmWorker(w.vm, pool.group, w.size, _holder(ctx, w))
                      for w in ctx.workers]
     fresh = []
     for worker, got in zip(ctx.workers, claimed, strict=True):
@@ -154,10 +154,12 @@ def _claim_warm_workers(ctx: RestoreContext) -> Generator[Any, Any, list[WorkerP
     return fresh
 
 
-def _holder(ctx: RestoreContext) -> Tags:
-    """A pool worker's tags while this restore holds it."""
+def _holder(ctx: RestoreContext, worker: WorkerPlan) -> Tags:
+    """A pool worker's tags while this restore holds it as ``worker`` (so a claim sent
+    again finds the worker it got)."""
     assert ctx.pool is not None
-    return tags_of({**dict(ctx.pool.tags), RESTORE_ID_TAG: ctx.restore_id})
+    return tags_of({**dict(ctx.pool.tags), RESTORE_ID_TAG: ctx.restore_id,
+                    SLOT_TAG: arm.name_of(worker.vm)})
 
 
 def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[WorkerPlan, ...]
@@ -179,7 +181,7 @@ def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[Worke
             for w, size in zip(batch, sizes, strict=True)])
         made = [w for w, o in zip(batch, outcomes, strict=True) if not isinstance(o, CloudError)]
         if pool is not None and made:  # held by this restore's tag, or deleted at once
-            held = yield Tolerate([TagWorker(w.vm, _holder(ctx)) for w in made])
+            held = yield Tolerate([TagWorker(w.vm, _holder(ctx, w)) for w in made])
             lost = [(w, o) for w, o in zip(made, held, strict=True) if isinstance(o, CloudError)]
             if lost:
                 yield Tolerate([*(DeleteVm(w.vm) for w, _ in lost),

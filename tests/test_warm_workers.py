@@ -343,3 +343,17 @@ def test_a_worker_made_but_not_held_is_deleted_at_once():
     assert summary["errors"] == {"QuotaExceeded": 1} and summary["faults_never_fired"] == []
     assert summary["worker_pool"]["kept"] == [] and summary["worker_pool"]["leaked"] == []
     assert summary["leaked"] == 0 and summary["workers_created"] == 1
+
+
+def test_a_claim_sent_again_finds_the_worker_it_got():
+    from restore.backends.pool_rules import Listed, already_claimed
+    from restore.ops import ClaimWarmWorker
+    from restore.plan import SLOT_TAG
+
+    holder = {POOL_TAG: "westeurope", RESTORE_ID_TAG: "r1", SLOT_TAG: "restorelab-worker-r1-0"}
+    claim = ClaimWarmWorker("planned", "group", "s", tuple(sorted(holder.items())))
+    listed = [Listed("w-free", "s", {POOL_TAG: "westeurope"}),
+              Listed("w-other", "s", {**holder, SLOT_TAG: "restorelab-worker-r1-1"}),
+              Listed("w-mine", "s", dict(holder))]
+    assert already_claimed(listed, claim) == "w-mine"
+    assert already_claimed(listed[:2], claim) is None

@@ -56,7 +56,11 @@ class AzurePool:
         self._wait(self.clients.compute.virtual_machines.begin_update, vm_id, update)
 
     def claim_warm_worker(self, op: ops.ClaimWarmWorker) -> str:
-        for candidate in pool_rules.candidates(self._listed(op.group), op.size):
+        listed = self._listed(op.group)
+        mine = pool_rules.already_claimed(listed, op)
+        if mine is not None:
+            return mine
+        for candidate in pool_rules.candidates(listed, op.size):
             found = self.get(candidate.id)
             if found is None or not pool_rules.claimable(dict(found.tags or {}),
                                                          power_state(found)):

@@ -38,7 +38,11 @@ def _patch(vm_id: str, body: dict[str, Any]) -> Calls:
 
 
 def _claim(op: ops.ClaimWarmWorker, subscription: str, now: float) -> Calls:
-    for candidate in pool_rules.candidates((yield from _listed(op.group)), op.size):
+    listed = yield from _listed(op.group)
+    mine = pool_rules.already_claimed(listed, op)
+    if mine is not None:
+        return mine
+    for candidate in pool_rules.candidates(listed, op.size):
         found = yield from look(candidate.id)
         if not isinstance(found, VirtualMachine) or not pool_rules.claimable(
                 dict(found.tags), found.power_state):

@@ -31,6 +31,12 @@ def claimable(tags: dict[str, str], power_state: str) -> bool:
     return free(tags) and power_state == "deallocated"
 
 
+def already_claimed(listed: Iterable[Listed], op: ops.ClaimWarmWorker) -> str | None:
+    """The worker this claim got already (a claim sent again), if any."""
+    holder = dict(op.tags)
+    return next((vm.id for vm in listed if holder.items() <= vm.tags.items()), None)
+
+
 def candidates(listed: Iterable[Listed], size: str) -> list[Listed]:
     """The free workers, those of ``size`` first (no resize), then by id."""
     return sorted((vm for vm in listed if free(vm.tags)),
