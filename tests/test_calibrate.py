@@ -239,6 +239,18 @@ def test_scaling_a_constraint_scales_every_throughput_figure_of_it():
     assert scaled.latency == BASE.latency and scaled.rehydration == BASE.rehydration
 
 
+def test_a_transfer_the_base_has_no_figures_for_is_left_out_and_counted():
+    known = calibration_data.Transfer("j.db", 700.0, True, "Standard_F4s_v2", 1, (
+        ("Premium_LRS", 128, 50.0),))
+    unknown = calibration_data.Transfer("j.db", 700.0, True, "Standard_F4s_v2", 1, (
+        ("Imaginary_LRS", 128, 50.0),))
+    fits = calibration_data.fit_throughput([known, unknown], BASE)
+    assert fits.unknown == 1 and not fits.fits
+    assert set(fits.kept) == set(known.constraints)  # too few to fit: each listed
+    assert sorted(why.split(" ")[0] for why in fits.kept.values()) == ["0", "0", "1"]
+    assert all(why.endswith("(at least 10 needed)") for why in fits.kept.values())
+
+
 def test_calibrate_recovers_the_rehydration_draws(tmp_path_factory, hidden):
     """20 rehydrations per priority, half of the high ones waiting for the account's
     budget (10 GiB/h beyond the first 10 GiB): each draw's median within 10%, or three

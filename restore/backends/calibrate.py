@@ -244,7 +244,10 @@ def calibrate(recordings: list[Recording], base: RestoreProfile) -> Calibration:
     if data.start is not None:
         result.notes.append(f"{RUN_COMMAND}: {data.start_why}")
     if data.unbound:
-        result.notes.append(f"{data.unbound} transfer(s) no single constraint binds: left out")
+        result.notes.append(f"{data.unbound} transfer(s) no constraint binds: left out")
+    if data.unknown:
+        result.notes.append(f"{data.unknown} transfer(s) to disks or workers {base.name} has "
+                            "no throughput figures for: left out")
     result.rehydration, kept = fit_rehydration(rehydrations(recordings), base.rehydration,
                                                MIN_SAMPLES)
     result.kept.update(kept)

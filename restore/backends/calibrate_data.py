@@ -159,7 +159,8 @@ class ThroughputFits:
     kept: dict[str, str]  # constraint -> why it keeps the base's figures
     start: Fit | None  # the Run Command's start, when the sizes tell it from the transfers
     start_why: str  # how the start was taken
-    unbound: int  # transfers no single constraint binds (left out)
+    unbound: int  # transfers no constraint binds (left out)
+    unknown: int = 0  # transfers the base profile has no figures for (left out)
 
     @property
     def factors(self) -> dict[str, float]:
@@ -172,11 +173,18 @@ def fit_throughput(found: list[Transfer], base: RestoreProfile,
     start when the recorded sizes identify it."""
     from restore.backends.calibrate import fit_lognormal
 
-    moving = [t for t in found if t.data_gb > 0]
+    moving, unknown = [], 0
+    for transfer in (t for t in found if t.data_gb > 0):
+        try:
+            transfer.model_s(base)
+        except (KeyError, ValueError):  # a disk SKU, size or worker the base has no figures of
+            unknown += 1
+            continue
+        moving.append(transfer)
     idle = [t.seconds - (0.5 if t.censored else 0.0) for t in found if t.data_gb <= 0]
     y = np.array([t.seconds - (0.5 if t.censored else 0.0) for t in moving])
     base_start = base.latency["start_restore_agent"]
-    start = base_start.median or base_start.fixed or 0.0
+    start = base_median = base_start.median or base_start.fixed or 0.0
     factors: dict[str, float] = {}
     identified, settled = False, None
     for _ in range(rounds):
@@ -190,7 +198,7 @@ def fit_throughput(found: list[Transfer], base: RestoreProfile,
         fitted = {c: ix for c, ix in groups.items() if len(ix) >= MIN_TRANSFERS}
         estimate = _offset(y, modelled, fitted, idle)
         identified = estimate is not None
-        start = estimate if estimate is not None else start
+        start = estimate if estimate is not None else base_median
         for constraint, indices in fitted.items():
             factors[constraint] = _fit_factor([moving[i] for i in indices], base, factors,
                                               constraint, y[indices] - start)
@@ -199,7 +207,7 @@ def fit_throughput(found: list[Transfer], base: RestoreProfile,
     bound = [_binding(t, base, factors, a) for t, a in zip(moving, modelled, strict=True)]
     fitted = {c: ix for c, ix in _groups(bound, factors, fitted_only=True).items()}
     intervals = _bootstrap(y, modelled, bound, fitted, idle, start, identified, seed)
-    result = ThroughputFits({}, {}, None, "", sum(1 for c, _ in bound if not c))
+    result = ThroughputFits({}, {}, None, "", sum(1 for c, _ in bound if not c), unknown)
     for constraint, indices in fitted.items():
         shown, base_mbps = _headline(constraint, [moving[i] for i in indices], base)
         factor = factors[constraint]
@@ -213,10 +221,12 @@ def fit_throughput(found: list[Transfer], base: RestoreProfile,
             at_least)
     seen = Counter(c for constraints, _ in bound for c in constraints)
     for constraint in sorted({c for t in moving for c in t.constraints} - set(result.fits)):
-        result.kept[constraint] = (f"{seen[constraint]} recorded transfer(s) bound by it "
-                                   f"(at least {MIN_TRANSFERS} needed)")
-    if identified:
-        residual = [t.seconds - a for t, a in zip(moving, modelled, strict=True)]
+        result.kept[constraint] = (
+            f"{seen[constraint]} recorded transfer(s) bound by it (at least {MIN_TRANSFERS} "
+            "needed)" if seen[constraint] < MIN_TRANSFERS else
+            f"{seen[constraint]} recorded transfer(s) bound by it only at the final estimate")
+    residual = [t.seconds - a for t, a in zip(moving, modelled, strict=True)]
+    if identified and any(r > 0 for r in residual):
         exact = [r for t, r in zip(moving, residual, strict=True) if not t.censored] + idle
         censored = [r for t, r in zip(moving, residual, strict=True) if t.censored]
         usable = [r for r in exact if r > 0], [r for r in censored if r > 0]
