@@ -9,10 +9,13 @@ start (latency kind ``start_restore_agent``) plus the transfer the restore agent
 figure of it is multiplied (a disk SKU: each size step's float fields but ``max_gb``; a
 worker size: its ``*_mbps`` and ``*_mbit_s`` fields; the repository: the throughput's
 ``repository*`` fields), so figures added later (bursts) scale along. Each transfer is
-put on the constraint that binds it (the one whose nudge moves its time most, at the
-estimate so far), and each constraint's factor is the median, over its transfers, of the
-factor (found by bisection on ``transfer_s``) that reproduces the transfer's time less
-the command's start. That start is told apart from the transfer by the data sizes: a
+put on the constraint that binds it (the one whose lowering slows it most, at the
+estimate so far; on each of them at a tie), and each constraint's factor is the one that
+brings its transfers' modelled times nearest their recorded times less the command's
+start (least absolute log error: a median; searched on ``transfer_s`` itself); where the
+error stays the same beyond some factor (another constraint takes over), the factor is
+that point, a lower bound (``at_least``). Rounds repeat until the same transfers bind
+the same constraints. That start is told apart from the transfer by the data sizes: a
 median regression of the recorded times on the modelled transfer times (one slope per
 constraint, one intercept) gives it; when the sizes hardly vary it cannot be told, and
 the base profile's start is taken (and the profile keeps it). The factors' 95% intervals
