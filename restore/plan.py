@@ -21,6 +21,7 @@ APPLIANCE_TAG = "veeam-backup-appliance-id"
 POOL_TAG = "restorelab-worker-pool"  # a worker of the region's pool (value: the location)
 KEEP_WARM_TAG = "restorelab-keep-warm-until"  # a released worker: idle from then on
 SLOT_TAG = "restorelab-worker-slot"  # a held worker: the planned worker it serves as
+CREATING_TAG = "restorelab-worker-created-by"  # a worker being made, not held yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from restore.ops import (
     WriteDiskData,
     tags_of,
 )
-from restore.plan import RESTORE_ID_TAG, SLOT_TAG, RestoreContext, WorkerPlan
+from restore.plan import CREATING_TAG, RESTORE_ID_TAG, SLOT_TAG, RestoreContext, WorkerPlan
 
 StepGen = Generator[Operation | list[Operation], Any, None]
 
@@ -162,12 +162,19 @@ def _holder(ctx: RestoreContext, worker: WorkerPlan) -> Tags:
                     SLOT_TAG: arm.name_of(worker.vm)})
 
 
+def _being_made(ctx: RestoreContext) -> Tags:
+    """A pool worker's tags while this restore creates it: nobody's to claim or remove
+    yet, without the restore-id tag its OS disk would keep (it takes the VM's tags)."""
+    assert ctx.pool is not None
+    return tags_of({**dict(ctx.pool.tags), CREATING_TAG: ctx.restore_id})
+
+
 def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[WorkerPlan, ...]
                     ) -> StepGen:
     """Create ``workers``, each on the next size of the profile while its size cannot be
-    allocated. A pool's worker is made with the pool's tag (its OS disk takes it too),
-    its OS disk and NIC deleted with it, and then held by this restore's tag; the NICs of
-    pool workers that could not be made are deleted."""
+    allocated. A pool's worker is made with the pool's tag and a mark that it is being
+    made (its OS disk takes both), its OS disk and NIC deleted with it, and then held by
+    this restore's tag; the NICs of pool workers that could not be made are deleted."""
     pool = ctx.pool
     waiting = {w.vm: (w.size, *w.fallback_sizes) for w in workers}
     tried: dict[str, list[str]] = {w.vm: [] for w in workers}
@@ -176,7 +183,7 @@ def _create_workers(ctx: RestoreContext, workers: list[WorkerPlan] | tuple[Worke
         sizes = [waiting[w.vm][len(tried[w.vm])] for w in batch]
         outcomes = yield Tolerate([
             CreateVm(w.vm, ctx.location, size, w.nic, w.os_disk, os_disk_from_image=True,
-                     zone=ctx.zone, tags=pool.tags if pool else ctx.tags,
+                     zone=ctx.zone, tags=_being_made(ctx) if pool else ctx.tags,
                      delete_with_vm=pool is not None)
             for w, size in zip(batch, sizes, strict=True)])
         made = [w for w, o in zip(batch, outcomes, strict=True) if not isinstance(o, CloudError)]

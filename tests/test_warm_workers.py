@@ -357,3 +357,23 @@ def test_a_claim_sent_again_finds_the_worker_it_got():
               Listed("w-mine", "s", dict(holder))]
     assert already_claimed(listed, claim) == "w-mine"
     assert already_claimed(listed[:2], claim) is None
+
+
+def test_a_worker_being_made_is_nobodys_to_claim_or_remove():
+    from restore.backends.pool_rules import Listed, candidates, idle
+    from restore.plan import CREATING_TAG
+
+    making = Listed("w-new", "s", {POOL_TAG: "westeurope", CREATING_TAG: "r1"})
+    # its create takes minutes: a housekeeping meanwhile must not delete it (it has no
+    # keep-warm time yet), nor a claim take it
+    assert idle([making], 0, 1e9) == [] and candidates([making], "s") == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_housekeeping_during_a_workers_create_leaves_it_alone(seed):
+    # short keep-warm times: housekeeping runs while other restores create workers (a
+    # create takes minutes); it once deleted one mid-create (ResourceNotFound)
+    summary = simulate_fleet(fleet(10, max_workers=3, max_active=6, keep_warm_s=30, min=0),
+                             seed, ROOMY).to_dict()
+    assert summary["status"] == "succeeded", summary["errors"]
+    assert summary["leaked"] == 0 and summary["worker_pool"]["kept"] == []

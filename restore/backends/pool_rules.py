@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from restore import ops
-from restore.plan import KEEP_WARM_TAG, POOL_TAG, RESTORE_ID_TAG
+from restore.plan import CREATING_TAG, KEEP_WARM_TAG, POOL_TAG, RESTORE_ID_TAG
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +23,8 @@ class Listed:
 
 
 def free(tags: dict[str, str]) -> bool:
-    """A worker of the pool that no restore holds."""
-    return POOL_TAG in tags and RESTORE_ID_TAG not in tags
+    """A worker of the pool that no restore holds, or is making."""
+    return POOL_TAG in tags and RESTORE_ID_TAG not in tags and CREATING_TAG not in tags
 
 
 def claimable(tags: dict[str, str], power_state: str) -> bool:
