@@ -4,6 +4,7 @@ restores, and check a profile's predictions against them."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,10 +83,11 @@ def _data_table(summary: dict[str, Any]) -> Table:
                   Column("95% CI", no_wrap=True), Column("was", no_wrap=True), "change",
                   title_justify="left", title="data throughput and rehydration")
     for fit in summary["throughput"]:
-        low, high = (fit["base_mbps"] * v for v in fit["factor_ci"])
+        low, high = ("-" if v is None else f"{fit['base_mbps'] * v:.1f}"
+                     for v in fit["factor_ci"])
         table.add_row(fit["constraint"], str(fit["samples"]),
                       f"{'>= ' if fit['at_least'] else ''}{fit['mbps']:.1f} MB/s",
-                      f"{low:.1f}-{high:.1f}", f"{fit['base_mbps']:.1f}",
+                      f"{low}-{high}" if high != "-" else f">= {low}", f"{fit['base_mbps']:.1f}",
                       f"{100 * (fit['factor'] - 1):+.0f}%")
     for fit in summary["rehydration"]:
         low, high = fit["median_ci"]
@@ -112,7 +114,8 @@ def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str
                        for f in result.fits.values()],
             "throughput": [{"constraint": f.constraint, "samples": f.samples,
                             "factor": round(f.factor, 5),
-                            "factor_ci": [round(v, 5) for v in f.factor_ci],
+                            "factor_ci": [round(v, 5) if math.isfinite(v) else None
+                                          for v in f.factor_ci],  # None: no upper bound
                             "shown": f.shown, "mbps": round(f.mbps, 3),
                             "at_least": f.at_least,
                             "base_mbps": f.base_mbps} for f in result.throughput.values()],

@@ -4,6 +4,7 @@ predicting held-out restores where the base profile misses by the perturbation."
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -279,6 +280,9 @@ def test_the_fitted_profile_predicts_held_out_restores_the_base_does_not(recorde
     a restore, with wide tails, dominate it), where the base misses by 15% or more."""
     alone = calibration.calibrate([calibration.read_recording(p)
                                    for p in recorded["training"]], BASE)
+    for constraint, fit in alone.throughput.items():  # alike transfers: maybe lower bounds
+        truth = THROUGHPUT.get(constraint, 1.0)
+        assert fit.factor <= truth * 1.1 if fit.at_least else abs(fit.factor / truth - 1) <= 0.1
     for name, profile in (("held_out", alone.profile()), ("data_held_out", fitted.profile())):
         held_out = [calibration.read_recording(p) for p in recorded[name]]
         with_fit = calibration.validate(profile, held_out)
@@ -303,7 +307,7 @@ def test_the_cli_writes_a_profile_that_names_its_sources_and_validates_it(record
     journals = [str(p) for p in (*recorded["training"], *recorded["data_training"])]
     result = runner.invoke(app, ["calibrate", *journals, "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    summary = yaml.safe_load(result.stdout)
+    summary = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(name))
     assert {f["kind"] for f in summary["fitted"]} >= {"create_disk", "create_vm"}
     throughput = {f["constraint"]: f for f in summary["throughput"]}
     assert set(throughput) >= set(THROUGHPUT)
