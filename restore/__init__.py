@@ -1,7 +1,8 @@
 """restorelab's restore engine: plans, steps and operations, free of IO.
 
 The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend="sim")``
-returning a ``Report`` (``.to_dict()``, ``.timeline()``), and ``plan_for(scenario)``.
+returning a ``Report`` (``.to_dict()``, ``.timeline()``), ``plan_for(scenario)``, and
+``Sessions(path=None)``, the history of the CLI's restores (``.list()``, ``.get(id)``).
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
     "load_scenario", "resume", "simulate_fleet", "sweep",
-    "parse_scenario", "plan_for", "simulate", "calibrate", "validate",
+    "parse_scenario", "plan_for", "simulate", "calibrate", "validate", "Sessions",
 ]
 
 BACKENDS = ("sim", "fake-arm")
 """Backends `simulate` runs on."""
 
 _LAZY = {"Report": "restore.report", "Fault": "restore.scenario", "Scenario": "restore.scenario",
-         "load_scenario": "restore.scenario", "parse_scenario": "restore.scenario"}
+         "load_scenario": "restore.scenario", "parse_scenario": "restore.scenario",
+         "Sessions": "restore.sessions"}
 _MODULES = ("engine", "ops", "plan", "report", "retry", "scenario", "steps")
 
 
@@ -99,13 +101,9 @@ def resume(journal: str | Path, repository: str | None = None) -> Report:
     """Finish the interrupted restore kept in ``journal`` (a real one on the backend it
     ran on: `azure` signs in with DefaultAzureCredential; ``repository`` is the restore
     points' container URL with its SAS, which the journal does not keep)."""
-    from contextlib import closing
+    from restore.backends.journal import meta_at
 
-    from restore.backends.journal import meta_of, read_only
-
-    with closing(read_only(journal)) as db:
-        backend = meta_of(db).get("backend")
-    if backend == "azure":
+    if meta_at(journal).get("backend") == "azure":
         from restore.backends.live import resume as resume_live
 
         return resume_live(journal, repository=repository)

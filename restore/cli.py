@@ -30,7 +30,9 @@ from restore.errors import (
     JournalError,
     RestoreLabError,
     ScenarioError,
+    SessionError,
 )
+from restore.sessions import SESSIONS_ENV, Sessions
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios
 
 if TYPE_CHECKING:
@@ -61,6 +63,10 @@ SeedOpt = Annotated[int | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print only the JSON report on stdout (for scripts and CI).",
 )]
+SessionsOpt = Annotated[Path | None, typer.Option(
+    "--sessions", envvar=SESSIONS_ENV, show_envvar=True, help="The sessions store (a sqlite "
+    "file) restores are recorded in (default: restorelab/sessions.db in the user's state "
+    "directory, $XDG_STATE_HOME or ~/.local/state); list it with `restorelab sessions`.")]
 
 
 
@@ -95,7 +101,7 @@ def _guarded(action: Callable[[], T]) -> T:
     """Run a command body; bad input exits 2 with one clear line, never a traceback."""
     try:
         return action()
-    except (ScenarioError, JournalError, AzureAccessError) as exc:
+    except (ScenarioError, JournalError, AzureAccessError, SessionError) as exc:
         _error(exc)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except RestoreLabError as exc:
@@ -144,12 +150,14 @@ def simulate(
         "--crash-at", help="Make the orchestrator die just before this step (or operation "
         "kind) sends its first request: the run ends 'interrupted', exit code 3.",
     )] = None,
+    sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate the restore in SCENARIO and show its timeline and summary.
 
     Failures (the scenario's `faults`) are retried when transient; a restore that cannot
     finish is rolled back, or keeps the restored disks once the source is gone.
+    With --journal the run is recorded in the sessions store (`restorelab sessions`).
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input, 3 interrupted.
     """
     if backend not in restore.BACKENDS:
@@ -169,7 +177,7 @@ def simulate(
         print(json.dumps(fleet.to_dict(), indent=2)) if as_json else show_fleet(fleet)
         raise typer.Exit(fleet.exit_code)
     report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
-                                        safety_snapshot))
+                                        safety_snapshot, sessions))
     _finish(report, as_json, journal)
 
 
@@ -328,9 +336,10 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
 def resume(
     journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
     repository: RepositoryOpt = None,
+    sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Finish an interrupted restore from its journal.
+    """Finish an interrupted restore from its journal (recorded in the sessions store).
 
     The steps that ended stay done; the interrupted ones run again, checking what exists
     before acting, so the restore ends as an uninterrupted one would.
@@ -338,7 +347,7 @@ def resume(
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
     nothing to resume), 3 interrupted again.
     """
-    report = _guarded(lambda: _resume(journal, repository))
+    report = _guarded(lambda: _resume(journal, repository, sessions))
     _finish(report, as_json, journal)
 
 
@@ -347,10 +356,16 @@ def _quiet_azure_logs() -> None:
     logging.getLogger("azure").setLevel(logging.ERROR)
 
 
-def _resume(journal: Path, repository: str | None) -> Report:
+def _resume(journal: Path, repository: str | None, store: Path | None) -> Report:
+    from restore.backends.journal import meta_at
+
     _quiet_azure_logs()
+    meta = meta_at(journal)
     try:
-        return restore.resume(journal, repository)
+        with Sessions(store) as sessions:
+            return sessions.run(lambda: restore.resume(journal, repository), "resume",
+                                meta.get("scenario") or {}, meta.get("backend") or "sim",
+                                meta.get("seed"), journal)
     except CloudError as exc:  # the azure backend's reads before resuming
         raise LiveError(f"{exc.code}: {exc.message}") from None
 
@@ -366,7 +381,7 @@ def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
 
 
 def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault],
-              journal: Path | None, safety_snapshot: bool) -> Report:
+              journal: Path | None, safety_snapshot: bool, store: Path | None) -> Report:
     path = find_scenario(scenario)
     loaded = restore.load_scenario(path)
     if safety_snapshot:
@@ -376,9 +391,16 @@ def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]
             loaded = restore.parse_scenario(raw, source=scenario)
         except ScenarioError as exc:
             raise ScenarioError(scenario, "--safety-snapshot", exc.message) from None
-    try:
+    def run() -> Report:
         return restore.simulate(loaded, seed=seed, backend=backend, faults=faults,
                                 journal=journal)
+
+    try:
+        if journal is None:  # a run that cannot be resumed is not a session
+            return run()
+        with Sessions(store) as sessions:
+            return sessions.run(run, "simulate", loaded.model_dump(mode="json"), backend,
+                                seed, journal)
     except ScenarioError as exc:
         if faults and exc.field == f"faults.{len(loaded.faults)}.at":
             raise ScenarioError(scenario, "--crash-at", exc.message) from None
@@ -445,4 +467,4 @@ def scenarios() -> None:
                     for name, path in shipped_scenarios().items()})
 
 
-from restore import cli_calibrate, cli_live  # noqa: E402, F401  (their commands use this module's helpers)
+from restore import cli_calibrate, cli_live, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)

@@ -14,6 +14,7 @@ from restore.cli import (
     JsonOpt,
     RepositoryOpt,
     ScenarioArg,
+    SessionsOpt,
     SourceGroupOpt,
     SourceVmOpt,
     SubscriptionOpt,
@@ -26,6 +27,7 @@ from restore.cli import (
 )
 from restore.cli_output import short, show_changes
 from restore.errors import ScenarioError
+from restore.sessions import Sessions
 
 if TYPE_CHECKING:
     from restore.report import Report
@@ -48,6 +50,7 @@ def restore_in_azure(
         "--journal", help="Keep the restore's progress in this new file (sqlite); a restore "
         "stopped midway (Ctrl-C, a lost machine) is finished with `restorelab resume "
         "JOURNAL`.")] = None,
+    sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore the VM of SCENARIO in a real Azure subscription.
@@ -57,7 +60,8 @@ def restore_in_azure(
     Azure (size, disks, network; the scenario's source_vm names it), and the preflight
     checks the restore point, target group and region, free names, quotas and VM sizes.
     Then, if the restore removes the source (original location), it asks before going on.
-    Every resource it creates is tagged with the restore id.
+    Every resource it creates is tagged with the restore id. The restore is recorded in
+    the sessions store (`restorelab sessions`).
 
     Exit code: 0 succeeded, 1 failed, rolled back or not confirmed, 2 bad input (scenario,
     flags, source not found, sign-in), 3 stopped midway (resume with the journal).
@@ -74,7 +78,7 @@ def restore_in_azure(
     if live.removes_source and not yes and not _confirmed(live):
         err.print("not confirmed: nothing was changed.")
         raise typer.Exit(1)
-    report = _guarded(lambda: _run_live(live, journal, show=not as_json))
+    report = _guarded(lambda: _run_live(live, journal, sessions, show=not as_json))
     _finish(report, as_json, journal)
 
 
@@ -88,7 +92,7 @@ def _confirmed(live: Any) -> bool:
         return False
 
 
-def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
+def _run_live(live: Any, journal: Path | None, store: Path | None, show: bool) -> Report:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from restore.backends import live as live_backend
@@ -96,9 +100,10 @@ def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
     from restore.plan import RESTORE_ID_TAG
 
     total = sum(1 for _ in dry_run(live.plan))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
-                  disable=not show) as bar:
+    with Sessions(store) as sessions, Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
+            disable=not show) as bar:
         task = bar.add_task("restoring", total=total)
 
         def progress(ticket: Any) -> None:
@@ -106,7 +111,9 @@ def _run_live(live: Any, journal: Path | None, show: bool) -> Report:
                 bar.update(task, advance=1, description=ticket.step)
 
         try:
-            return live_backend.run(live, journal, progress)
+            return sessions.run(lambda: live_backend.run(live, journal, progress), "restore",
+                                live.scenario.model_dump(mode="json"), "azure",
+                                journal=journal)
         except KeyboardInterrupt:
             hint = (f"finish it with: restorelab resume {journal}" if journal else
                     f"what it created is tagged {RESTORE_ID_TAG}={live.plan.context.restore_id}")

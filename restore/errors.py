@@ -45,6 +45,10 @@ class JournalError(RestoreLabError):
     """The journal cannot be used: missing, not a journal, busy, or already finished."""
 
 
+class SessionError(RestoreLabError):
+    """The sessions store cannot be used, holds no such session, or was asked wrongly."""
+
+
 class AzureAccessError(RestoreLabError):
     """Azure could not be reached, or refused the credentials."""
 

@@ -8,11 +8,19 @@ import pytest
 from hypothesis import settings
 
 from restore.backends.profiles import RestoreProfile, load_profile
+from restore.sessions import SESSIONS_ENV
 
 # CI (`.ci/run`) fuzzes the same examples every run, so that what lands does not hang on
 # a draw; a run here explores new ones (HYPOTHESIS_PROFILE=ci to replay CI's).
 settings.register_profile("ci", derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sessions_store(tmp_path_factory) -> None:
+    """The restores the tests run (subprocesses too) are recorded in a store of the test
+    run's own, never in the user's state directory."""
+    os.environ[SESSIONS_ENV] = str(tmp_path_factory.mktemp("sessions") / "sessions.db")
 
 
 @pytest.fixture(scope="session")

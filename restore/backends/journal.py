@@ -190,6 +190,12 @@ def read_only(path: str | Path) -> sqlite3.Connection:
     return _read_only(path)
 
 
+def meta_at(path: str | Path) -> dict[str, Any]:
+    """Every meta value of the journal at ``path``, read without writing."""
+    with closing(read_only(path)) as db:
+        return meta_of(db)
+
+
 def _check_new(path: Path) -> None:
     """A path a new journal can take: a file to be, in a folder that exists (or a file a
     killed process left with nothing in it)."""
