@@ -27,6 +27,10 @@ class Bucket:
             return cls(base, base, 0.0)
         return cls(base, burst, (burst - base) * burst_s)
 
+    def spent(self, spent_mb: float) -> Bucket:
+        """The same cap with ``spent_mb`` of its credits gone (none earned back)."""
+        return Bucket(self.base, self.burst, max(0.0, self.credit_mb - spent_mb))
+
     @classmethod
     def pooled(cls, buckets: Sequence[Bucket]) -> Bucket:
         """Several caps side by side (the disks a worker writes), as one."""
@@ -34,9 +38,15 @@ class Bucket:
                    sum(b.credit_mb for b in buckets))
 
 
-def transfer_s(total_mb: float, buckets: Sequence[Bucket], cap: float = math.inf) -> float:
-    """Seconds to move ``total_mb`` at the least of the ``buckets``' caps and a flat ``cap``;
-    with no credits anywhere, ``total_mb / min(bases, cap)``."""
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    seconds: float
+    spent_mb: tuple[float, ...]  # the credits each bucket spent
+
+
+def transfer(total_mb: float, buckets: Sequence[Bucket], cap: float = math.inf) -> Transfer:
+    """Move ``total_mb`` at the least of the ``buckets``' caps and a flat ``cap``; with no
+    credits anywhere it takes ``total_mb / min(bases, cap)``."""
     credits = {index: b.credit_mb for index, b in enumerate(buckets) if b.credit_mb > 0}
     seconds, left = 0.0, total_mb
     while left > 0:
@@ -44,11 +54,15 @@ def transfer_s(total_mb: float, buckets: Sequence[Bucket], cap: float = math.inf
         spending = {i: rate - buckets[i].base for i in credits if rate > buckets[i].base}
         runs_dry = {i: credits[i] / spend for i, spend in spending.items()}
         phase = min([left / rate, *runs_dry.values()])
-        if phase == left / rate:
-            return seconds + phase
-        seconds, left = seconds + phase, left - rate * phase
+        seconds, left = seconds + phase, 0.0 if phase == left / rate else left - rate * phase
         for i, spend in spending.items():
             credits[i] -= spend * phase
             if runs_dry[i] == phase:
                 del credits[i]
-    return seconds
+    return Transfer(seconds, tuple(b.credit_mb - credits.get(i, 0.0)
+                                   for i, b in enumerate(buckets)))
+
+
+def transfer_s(total_mb: float, buckets: Sequence[Bucket], cap: float = math.inf) -> float:
+    """Seconds ``transfer`` takes."""
+    return transfer(total_mb, buckets, cap).seconds

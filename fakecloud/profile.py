@@ -143,6 +143,9 @@ class Throughput(StrictModel):
     disk_skus: dict[str, list[SizeStep]]
     burst_s: float = Field(default=1800.0, ge=0)
     """How long a fresh disk's or VM's credits last at its maximum burst rate."""
+    credits_after_start: Literal["full", "kept"] = "full"
+    """A VM started from deallocated: allocated again with full credits, or with what it
+    had left (Microsoft Learn does not say; ``kept`` is the pessimistic reading)."""
 
     def disk_step(self, sku: str, size_gb: int) -> SizeStep:
         """The figures of ``sku``'s performance tier for a disk of ``size_gb``."""

@@ -4,15 +4,18 @@ model alone, then in the restore's data time on both simulated backends."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
-from helpers import fixed_profile, make_scenario, step_duration
+from helpers import fixed_profile, make_scenario, scenario_dict, step_duration
 from hypothesis import given
 from hypothesis import strategies as st
 
 import restore
 from fakecloud.bursting import Bucket, transfer_s
 from fakecloud.profile import PROFILES_DIR, ProfileError, load_profile
+from restore.backends.fleet import simulate_fleet
+from restore.backends.guest import RestoreAgent
 from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import simulate as sim
 from restore.plan import build_plan
@@ -135,6 +138,41 @@ def test_both_simulated_backends_time_a_bursting_restore_alike(seed):
     assert on_sim.status == on_arm.status == "succeeded"
     assert step_duration(on_arm, "restore_data") == step_duration(on_sim, "restore_data")
     assert step_duration(on_sim, "restore_data") > 1800
+
+
+def test_a_worker_keeps_the_credits_its_last_transfer_left():
+    agent = RestoreAgent(fixed_profile(), None, False)
+    disks = build_plan(_scenario(used_gb=500), fixed_profile().sizing).context.disks
+    fresh = [SimpleNamespace(sku=d.sku, size_gb=d.size_gb) for d in disks]
+    first, spent = agent.transfer(fresh, [10, 500], "Standard_F4s_v2", 1)
+    assert spent == pytest.approx((200 - 95) * 1800)  # all of them: it ran dry
+    again, _ = agent.transfer(fresh, [10, 500], "Standard_F4s_v2", 1, spent)
+    assert again == pytest.approx(510 * 1024 / 95)  # its baseline throughout
+    assert agent.transfer_s(fresh, [10, 500], "Standard_F4s_v2", 1) == first
+
+
+@pytest.mark.parametrize(("warm", "after_start"), [(True, "kept"), (True, "full"),
+                                                   (False, "kept")])
+def test_a_warm_worker_started_again_bursts_on_what_the_profile_gives_it(warm, after_start):
+    """Two restores, one worker: the second one's worker is the first's, started again
+    from the warm pool, with full credits or with none of those the first spent earned
+    back (``credits_after_start``); without the warm pool it is a new worker, full."""
+    raw = scenario_dict(size="Standard_D2s_v5", os_disk={"size_gb": 64, "used_gb": 10},
+                        data_disks=[{"size_gb": 512, "sku": "Premium_LRS", "used_gb": 500}])
+    raw["fleet"] = {"groups": [{"count": 2}], "max_workers": 1,
+                    "worker_pool": {"warm": warm}}
+    profile = fixed_profile(10.0).model_dump()
+    profile["quotas"] = {"regional_vcpus": 100_000, "family_vcpus": {},
+                         "managed_disks": 1_000_000}
+    profile["throughput"]["credits_after_start"] = after_start
+    report = simulate_fleet(restore.parse_scenario(raw),
+                            profile=RestoreProfile.model_validate(profile))
+    assert report.status == "succeeded"
+    first, second = sorted(report.vms, key=lambda v: v.end_s)
+    slower = second.critical_path_s - first.critical_path_s
+    lost_s = 200 * 1800 / 95 - 1800  # 30 minutes at 200 MB/s, moved at 95 instead
+    expected = lost_s if (warm, after_start) == (True, "kept") else 0.0
+    assert slower == pytest.approx(expected, abs=60.0)
 
 
 @pytest.mark.parametrize(("where", "line", "field"), [

@@ -162,6 +162,7 @@ class VirtualMachine(Resource):
     zone: str | None = None
     power_state: str = "running"
     custom_data: str | None = None  # osProfile.customData (base64), what cloud-init reads
+    burst_spent_mb: float = 0.0  # uncached-disk burst credits spent (fakecloud/bursting.py)
 
     type = arm.VIRTUAL_MACHINES
 

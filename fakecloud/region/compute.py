@@ -225,7 +225,12 @@ def power(action: str) -> Handler:
     to, kind = POWER_ACTIONS[action]
 
     def handler(region: Region, call: ArmCall) -> Outcome:
-        return 202, region.state.set_power_state(call.id, to), kind, True
+        was = region.state.get(call.id, VirtualMachine).power_state
+        vm = region.state.set_power_state(call.id, to)
+        if was == "deallocated" and to == "running" and \
+                region.profile.throughput.credits_after_start == "full":
+            vm.burst_spent_mb = 0.0  # allocated again: a deployed resource's full credits
+        return 202, vm, kind, True
 
     return handler
 

@@ -56,12 +56,14 @@ class RestoreAgent:
         plan = json.loads(params.get("writes", "[]"))
         disks = [region.state.get(vm.data_disks.get(int(entry["lun"]), ""), Disk)
                  for entry in plan]
-        seconds = self.transfer_s(disks, [float(e["data_gb"]) for e in plan], vm.size,
-                                  int(params.get("parallel_workers", "1")))
+        seconds, spent_mb = self.transfer(disks, [float(e["data_gb"]) for e in plan], vm.size,
+                                          int(params.get("parallel_workers", "1")),
+                                          vm.burst_spent_mb)
         if params.get("store") != REPOSITORY_URL:
             return GuestRun.printed("StdOut", json.dumps({"error": {
                 "code": "RestorePointNotFound", "message": f"no repository at "
                 f"{params.get('store')!r} (fakecloud's is {REPOSITORY_URL})"}}), seconds)
+        vm.burst_spent_mb += spent_mb
         report = self._restore(files, params.get("restore_point", ""), plan, disks, vm)
         return GuestRun.printed("StdOut", json.dumps(report), seconds)
 
@@ -82,17 +84,25 @@ class RestoreAgent:
 
     def transfer_s(self, disks: list[Disk], data_gb: list[float], worker_size: str,
                    parallel_workers: int) -> float:
-        """Data time at the least of the disks' caps together, the worker's uncached cap,
-        its network and its share of the repository, and no disk faster than its own cap;
-        fresh disks and workers burst on their credits first (``fakecloud.bursting``)."""
+        """Data time on a fresh worker (``transfer``)."""
+        return self.transfer(disks, data_gb, worker_size, parallel_workers)[0]
+
+    def transfer(self, disks: list[Disk], data_gb: list[float], worker_size: str,
+                 parallel_workers: int, worker_spent_mb: float = 0.0) -> tuple[float, float]:
+        """Data time, and the worker's burst credits it spends, at the least of the disks'
+        caps together, the worker's uncached cap, its network and its share of the
+        repository, and no disk faster than its own cap. Disks are fresh: they burst on
+        full credits first; the worker on what ``worker_spent_mb`` leaves of its own (the
+        region keeps each VM's; ``fakecloud.bursting``)."""
         throughput = self.profile.throughput
         worker = self.profile.vm_sizes[worker_size]
         steps = [throughput.disk_step(d.sku, d.size_gb) for d in disks]
         caps = [Bucket.full(s.mbps, s.burst_mbps, throughput.burst_s) for s in steps]
         flat = min(worker.network_mbps, throughput.repository_mbps / parallel_workers)
-        together = bursting.transfer_s(sum(data_gb) * MB_PER_GB, [
-            Bucket.pooled(caps),
-            Bucket.full(worker.uncached_mbps, worker.burst_mbps, throughput.burst_s)], flat)
+        worker_cap = Bucket.full(worker.uncached_mbps, worker.burst_mbps,
+                                 throughput.burst_s).spent(worker_spent_mb)
+        together = bursting.transfer(sum(data_gb) * MB_PER_GB,
+                                     [Bucket.pooled(caps), worker_cap], flat)
         slowest = max((bursting.transfer_s(gb * MB_PER_GB, [cap]) for gb, cap in
                        zip(data_gb, caps, strict=True)), default=0.0)
-        return max(together, slowest)
+        return max(together.seconds, slowest), together.spent_mb[1]
