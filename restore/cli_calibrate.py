@@ -56,7 +56,7 @@ def calibrate(
                       f"{fit['p95']:.1f}", f"{low:.1f}-{high:.1f}", f"{fit['base_median']:.1f}",
                       f"{fit['change_pct']:+.0f}%")
     out.print(table)
-    if summary["throughput"] or summary["rehydration"]:
+    if summary["throughput"] or summary["rehydration"] or summary["rehydration_per_gb"]:
         out.print(_data_table(summary))
     out.print(f"written to {out_path} (seconds; n: operations fitted; CI: 95% of the "
               f"median; was: {summary['base']}'s median)", soft_wrap=True)
@@ -64,7 +64,8 @@ def calibrate(
         out.print("throughput: each constraint's figures times one factor; n: transfers it "
                   "binds; MB/s: a worker's uncached_mbps, a SKU's at its most written size; "
                   ">=: a lower bound (above it another constraint binds); rehydration: the "
-                  "draw's median, less the account budget's wait", soft_wrap=True)
+                  "draw's median, less the time per GB beyond small_gb (the account's budget "
+                  "and extra_s_per_gb, one slope)", soft_wrap=True)
     for note in summary["notes"]:
         out.print(note, soft_wrap=True)
     unrecorded = [k for k, why in summary["kept"].items() if why.startswith("0 recorded")]
@@ -94,6 +95,14 @@ def _data_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"rehydration {fit['priority']}", str(fit["samples"]),
                       f"{fit['median']:.0f} s", f"{low:.0f}-{high:.0f}",
                       f"{fit['base_median']:.0f}", f"{fit['change_pct']:+.0f}%")
+    per_gb = summary["rehydration_per_gb"]
+    if per_gb is not None:
+        low, high = per_gb["ci"]
+        was = per_gb["base_seconds_per_gb"]
+        table.add_row("rehydration high per GB", str(per_gb["samples"]),
+                      f"{per_gb['seconds_per_gb']:.1f} s", f"{low:.1f}-{high:.1f}",
+                      f"{was:.1f}", f"{100 * (per_gb['seconds_per_gb'] / was - 1):+.0f}%"
+                      if was else "")
     return table
 
 
@@ -125,6 +134,12 @@ def _calibrate(journals: list[Path], base_name: str, out_path: Path) -> dict[str
                              "base_median": (b := base.rehydration.latency(priority)).median,
                              "change_pct": round(100 * (f.median / b.median - 1), 1)}
                             for priority, f in result.rehydration.items()],
+            "rehydration_per_gb": None if (g := result.rehydration_per_gb) is None else {
+                "samples": g.samples, "seconds_per_gb": round(g.seconds_per_gb, 3),
+                "ci": [round(v, 3) for v in g.ci],
+                "base_seconds_per_gb": round(g.base_seconds_per_gb, 3),
+                "extra_s_per_gb": round(g.extra_s_per_gb, 3),
+                "account_gib_per_hour": g.account_gib_per_hour, "looser": g.looser},
             "kept": result.kept, "notes": result.notes}
 
 

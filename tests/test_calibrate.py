@@ -23,6 +23,7 @@ from restore.cli import app
 np = pytest.importorskip("numpy", reason="calibrate needs the analysis extra")
 from restore.backends import calibrate as calibration  # noqa: E402
 from restore.backends import calibrate_data as calibration_data  # noqa: E402
+from restore.backends import calibrate_rehydration as calibration_rehydration  # noqa: E402
 
 FULL_MATRIX = os.environ.get("RESTORELAB_FULL_MATRIX") == "1"  # .ci/run sets it
 SCENARIO = restore.load_scenario(ROOT / "scenarios" / "orig-hot-10-data-disks.yaml")
@@ -51,6 +52,7 @@ def perturbed(base, seed: int = 16):
     for priority, factor in REHYDRATION.items():
         for key in ("median", "p95", "min"):
             hidden["rehydration"][priority][key] *= factor
+    hidden["rehydration"]["high"]["extra_s_per_gb"] = EXTRA_S_PER_GB
     return type(base).model_validate(hidden)
 
 
@@ -62,6 +64,7 @@ def _mbps_times(figures: dict, factor: float) -> dict:
 THROUGHPUT = {"disk StandardSSD_LRS": 0.6, "worker Standard_F4s_v2": 1.5}
 """The hidden factors; every other constraint's is 1 (the repository's too)."""
 REHYDRATION = {"standard": 0.6, "high": 0.6}
+EXTRA_S_PER_GB = 120.0  # at high priority, besides the account's 360 s per GiB (default: 0)
 HIDDEN = perturbed(BASE)
 
 
@@ -85,14 +88,15 @@ def data_scenario(seed: int):
 
 def archive_scenario(seed: int):
     """An archived restore point rehydrated at standard (even seeds) or high priority,
-    half of them over the 10 GiB an idle account rehydrates at once (a wait besides)."""
+    half of them (66 GB) over the 10 GiB an idle account rehydrates at once (a wait for its
+    budget besides, and the hidden extra_s_per_gb)."""
     return restore.parse_scenario({
         "name": "calibrate-archive", "appliance_id": SCENARIO.appliance_id,
         "source_vm": {"name": "db01", "resource_group": "rg-prod", "location": "westeurope",
                       "size": "Standard_E4s_v5",
                       "os_disk": {"size_gb": 32, "sku": "Premium_LRS", "used_gb": 6},
                       "data_disks": [{"size_gb": 64, "sku": "Premium_LRS",
-                                      "used_gb": 3 if seed % 4 < 2 else 25}]},
+                                      "used_gb": 3 if seed % 4 < 2 else 60}]},
         "restore_point": {"kind": "backup", "tier": "archive",
                           "rehydrate_priority": "high" if seed % 2 else "standard"},
         "target": {"location": "new", "resource_group": "rg-restore",
@@ -155,7 +159,7 @@ def test_a_fake_arm_journal_holds_the_same_times_as_a_sim_one(tmp_path, hidden):
             recordings.append(calibration.read_recording(tmp_path / f"{backend}-{n}"))
         times[backend] = (calibration.samples(recordings), [  # all but the journal's name
             astuple(t)[1:] for t in calibration_data.transfers(recordings)],
-            calibration_data.rehydrations(recordings))
+            calibration_rehydration.rehydrations(recordings))
     assert times["sim"] == times["fake-arm"]
     latencies, transfers, rehydrations = times["sim"]
     assert latencies and len(transfers) == 4 and rehydrations["high"]
@@ -253,9 +257,10 @@ def test_a_transfer_the_base_has_no_figures_for_is_left_out_and_counted():
 
 
 def test_calibrate_recovers_the_rehydration_draws(tmp_path_factory, hidden):
-    """20 rehydrations per priority, half of the high ones waiting for the account's
-    budget (10 GiB/h beyond the first 10 GiB): each draw's median within 10%, or three
-    standard errors, of the hidden one, where the base's is further off than that."""
+    """20 rehydrations per priority, half of the high ones beyond the first 10 GiB (each
+    GiB more waits 360 s for the account's budget, and takes the hidden extra_s_per_gb):
+    each draw's median within 10%, or three standard errors, of the hidden one, where the
+    base's is further off than that; the time per GB beyond within 10%."""
     folder = tmp_path_factory.mktemp("archived")
     journals = _record(folder, hidden, "archive", archive_scenario, range(100, 140),
                        backend="sim")  # fake-arm's rehydrations are the same: see above
@@ -266,9 +271,18 @@ def test_calibrate_recovers_the_rehydration_draws(tmp_path_factory, hidden):
         allowed = max(0.10, 3 * math.log(fit.p95 / fit.median) / 1.6449 / math.sqrt(20))
         assert fit.samples == 20 and abs(math.log(fit.median / truth)) <= allowed, fit
         assert abs(math.log(BASE.rehydration.latency(priority).median / truth)) > allowed
-    assert "rehydration high per GB" in fitted.kept
+    assert "start_restore_agent" in fitted.kept  # two sizes, each its constraint: and so
+    for constraint, fit in fitted.throughput.items():  # short transfers' factors: wide CIs
+        assert fit.factor_ci[0] <= THROUGHPUT.get(constraint, 1.0) <= fit.factor_ci[1], fit
+    per_gb = fitted.rehydration_per_gb  # 10 of them beyond small_gb (56 GB)
+    truth = 3600 / 10 + EXTRA_S_PER_GB
+    assert per_gb.samples == 10 and per_gb.ci[0] <= truth <= per_gb.ci[1], per_gb
+    assert abs(per_gb.extra_s_per_gb / EXTRA_S_PER_GB - 1) <= 0.10, per_gb
+    assert not per_gb.looser and per_gb.base_seconds_per_gb == 360
+    assert "rehydration high per GB" not in fitted.kept
     profile = fitted.profile()
     assert profile.rehydration.high.account_gib_per_hour == 10  # the documented limit, kept
+    assert profile.rehydration.high.extra_s_per_gb == per_gb.extra_s_per_gb
     assert profile.rehydration.standard.median == pytest.approx(
         fitted.rehydration["standard"].median)
 

@@ -25,14 +25,12 @@ from typing import Any
 import numpy as np
 
 from fakecloud.profile import Z95, Latency
-from restore.backends.calibrate_data import (
-    ThroughputFit,
+from restore.backends.calibrate_data import ThroughputFit, fit_throughput, scaled, transfers
+from restore.backends.calibrate_rehydration import (
+    PerGbFit,
     fit_rehydration,
-    fit_throughput,
     rehydration_latency,
     rehydrations,
-    scaled,
-    transfers,
 )
 from restore.backends.journal import meta_of, read_only
 from restore.backends.profiles import RestoreProfile
@@ -190,7 +188,8 @@ def _cdf(z: np.ndarray) -> np.ndarray:
 class Calibration:
     """The fits, and what keeps the base profile's figures (and why): latencies per kind
     (``fits``), throughput per disk SKU, worker size and the repository (``throughput``:
-    a factor on the base's figures), the rehydration draw per priority (``rehydration``);
+    a factor on the base's figures), the rehydration draw per priority (``rehydration``)
+    and the high priority's time per GB beyond small_gb (``rehydration_per_gb``);
     ``kept`` names every latency kind, constraint and rehydration figure left as in the
     base."""
 
@@ -200,6 +199,7 @@ class Calibration:
     kept: dict[str, str] = field(default_factory=dict)
     throughput: dict[str, ThroughputFit] = field(default_factory=dict)
     rehydration: dict[str, Fit] = field(default_factory=dict)
+    rehydration_per_gb: PerGbFit | None = None  # high priority, beyond small_gb
     notes: list[str] = field(default_factory=list)  # how the data fits were made
 
     def write(self, path: str | Path) -> None:
@@ -214,8 +214,10 @@ class Calibration:
         latency = {kind: self.fits[kind].latency(base) if kind in self.fits else base
                    for kind, base in self.base.latency.items()}
         rehydration = self.base.rehydration.model_copy(update={
-            priority: rehydration_latency(self.base.rehydration.latency(priority), fit)
-            for priority, fit in self.rehydration.items()})
+            priority: rehydration_latency(
+                self.base.rehydration.latency(priority), self.rehydration.get(priority),
+                self.rehydration_per_gb if priority == "high" else None)
+            for priority in ("standard", "high")})
         fitted = self.base.model_copy(update={"latency": latency, "rehydration": rehydration})
         return scaled(fitted, {c: f.factor for c, f in self.throughput.items()})
 
@@ -248,8 +250,8 @@ def calibrate(recordings: list[Recording], base: RestoreProfile) -> Calibration:
     if data.unknown:
         result.notes.append(f"{data.unknown} transfer(s) to disks or workers {base.name} has "
                             "no throughput figures for: left out")
-    result.rehydration, kept = fit_rehydration(rehydrations(recordings), base.rehydration,
-                                               MIN_SAMPLES)
+    result.rehydration, result.rehydration_per_gb, kept = fit_rehydration(
+        rehydrations(recordings), base.rehydration, MIN_SAMPLES)
     result.kept.update(kept)
     return result
 

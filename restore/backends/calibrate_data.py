@@ -1,6 +1,6 @@
 """The data side of calibration: the throughput of each disk SKU, worker size and the
-repository, fitted to the restore agent's runs, and the rehydration draw per archive
-priority, fitted to the rehydrations. ``restore.backends.calibrate`` fits the latencies.
+repository, fitted to the restore agent's runs (``restore.backends.calibrate`` fits the
+latencies, ``restore.backends.calibrate_rehydration`` the archive's rehydration).
 
 A data write (``write_disk_data``) is one Run Command: its recorded time is the command's
 start (latency kind ``start_restore_agent``) plus the transfer the restore agent models
@@ -19,14 +19,10 @@ the same constraints. That start is told apart from the transfer by the data siz
 median regression of the recorded times on the modelled transfer times (one slope per
 constraint, one intercept) gives it; when the sizes hardly vary it cannot be told, and
 the base profile's start is taken (and the profile keeps it). The factors' 95% intervals
-come from a bootstrap over the transfers (the start refitted in each).
+come from a bootstrap over the transfers (the start refitted in each; where it cannot be
+told apart, drawn from the base's lognormal instead: a short transfer's factor is then
+only as sure as the base's start).
 
-Rehydration: a journal holds one restore, alone on its storage account at first, so the
-wait for the account's high-priority budget is known from the base's
-``account_gib_per_hour`` and ``small_gb`` (documented limits, kept): the draw is the time
-less that wait and the base's ``extra_s_per_gb`` part, and a lognormal is fitted to it per
-priority. The per-GB part itself is not identifiable apart from the account's budget (in
-one restore both add time per GB beyond ``small_gb``): it keeps the base's.
 """
 
 from __future__ import annotations
@@ -41,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fakecloud.models import Disk
-from fakecloud.profile import Latency, Rehydration
 from restore.backends.guest import RestoreAgent
 from restore.backends.profiles import RestoreProfile
 
@@ -209,7 +204,8 @@ def fit_throughput(found: list[Transfer], base: RestoreProfile,
     modelled = np.array([t.model_s(profile) for t in moving])
     bound = [_binding(t, base, factors, a) for t, a in zip(moving, modelled, strict=True)]
     fitted = {c: ix for c, ix in _groups(bound, factors, fitted_only=True).items()}
-    intervals = _bootstrap(y, modelled, bound, fitted, idle, start, identified, seed)
+    intervals = _bootstrap(y, modelled, bound, fitted, idle, start, identified, seed,
+                           base_start.sigma)
     result = ThroughputFits({}, {}, None, "", sum(1 for c, _ in bound if not c), unknown)
     for constraint, indices in fitted.items():
         shown, base_mbps = _headline(constraint, [moving[i] for i in indices], base)
@@ -348,20 +344,33 @@ def _offset(y: np.ndarray, modelled: np.ndarray, groups: dict[str, list[int]],
             return None
         if not beta[0] > 2 * error:
             return None
-    for _ in range(50):  # iteratively reweighted least squares: the L1 (median) fit
+    beta = median_fit(x, target, beta)
+    return float(beta[0]) if beta[0] > 0 else None
+
+
+def median_fit(x: np.ndarray, target: np.ndarray, beta: np.ndarray | None = None
+               ) -> np.ndarray:
+    """The coefficients of a median (least absolute error) regression of ``target`` on
+    the columns of ``x``: iteratively reweighted least squares from ``beta`` (default:
+    the least squares fit)."""
+    if beta is None:
+        beta = np.linalg.lstsq(x, target, rcond=None)[0]
+    for _ in range(50):
         weights = 1.0 / np.maximum(np.abs(target - x @ beta), 1e-3)
         beta = np.linalg.lstsq(x * weights[:, None] ** 0.5, target * weights ** 0.5,
                                rcond=None)[0]
-    return float(beta[0]) if beta[0] > 0 else None
+    return beta
 
 
 def _bootstrap(y: np.ndarray, modelled: np.ndarray, bound: list[tuple[list[str], float]],
                groups: dict[str, list[int]], idle: list[float], start: float,
-               identified: bool, seed: int) -> dict[str, tuple[float, float]]:
+               identified: bool, seed: int, spread: float = 0.0
+               ) -> dict[str, tuple[float, float]]:
     """95% intervals of each factor, relative to the fitted one (and of the start, key
     ``(start)``, in seconds): the transfers resampled, the start refitted on each resample
-    (when identified), each transfer's factor moved to it along its elasticity (at the
-    fit), the median taken per constraint."""
+    (when identified; else drawn from the base's lognormal, ``spread`` its sigma: the
+    recordings cannot narrow it), each transfer's factor moved to it along its elasticity
+    (at the fit), the median taken per constraint."""
     rng = np.random.default_rng(seed)
     log_factor = {}
     for indices in groups.values():
@@ -375,7 +384,8 @@ def _bootstrap(y: np.ndarray, modelled: np.ndarray, bound: list[tuple[list[str],
     for _ in range(BOOTSTRAP):
         rows = list(rng.choice(every, size=len(every))) if every else []
         offset = _offset(y, modelled, groups, list(rng.choice(idle, size=len(idle)))
-                         if idle else [], rows=rows, check=False) if identified else start
+                         if idle else [], rows=rows, check=False) if identified else \
+            start * math.exp(spread * rng.standard_normal())
         offset = start if offset is None else offset
         draws["(start)"].append(offset)
         for constraint, members in sets.items():
@@ -405,60 +415,3 @@ def _headline(constraint: str, bound: list[Transfer], base: RestoreProfile) -> t
     sizes = Counter(size for t in bound for sku, size, _ in t.writes if sku == name)
     size = sizes.most_common(1)[0][0]
     return f"{size} GB step", base.throughput.disk_mbps(name, size)
-
-
-# -- rehydration ------------------------------------------------------------------------
-
-PRIORITIES = ("standard", "high")
-
-
-def rehydrations(recordings: Iterable[Recording]) -> dict[str, list[tuple[float, float]]]:
-    """Priority -> (size GB, seconds) of each rehydration that succeeded at once."""
-    found: dict[str, list[tuple[float, float]]] = {p: [] for p in PRIORITIES}
-    for recording in recordings:
-        for op in recording.operations:
-            intent = op["intent"]
-            if intent["kind"] == "rehydrate_restore_point" and op["status"] == "succeeded" \
-                    and op["attempts"] == 1 and intent.get("priority") in found:
-                found[intent["priority"]].append((float(intent.get("size_gb", 0.0)),
-                                                  op["end_s"] - op["start_s"]))
-    return found
-
-
-def budget_wait_s(rehydration: Rehydration, priority: str, size_gb: float) -> float:
-    """A lone restore's wait for its idle account's high-priority budget."""
-    high = rehydration.high
-    if priority != "high" or not high.account_gib_per_hour:
-        return 0.0
-    return max(0.0, size_gb - high.small_gb) * 3600.0 / high.account_gib_per_hour
-
-
-def fit_rehydration(found: dict[str, list[tuple[float, float]]], base: Rehydration,
-                    minimum: int) -> tuple[dict[str, Fit], dict[str, str]]:
-    """A lognormal per priority fitted to the draws (each time less the budget's wait and
-    the base's per-GB part), and what keeps the base's, and why."""
-    from restore.backends.calibrate import fit_lognormal
-
-    fits, kept = {}, {}
-    for priority in PRIORITIES:
-        draws = [seconds - budget_wait_s(base, priority, size) - base.extra_s(priority, size)
-                 for size, seconds in found.get(priority, [])]
-        usable = [d for d in draws if d > 0]
-        name = f"rehydration {priority}"
-        if base.latency(priority).fixed is not None:
-            kept[name] = "a fixed latency in the base profile"
-        elif len(usable) < minimum:
-            kept[name] = f"{len(usable)} recorded (at least {minimum} needed)"
-        else:
-            fits[priority] = fit_lognormal(name, usable, [])
-    kept["rehydration high per GB"] = (
-        "not identifiable apart from the storage account's budget (account_gib_per_hour, a "
-        "documented limit): in one restore both add time per GB beyond small_gb")
-    return fits, kept
-
-
-def rehydration_latency(base: Latency, fit: Fit) -> Latency:
-    """The base's rehydration latency (its bounds and, at high priority, its budget) with
-    the fitted median and p95."""
-    return base.model_copy(update={"median": fit.median, "p95": fit.p95,
-                                   "min": min(base.min, fit.median)})

@@ -14,6 +14,7 @@ import yaml
 
 from fakecloud.profile import Latency
 from restore.backends.calibrate_data import REPOSITORY
+from restore.backends.calibrate_rehydration import per_gb_source
 
 if TYPE_CHECKING:
     from restore.backends.calibrate import Calibration
@@ -67,8 +68,11 @@ def _rehydration(calibration: Calibration, fitted: Any) -> list[str]:
                       "journal(s) (each less its wait for the account's budget); median 95% "
                       f"CI {_number(low)}-{_number(high)}; base median {_number(base.median)}"
                       f", p95 {_number(base.p95)}")
-        if priority == "high":
-            source += "; extra_s_per_gb and account_gib_per_hour: the base's (one slope per GB)"
+        if priority == "high" and calibration.rehydration_per_gb is not None:
+            source += f"; {per_gb_source(calibration.rehydration_per_gb)}"
+        elif priority == "high":
+            source += ("; extra_s_per_gb and account_gib_per_hour: the base's ("
+                       f"{calibration.kept.get('rehydration high per GB', 'kept')})")
         lines.append(f"  {priority}: {_flow(fitted.rehydration.latency(priority))}  # {source}")
     return lines
 
