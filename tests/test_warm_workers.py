@@ -293,26 +293,38 @@ def test_a_journaled_restore_refuses_a_worker_pool(tmp_path):
         sim.run(replace(prepared, plan=plan), 0, [], book)
 
 
+def _housekeeping(state, backend, keep=0):
+    from restore.plan import Plan, PlannedStep
+
+    scenario = _single()
+    prepared = prepare(scenario)
+    plan = build_plan(scenario, prepared.profile.sizing, "chores01", pool=PoolSettings(keep, 600))
+    chore = replace(prepared, plan=Plan(plan.scenario, (PlannedStep("remove_idle_workers"),),
+                                        plan.context))
+    if backend == "sim":
+        return sim.run(chore, 0, [], None, state), plan
+    from restore.backends import fake_arm
+
+    return fake_arm.run(chore, 0, [], None, state), plan
+
+
+def test_the_housekeeping_leaves_a_worker_whose_keep_warm_time_is_not_over():
+    _, state = _one_restore(_single(), PoolSettings(0, 600.0))
+    (warm,) = _pool_vms(state)
+    state.retag(warm.id, {**warm.tags, KEEP_WARM_TAG: "601.0"})  # the chore runs at 0-2 s
+    report, _ = _housekeeping(state, "sim")
+    assert [o["op"] for o in report.operations] == ["find_idle_workers"]
+    assert state.find(warm.id) is not None
+
+
 @pytest.mark.parametrize("backend", ["sim", "fake-arm"])
 def test_the_housekeeping_removes_an_expired_worker_with_its_nic_and_os_disk(backend):
     if backend == "fake-arm":
         pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
-    from restore.plan import Plan, PlannedStep
-
     _, state = _one_restore(_single(), PoolSettings(0, 600.0))
     (warm,) = _pool_vms(state)
     state.retag(warm.id, {**warm.tags, KEEP_WARM_TAG: "-1.0"})  # its time is over
-    scenario = _single()
-    prepared = prepare(scenario)
-    plan = build_plan(scenario, prepared.profile.sizing, "chores01", pool=PoolSettings(0, 600))
-    chore = replace(prepared, plan=Plan(plan.scenario, (PlannedStep("remove_idle_workers"),),
-                                        plan.context))
-    if backend == "sim":
-        report = sim.run(chore, 0, [], None, state)
-    else:
-        from restore.backends import fake_arm
-
-        report = fake_arm.run(chore, 0, [], None, state)
+    report, plan = _housekeeping(state, backend)
     assert report.status == "succeeded"
     assert [(o["op"], o["resource"]) for o in report.operations] == [
         ("find_idle_workers", plan.context.pool.group), ("remove_idle_worker", warm.id)]
