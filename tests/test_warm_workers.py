@@ -265,6 +265,10 @@ POOL_FAULTS = [
     ("release_worker", "transient", 2), ("release_worker", "throttle", 2),
     ("deallocate_worker", "quota_exceeded", 1), ("restore_data", "transient", 1),
     ("remove_idle_worker", "transient", 2), ("find_idle_workers", "throttle", 2),
+    ("launch_worker/create_vm", "allocation_failed", 1),
+    ("launch_worker/create_vm", "allocation_failed", 3),  # every worker size: rolled back
+    ("launch_worker/create_nic", "quota_exceeded", 1),
+    ("launch_worker/create_resource_group", "transient", 2),
 ]
 
 
