@@ -1,32 +1,24 @@
 """The repository in a blob container, against Azurite (the Azure Storage emulator): round
 trip, incremental backup, archive tier and rehydration.
 
-CI installs Azurite (`.ci/run`) and sets RESTORELAB_REQUIRE_AZURITE=1, so there these tests
-never skip; elsewhere they skip with the reason when Azurite is not installed.
+Azurite comes from tests/azurite.py (CI installs it; elsewhere these tests skip without it).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
 import random
-import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import scenario_dict
 
 pytest.importorskip("azure.storage.blob")
 
-from azure.storage.blob import ContainerSasPermissions, generate_container_sas  # noqa: E402
+from azurite import read_sas_url  # noqa: E402
 
 from datapath import delivery  # noqa: E402
 from datapath.agent import ChunkError, restore_disk  # noqa: E402
@@ -36,46 +28,8 @@ from restore import parse_scenario  # noqa: E402
 from restore.backends.bytes_mode import DataPath  # noqa: E402
 from restore.backends.sim import prepare, run  # noqa: E402
 
+pytest_plugins = ["azurite"]  # the azurite fixture
 CHUNK = 64 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory):
-    """A blob endpoint of a fresh Azurite with a random account key."""
-    binary = os.environ.get("AZURITE_BLOB") or shutil.which("azurite-blob")
-    if binary is None:
-        if os.environ.get("RESTORELAB_REQUIRE_AZURITE"):
-            pytest.fail("Azurite is required here but azurite-blob is not on PATH")
-        pytest.skip("Azurite is not installed (npm install -g azurite); CI installs it")
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--silent",
-         "--location", str(tmp_path_factory.mktemp("azurite")), "--skipApiVersionCheck",
-         "--loose"],
-        env={**os.environ, "AZURITE_ACCOUNTS": f"restorelab:{key}"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("Azurite did not start")
-                time.sleep(0.1)
-        yield (f"DefaultEndpointsProtocol=http;AccountName=restorelab;AccountKey={key};"
-               f"BlobEndpoint=http://127.0.0.1:{port}/restorelab;")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -179,12 +133,3 @@ def test_bytes_round_trip_through_a_container(azurite, request, tier, priority, 
     assert report.status == "succeeded" and report.data_verified is True
     chunks = data.archived or [n for n in store.names("chunks/")]
     assert {store.tier(c) for c in chunks} == {"Hot"}
-
-
-def read_sas_url(store) -> str:
-    container = store.container
-    sas = generate_container_sas(container.account_name, container.container_name,
-                                 account_key=container.credential.account_key,
-                                 permission=ContainerSasPermissions(read=True),
-                                 expiry=datetime.now(UTC) + timedelta(hours=1))
-    return f"{container.url}?{sas}"

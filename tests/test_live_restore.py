@@ -167,9 +167,10 @@ def test_backups_without_a_repository_are_refused_before_any_read():
         clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
         with pytest.raises(ScenarioError, match="restore_point: .*--repository URL"):
             live.prepare(scenario, clients)
-        with pytest.raises(ScenarioError, match="restore_point.tier: .*rehydrates"):
-            live.prepare(scenario, clients, repository=live.ContainerRepository(REPOSITORY_URL))
-    assert fake.requests == []
+        assert fake.requests == []
+        ready = live.prepare(scenario, clients,  # archived: rehydrated from its container
+                             repository=live.ContainerRepository(REPOSITORY_URL))
+    assert "retrieve_archived_data" in [step.name for step in ready.plan.steps]
 
 
 def test_a_worker_without_the_agent_fails_the_restore_and_rolls_back(monkeypatch):

@@ -100,11 +100,16 @@ class RequestLogPolicy(SansIOHTTPPolicy):
     """Keeps 'METHOD path -> status' per operation."""
 
     def on_response(self, request: Any, response: Any) -> None:
-        calls = _current_calls.get()
-        if calls is not None:
-            http = request.http_request
-            path = http.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-            calls.append(f"{http.method} /{path} {response.http_response.status_code}")
+        log_call(request.http_request, response.http_response.status_code)
+
+
+def log_call(http: Any, status: int) -> None:
+    """'METHOD path status' in the log of the operation sending it (the query, which may
+    hold a SAS, left out)."""
+    calls = _current_calls.get()
+    if calls is not None:
+        path = http.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+        calls.append(f"{http.method} /{path} {status}")
 
 
 class TaskPolling(ARMPolling):

@@ -29,8 +29,9 @@ from restore.backends.azure import (
 from restore.backends.azure_reads import power_state
 from restore.backends.journal import Journal, JournalError, engine_session
 from restore.backends.profiles import load_profile
+from restore.backends.rehydration import ContainerRepository, RehydrationProgress
 from restore.engine import Engine, Ticket, dry_run
-from restore.errors import AzureAccessError, CloudError, ScenarioError
+from restore.errors import AzureAccessError, ScenarioError
 from restore.plan import RESTORE_ID_TAG, Plan, build_plan
 from restore.report import Report, Resource, source_snapshot
 from restore.scenario import DiskSku, Scenario, parse_scenario
@@ -92,8 +93,7 @@ def prepare(scenario: Scenario, clients: AzureClients, source: str = "<scenario>
                             "its repository: give it (restorelab restore --repository URL)")
     if scenario.restore_point.tier == "archive" and not repository.rehydrates:
         raise ScenarioError(source, "restore_point.tier", "an archived restore point needs "
-                            "a repository that rehydrates it, which real restores do not "
-                            "have yet; restore from a hot backup or a snapshot")
+                            "a repository that rehydrates it, and this one cannot")
     executor = AzureExecutor(clients)
     found = _azure_calls(lambda: discover(scenario, executor, source))
     sizing = load_profile(found.region_profile).sizing
@@ -101,18 +101,6 @@ def prepare(scenario: Scenario, clients: AzureClients, source: str = "<scenario>
     _azure_calls(lambda: _preflight(plan, executor))
     before = _azure_calls(lambda: source_snapshot(plan.context, AzureInventory(executor).lookup))
     return LiveRestore(found, plan, clients, before, repository)
-
-
-@dataclass(frozen=True)
-class ContainerRepository:
-    """Restore points in a blob container; the worker's agent reads it over HTTPS at
-    ``agent_store``, the container's URL with a read SAS."""
-
-    agent_store: str
-    rehydrates = False
-
-    def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
-        raise CloudError("RehydrationNotSupported", f"cannot rehydrate {restore_point}")
 
 
 def new_restore_id() -> str:
@@ -197,9 +185,13 @@ def _first_line(exc: Exception) -> str:
 
 def run(live: LiveRestore, journal: str | Path | None = None,
         progress: Callable[[Ticket], None] = lambda ticket: None,
-        resuming: Journal | None = None) -> Report:
+        resuming: Journal | None = None,
+        rehydrating: Callable[[RehydrationProgress], None] | None = None) -> Report:
     """Restore for real. With ``journal`` (a new file) the progress is kept there, so a
-    restore stopped midway (Ctrl-C, a lost machine) is finished by ``resume``."""
+    restore stopped midway (Ctrl-C, a lost machine) is finished by ``resume``.
+    ``rehydrating`` hears an archived restore point's rehydration as it goes."""
+    if rehydrating is not None and isinstance(live.repository, ContainerRepository):
+        live.repository.listeners.append(rehydrating)
     if resuming is not None:
         return _run(live, resuming, progress)
     if journal is None:
@@ -215,7 +207,7 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     engine = Engine(live.plan, on_step=book.record_step if book else None)
     clock = WallClock(book.meta("clock_s") or 0.0) if book is not None else WallClock()
     if book is not None:
-        _resume_from(engine, book, clock)
+        _resume_from(engine, book, clock, _rehydration_of(live.repository))
 
     def record(ticket: Ticket) -> None:
         if book is not None:
@@ -224,9 +216,11 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
 
     executor = AzureExecutor(live.clients, live.repository)
     driver = Driver(engine, executor, clock, record)
-    driver.run()
-    if book is not None:
-        book.save()
+    try:
+        driver.run()
+    finally:  # stopped midway too: the journal keeps where the rehydration stood
+        if book is not None:
+            book.save()
     inventory = AzureInventory(executor)
     report = _azure_calls(lambda: Report(engine, BACKEND, live.scenario.seed, driver.end_s,
                                          live.source_before, inventory))
@@ -234,16 +228,26 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     return report
 
 
-def _resume_from(engine: Engine, book: Journal, clock: WallClock) -> None:
+def _rehydration_of(repository: Repository | None) -> Callable[[], dict[str, Any] | None]:
+    """Where the restore point's rehydration stood when last looked at, for the journal
+    (Azure keeps its state on the blobs: a resume reads it there)."""
+    if not isinstance(repository, ContainerRepository):
+        return lambda: None
+    return lambda: repository.progress.to_dict() if repository.progress else None
+
+
+def _resume_from(engine: Engine, book: Journal, clock: WallClock,
+                 rehydration: Callable[[], dict[str, Any] | None]) -> None:
     """Pick up where the journal stopped, and keep the engine's progress and the clock
     (which goes on from the last session's) with each of its records from now on: a
     restore stopped during its recovery resumes the recovery, and every session's steps
-    and operations are on one timeline."""
+    and operations are on one timeline. The rehydration's progress is kept with them."""
     first_ticket = book.meta("next_ticket") or 0
     if book.steps():
         engine.resume(*book.stopped_at(), book.meta("error"), first_ticket)
 
-    book.follow(lambda: engine_session(engine, lambda: clock.now, first_ticket, "running"))
+    book.follow(lambda: {**engine_session(engine, lambda: clock.now, first_ticket, "running"),
+                         "rehydration": rehydration()})
 
 
 def resume(journal: str | Path, credential: Any = None,

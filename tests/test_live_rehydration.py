@@ -1,0 +1,210 @@
+"""Archived restore points on the azure backend: ARM under ``mock_azure``, the restore
+point's blobs in Azurite (tests/azurite.py), with ``PendingRehydration``
+(tests/blob_double.py) in front of it where the test needs rehydration to take time, since
+Azurite rehydrates at once. The worker's agent (the delivered zipapp, in a process of its
+own) reads the rehydrated chunks from Azurite over HTTP with a read SAS, and each disk's
+digest is checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from helpers import SUBSCRIPTION, scenario_dict
+
+pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+pytest.importorskip("azure.storage.blob")
+
+from azurite import read_sas_url  # noqa: E402
+from blob_double import PendingRehydration  # noqa: E402
+
+from datapath.blob import BlobStore  # noqa: E402
+from fakecloud import FakeCredential, mock_azure  # noqa: E402
+from fakecloud.clock import VirtualClock  # noqa: E402
+from restore import parse_scenario  # noqa: E402
+from restore.backends import live  # noqa: E402
+from restore.backends.bytes_mode import DataPath  # noqa: E402
+from restore.backends.data import REPOSITORY_URL  # noqa: E402
+from restore.backends.journal import meta_at  # noqa: E402
+from restore.backends.rehydration import ContainerRepository, poll_interval_s  # noqa: E402
+from restore.backends.sim import prepare  # noqa: E402
+from restore.backends.simregion import restore_region  # noqa: E402
+
+pytest_plugins = ["azurite"]  # the azurite fixture
+
+
+@dataclass
+class Restore:
+    """An archived restore point in an Azurite container, and the fake region whose
+    workers' agent reads it."""
+
+    scenario: object
+    prepared: object
+    data: DataPath
+    store: BlobStore
+    mocked: mock_azure
+    clock: VirtualClock
+    endpoint: str
+    heard: list = field(default_factory=list)
+
+    @property
+    def chunks(self) -> tuple[str, ...]:
+        return self.data.archived
+
+    def repository(self, fake) -> ContainerRepository:
+        """The container as the restore sees it: rehydrated through a read, write and list
+        SAS, read by the (fake's) workers at the fake's repository URL."""
+        return ContainerRepository(REPOSITORY_URL, read_sas_url(self.store, write=True),
+                                   fake.clock)
+
+    def ready(self, fake, repository: ContainerRepository) -> live.LiveRestore:
+        clients = live.connect(SUBSCRIPTION, FakeCredential(), polling_interval=0)
+        return live.prepare(self.scenario, clients, repository=repository,
+                            restore_id=self.prepared.plan.context.restore_id)
+
+
+def archived(azurite, name: str, priority: str = "standard", location: str = "new") -> Restore:
+    store = BlobStore.from_connection_string(azurite, name)
+    raw = {**scenario_dict(name=name, tier="archive", priority=priority, location=location),
+           "data": {"mode": "bytes", "size_mb": 2}}
+    scenario = parse_scenario(raw)
+    prepared = prepare(scenario)
+    data = DataPath.back_up(prepared.plan, 2, store=store, agent_url=read_sas_url(store))
+    data = data.fresh()  # its chunks in the archive tier
+    region = restore_region(prepared.world.copy(), prepared.profile, 3, data, run_archive=True)
+    endpoint = store.container.url.rsplit("/", 1)[0]
+    clock = VirtualClock()
+    return Restore(scenario, prepared, data, store, mock_azure(region=region, clock=clock),
+                   clock, endpoint)
+
+
+def doubled(restore: Restore) -> PendingRehydration:
+    """The pending state in front of Azurite, started before the ARM fake (which passes
+    local addresses on to it)."""
+    return PendingRehydration(restore.endpoint, restore.clock)
+
+
+def tiers(restore: Restore) -> set[str]:
+    return {restore.store.tier(c) for c in restore.chunks}
+
+
+@pytest.mark.parametrize("priority, poll_s", [("standard", 900.0), ("high", 60.0)])
+def test_an_archived_restore_rehydrates_then_restores(azurite, priority, poll_s):
+    restore = archived(azurite, f"rh-full-{priority}", priority)
+    assert tiers(restore) == {"Archive"}
+    with doubled(restore) as blobs, restore.mocked as fake:
+        report = live.run(restore.ready(fake, restore.repository(fake)), rehydrating=lambda
+                          progress: restore.heard.append((fake.clock.now, progress)))
+    assert report.status == "succeeded", report.error
+    assert report.leaked == [] and restore.data.all_verified()
+    assert tiers(restore) == {"Hot"}
+    assert set(blobs.set_tier) == set(restore.chunks) and set(blobs.set_tier.values()) == {1}
+    assert blobs.priorities == {priority.capitalize()}
+    (start, first), (end, final) = restore.heard[0], restore.heard[-1]
+    assert (final.hot, final.blobs, final.requested) == (len(restore.chunks),) * 3
+    assert final.hot_bytes == final.bytes > 0
+    assert first.hot == first.requested == 0 and "blobs rehydrated" in final.summary()
+    waited = end - start  # the rehydration's polls, on the virtual clock
+    rehydrate = next(o for o in report.operations if o["op"] == "rehydrate_restore_point")
+    polls = [c for c in rehydrate["arm_requests"] if "comp=list" in c or "/chunks" in c]
+    assert polls and all("sig=" not in c for c in rehydrate["arm_requests"])
+    assert blobs.seconds[priority.capitalize()] <= waited <= blobs.seconds[
+        priority.capitalize()] + poll_s + 1
+    assert poll_interval_s(priority, 0.002) == poll_s
+
+
+def test_azurite_itself_rehydrates_at_once(azurite):
+    """What Azurite does with tiers: Archive -> Hot with a priority is hot at the next look,
+    no archive status on the way (hence the double); the restore waits one poll."""
+    restore = archived(azurite, "rh-azurite-only", "high")
+    with restore.mocked as fake:
+        start = fake.clock.now
+        report = live.run(restore.ready(fake, restore.repository(fake)))
+    assert report.status == "succeeded" and restore.data.all_verified()
+    assert tiers(restore) == {"Hot"}
+    rehydrate = next(o for o in report.operations if o["op"] == "rehydrate_restore_point")
+    tier_calls = [c for c in rehydrate["arm_requests"] if c.startswith("PUT /")]
+    assert len(tier_calls) == len(restore.chunks)
+    assert fake.clock.now - start >= 60.0  # one poll, at high priority's interval
+
+
+@pytest.mark.parametrize("priority", ["standard", "high"])
+def test_resume_during_rehydration_asks_no_blob_twice(azurite, tmp_path, priority):
+    """Stopped after two Set Blob Tier requests; resumed hours later (virtually), it asks
+    only for the blobs still archived with nothing pending, waits for the others, and
+    finishes; every blob was asked for once."""
+    restore = archived(azurite, f"rh-resume-{priority}", priority, location="original")
+    journal = tmp_path / "restore.journal"
+    with doubled(restore) as blobs, restore.mocked as fake:
+        blobs.interrupt_after = 2
+        with pytest.raises(KeyboardInterrupt):
+            live.run(restore.ready(fake, restore.repository(fake)), journal)
+        kept = meta_at(journal)
+        assert kept["status"] == "running"
+        assert kept["rehydration"]["requested"] == 2
+        assert kept["rehydration"]["blobs"] == len(restore.chunks)
+        assert sum(blobs.set_tier.values()) == 3  # the third never reached Azure
+        blobs.interrupt_after = None
+        blobs.set_tier.clear()
+        fake.clock.sleep(3 * 3600)  # the operator comes back hours later
+        repository = restore.repository(fake)
+        report = live.resume(journal, FakeCredential(), polling_interval=0,
+                             repository=repository)
+    assert report.status == "succeeded", report.error
+    assert restore.data.all_verified() and tiers(restore) == {"Hot"}
+    assert sorted(blobs.set_tier) == sorted(restore.chunks[2:])  # not the first two again
+    assert set(blobs.set_tier.values()) == {1}
+    assert repository.progress.requested == len(restore.chunks) - 2
+    assert meta_at(journal)["rehydration"]["hot"] == len(restore.chunks)
+    assert report.source_intact is not None and report.leaked == []
+
+
+def test_a_blob_being_rehydrated_already_is_waited_for(azurite):
+    """Someone asked already (Azure answers 409 BlobBeingRehydrated to another Set Blob
+    Tier, and the listing showed it archived a moment before): waited for, not failed."""
+    restore = archived(azurite, "rh-pending", "high")
+    with doubled(restore) as blobs, restore.mocked as fake:
+        from azure.storage.blob import StandardBlobTier
+
+        first = restore.store.container.get_blob_client(restore.chunks[0])
+        first.set_standard_blob_tier(StandardBlobTier.HOT, rehydrate_priority="High")
+        report = live.run(restore.ready(fake, restore.repository(fake)))
+    assert report.status == "succeeded", report.error
+    assert blobs.set_tier[restore.chunks[0]] == 1  # the other asker's request only
+    assert tiers(restore) == {"Hot"}
+
+
+def test_a_blob_that_does_not_rehydrate_fails_and_rolls_back_cleanly(azurite):
+    restore = archived(azurite, "rh-fails", "high", location="original")
+    with doubled(restore) as blobs, restore.mocked as fake:
+        blobs.fails = {restore.chunks[1]}
+        report = live.run(restore.ready(fake, restore.repository(fake)))
+        writes = [r for r in fake.requests if r.method != "GET"]
+    assert report.status in ("rolled_back", "failed")
+    assert report.error["code"] == "RehydrationFailed"
+    assert report.error["step"] == "retrieve_archived_data"
+    assert f"blob {restore.chunks[1]} went back to the archive tier" in report.error["message"]
+    assert report.leaked == [] and report.source_intact and writes == []
+
+
+def test_a_missing_chunk_is_named_and_nothing_is_created(azurite):
+    restore = archived(azurite, "rh-missing", "standard")
+    restore.store.container.delete_blob(restore.chunks[0])
+    with restore.mocked as fake:
+        report = live.run(restore.ready(fake, restore.repository(fake)))
+        writes = [r for r in fake.requests if r.method != "GET"]
+    assert report.error["code"] == "RehydrationFailed"
+    assert f"chunk {restore.chunks[0]} is not in the repository" in report.error["message"]
+    assert report.leaked == [] and writes == []
+
+
+def test_a_read_only_sas_cannot_rehydrate_and_says_why(azurite):
+    restore = archived(azurite, "rh-read-only", "standard")
+    with restore.mocked as fake:
+        repository = ContainerRepository(REPOSITORY_URL, read_sas_url(restore.store),
+                                         fake.clock)
+        report = live.run(restore.ready(fake, repository))
+    assert report.status in ("rolled_back", "failed")
+    assert "SAS must allow read, write and list" in report.error["message"]
+    assert "sig=" not in report.error["message"]
+    assert tiers(restore) == {"Archive"}
