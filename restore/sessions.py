@@ -49,11 +49,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started)",
     "CREATE INDEX IF NOT EXISTS sessions_journal ON sessions (journal_key, id)",
 )
-SUMMARY = ("id", "command", "scenario", "backend", "seed", "restore_id", "journal", "resumes",
-           "started_at", "ended_at", "status", "duration_s", "wall_s", "error")
-"""A session's fields in a listing; ``get`` adds resumed_by, steps, scenario_dump, report."""
-
-DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
+AGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 R = TypeVar("R", bound="Reported")
@@ -76,7 +72,7 @@ def default_path() -> Path:
 
 def parse_age(text: str) -> float:
     """Seconds in an age such as ``30d``, ``12h``, ``90m``, ``45s`` or ``2w``."""
-    found = DURATION.fullmatch(text)
+    found = AGE.fullmatch(text)
     if found is None:
         raise SessionError(f"--older-than: {text!r} is not an age: give a number and a unit "
                            "(s, m, h, d or w), e.g. 30d or 12h")
@@ -195,7 +191,9 @@ class Sessions:
     # -- reading ---------------------------------------------------------------------
 
     def list(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The latest sessions first (``limit`` of them), as in ``SUMMARY``."""
+        """The latest sessions first (``limit`` of them): id, command, scenario, backend,
+        seed, restore_id, journal, resumes, started_at, ended_at (UTC), status, duration_s
+        (the report's), wall_s and error."""
         rows = self.db.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT ?",
                                (-1 if limit is None else limit,)).fetchall()
         return [_summary(row) for row in rows]

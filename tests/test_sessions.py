@@ -11,7 +11,7 @@ import sys
 from contextlib import closing
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, readme_example
 from typer.testing import CliRunner
 
 import restore
@@ -322,3 +322,8 @@ def test_the_python_api_reads_the_store(store, tmp_path):
     assert cli("simulate", "orig-hot-backup", "--journal", str(tmp_path / "j.db")).exit_code == 0
     with restore.Sessions() as sessions:
         assert [s["scenario"] for s in sessions.list()] == ["orig-hot-backup"]
+
+
+def test_the_readme_example_runs(store):
+    namespace = readme_example("restore.Sessions(")
+    assert namespace["latest"]["status"] == "succeeded"
