@@ -110,8 +110,12 @@ def _run_live(live: Any, journal: Path | None, store: Path | None, show: bool) -
             if ticket.end_s is not None:
                 bar.update(task, advance=1, description=ticket.step)
 
+        def rehydrating(rehydration: Any) -> None:
+            bar.update(task, description=f"retrieve_archived_data: {rehydration.summary()}")
+
         try:
-            return sessions.run(lambda: live_backend.run(live, journal, progress), "restore",
+            return sessions.run(lambda: live_backend.run(live, journal, progress,
+                                                         rehydrating=rehydrating), "restore",
                                 live.scenario.model_dump(mode="json"), "azure",
                                 journal=journal)
         except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from helpers import SUBSCRIPTION, scenario_dict
 pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
 pytest.importorskip("azure.storage.blob")
 
+from azure.storage.blob import StandardBlobTier  # noqa: E402
 from azurite import read_sas_url  # noqa: E402
 from blob_double import PendingRehydration  # noqa: E402
 
@@ -106,8 +107,11 @@ def test_an_archived_restore_rehydrates_then_restores(azurite, priority, poll_s)
     assert first.hot == first.requested == 0 and "blobs rehydrated" in final.summary()
     waited = end - start  # the rehydration's polls, on the virtual clock
     rehydrate = next(o for o in report.operations if o["op"] == "rehydrate_restore_point")
-    polls = [c for c in rehydrate["arm_requests"] if "comp=list" in c or "/chunks" in c]
-    assert polls and all("sig=" not in c for c in rehydrate["arm_requests"])
+    calls, container = rehydrate["arm_requests"], f"/restorelab/rh-full-{priority}"
+    assert len([c for c in calls if c.startswith(f"PUT {container}/chunks/")]) == len(
+        restore.chunks)  # Set Blob Tier, once a blob
+    assert len([c for c in calls if c.startswith(f"GET {container} 200")]) > 2  # listings
+    assert all("sig=" not in c for c in calls)
     assert blobs.seconds[priority.capitalize()] <= waited <= blobs.seconds[
         priority.capitalize()] + poll_s + 1
     assert poll_interval_s(priority, 0.002) == poll_s
@@ -159,18 +163,19 @@ def test_resume_during_rehydration_asks_no_blob_twice(azurite, tmp_path, priorit
     assert report.source_intact is not None and report.leaked == []
 
 
-def test_a_blob_being_rehydrated_already_is_waited_for(azurite):
-    """Someone asked already (Azure answers 409 BlobBeingRehydrated to another Set Blob
-    Tier, and the listing showed it archived a moment before): waited for, not failed."""
-    restore = archived(azurite, "rh-pending", "high")
+@pytest.mark.parametrize("stale", [0, 1], ids=["listed-pending", "409-being-rehydrated"])
+def test_a_blob_being_rehydrated_already_is_waited_for(azurite, stale):
+    """Someone asked already: the listing shows it pending, so it is not asked again; or,
+    listed a moment before that, Azure answers 409 BlobBeingRehydrated to the second Set
+    Blob Tier: waited for, not failed."""
+    restore = archived(azurite, f"rh-pending-{stale}", "high")
     with doubled(restore) as blobs, restore.mocked as fake:
-        from azure.storage.blob import StandardBlobTier
-
         first = restore.store.container.get_blob_client(restore.chunks[0])
         first.set_standard_blob_tier(StandardBlobTier.HOT, rehydrate_priority="High")
+        blobs.stale_listings = stale
         report = live.run(restore.ready(fake, restore.repository(fake)))
     assert report.status == "succeeded", report.error
-    assert blobs.set_tier[restore.chunks[0]] == 1  # the other asker's request only
+    assert blobs.set_tier[restore.chunks[0]] == 1 + stale  # the other asker's, and the 409
     assert tiers(restore) == {"Hot"}
 
 
@@ -208,3 +213,13 @@ def test_a_read_only_sas_cannot_rehydrate_and_says_why(azurite):
     assert "SAS must allow read, write and list" in report.error["message"]
     assert "sig=" not in report.error["message"]
     assert tiers(restore) == {"Archive"}
+
+
+def test_a_rehydration_pending_twice_as_long_as_azure_says_gives_up(azurite):
+    restore = archived(azurite, "rh-too-long", "high")
+    with doubled(restore) as blobs, restore.mocked as fake:
+        blobs.seconds["High"] = 3 * 3600.0  # Azure: under an hour for objects under 10 GB
+        report = live.run(restore.ready(fake, restore.repository(fake)))
+    assert report.error["code"] == "RehydrationTimedOut"
+    assert f"{len(restore.chunks)} blobs still not hot after 2.0 h" in report.error["message"]
+    assert report.leaked == []

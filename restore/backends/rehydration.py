@@ -82,14 +82,16 @@ class BlobRehydration:
     report: Callable[[RehydrationProgress], None] = lambda progress: None
     _asked: set[str] = field(default_factory=set)
 
-    def run(self, restore_point: str, priority: str, size_gb: float) -> RehydrationProgress:
+    def run(self, restore_point: str, priority: str) -> RehydrationProgress:
         """Ask for every archived chunk of ``restore_point`` back and wait until all are
-        hot; raises CloudError naming the blob that cannot be, or the wait that ran out."""
+        hot; raises CloudError naming the blob that cannot be, or the wait that ran out.
+        The waits follow the size of its blobs."""
         wanted = self._chunks(restore_point)
         progress = RehydrationProgress(restore_point, priority, blobs=len(wanted))
+        waiting = self._look(wanted, progress)
+        size_gb = progress.bytes / 2**30
         started, interval = self.clock.now, poll_interval_s(priority, size_gb)
         deadline = started + GIVE_UP_AFTER_BOUNDS * bound_s(priority, size_gb)
-        waiting = self._look(wanted, progress)
         self.report(progress)
         for name in sorted(n for n, blob in waiting.items() if _archived(blob)):
             self._ask(name, priority, restore_point, progress)
@@ -197,13 +199,14 @@ class ContainerRepository:
         self.listeners: list[Callable[[RehydrationProgress], None]] = []
 
     def rehydrate(self, restore_point: str, priority: str, size_gb: float) -> None:
+        """Rehydrate ``restore_point`` (its blobs' own sizes, not ``size_gb``, the plan's
+        estimate, set the waits)."""
         if not self.store_url.startswith(("https://", "http://")):
             raise CloudError("RepositoryNotConfigured", f"restore point {restore_point} is "
                              "archived and the repository is not a blob container URL")
         container = ContainerClient.from_container_url(
             self.store_url, transport=ClockTransport(self.clock), raw_response_hook=_logged)
-        BlobRehydration(container, self.clock, self._heard).run(restore_point, priority,
-                                                                size_gb)
+        BlobRehydration(container, self.clock, self._heard).run(restore_point, priority)
 
     def _heard(self, progress: RehydrationProgress) -> None:
         self.progress = replace(progress)  # as it stands now (the rehydration goes on)
