@@ -242,12 +242,12 @@ def _resume_from(engine: Engine, book: Journal, clock: WallClock,
     (which goes on from the last session's) with each of its records from now on: a
     restore stopped during its recovery resumes the recovery, and every session's steps
     and operations are on one timeline. The rehydration's progress is kept with them."""
-    first_ticket = book.meta("next_ticket") or 0
+    first_ticket, rehydrated_before = book.meta("next_ticket") or 0, book.meta("rehydration")
     if book.steps():
         engine.resume(*book.stopped_at(), book.meta("error"), first_ticket)
 
     book.follow(lambda: {**engine_session(engine, lambda: clock.now, first_ticket, "running"),
-                         "rehydration": rehydration()})
+                         "rehydration": rehydration() or rehydrated_before})
 
 
 def resume(journal: str | Path, credential: Any = None,
