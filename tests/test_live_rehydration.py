@@ -224,3 +224,18 @@ def test_a_rehydration_pending_twice_as_long_as_azure_says_gives_up(azurite):
     assert report.status == "rolled_back" and report.error["code"] == "RehydrationTimedOut"
     assert f"{len(restore.chunks)} blobs still not hot after 2.0 h" in report.error["message"]
     assert report.leaked == []
+
+
+def test_chunks_already_online_are_not_asked_for(azurite):
+    """A chunk hot, or cool as its lifecycle left it, is readable: counted rehydrated."""
+    restore = archived(azurite, "rh-online", "standard")
+    hot, cool = (restore.store.container.get_blob_client(c) for c in restore.chunks[:2])
+    hot.set_standard_blob_tier(StandardBlobTier.HOT)  # Azurite: at once
+    cool.set_standard_blob_tier(StandardBlobTier.COOL)
+    with doubled(restore) as blobs, restore.mocked as fake:
+        repository = restore.repository(fake)
+        report = live.run(restore.ready(fake, repository))
+    assert report.status == "succeeded", report.error
+    assert sorted(blobs.set_tier) == sorted(restore.chunks[2:])
+    assert restore.store.tier(restore.chunks[1]) == "Cool"
+    assert repository.progress.hot == len(restore.chunks)

@@ -30,8 +30,7 @@ HIGH_GIB_PER_HOUR = 10.0  # per storage account, with priority retrieval
 POLLS_PER_BOUND = 60  # a poll every 15 minutes at standard priority, every minute at high
 POLL_S_LIMITS = (60.0, 900.0)
 GIVE_UP_AFTER_BOUNDS = 2.0  # a rehydration still pending after twice its bound has failed
-PENDING_TO_HOT = "rehydrate-pending-to-hot"
-ARCHIVE, HOT = "Archive", "Hot"
+ARCHIVE = "Archive"  # until rehydrated; meanwhile archive_status: rehydrate-pending-to-hot
 BEING_REHYDRATED = "BlobBeingRehydrated"  # 409: the blob's rehydration is pending already
 
 
@@ -75,7 +74,7 @@ def _mb(size: int) -> str:
 @dataclass
 class BlobRehydration:
     """One restore point's rehydration in ``container``; ``report`` hears its progress
-    after each look at the blobs."""
+    after each look at the blobs and each request."""
 
     container: ContainerClient
     clock: Clock
@@ -87,13 +86,15 @@ class BlobRehydration:
         hot; raises CloudError naming the blob that cannot be, or the wait that ran out.
         The waits follow the size of its blobs."""
         wanted = self._chunks(restore_point)
-        progress = RehydrationProgress(restore_point, priority, blobs=len(wanted))
-        waiting = self._look(wanted, progress)
+        listed = self._listed(wanted, restore_point)
+        progress = RehydrationProgress(restore_point, priority, blobs=len(wanted),
+                                       bytes=sum(blob.size for blob in listed.values()))
+        waiting = self._archived_of(listed, progress)
         size_gb = progress.bytes / 2**30
         started, interval = self.clock.now, poll_interval_s(priority, size_gb)
         deadline = started + GIVE_UP_AFTER_BOUNDS * bound_s(priority, size_gb)
         self.report(progress)
-        for name in sorted(n for n, blob in waiting.items() if _archived(blob)):
+        for name in sorted(n for n, blob in waiting.items() if not blob.archive_status):
             self._ask(name, priority, restore_point, progress)
         while waiting:
             if self.clock.now >= deadline:
@@ -103,7 +104,7 @@ class BlobRehydration:
                                  f"priority (Azure's docs: up to "
                                  f"{bound_s(priority, size_gb) / 3600:.0f} h)")
             self.clock.sleep(interval)
-            waiting = self._look(set(waiting), progress)
+            waiting = self._archived_of(self._listed(set(waiting), restore_point), progress)
             self._check_pending(waiting, restore_point)
             self.report(progress)
         return progress
@@ -120,24 +121,27 @@ class BlobRehydration:
         manifest = Manifest.from_json(text.decode())
         return {chunk_name(c) for disk in manifest.disks for c in disk.chunks if c}
 
-    def _look(self, names: set[str], progress: RehydrationProgress) -> dict[str, BlobProperties]:
-        """The blobs of ``names`` not hot yet (listed by their folders, 5,000 a page);
-        counts the hot ones in ``progress``."""
+    def _listed(self, names: set[str], restore_point: str) -> dict[str, BlobProperties]:
+        """The blobs of ``names`` as their folders' listings show them (5,000 a page)."""
         found: dict[str, BlobProperties] = {}
         try:
             for folder in sorted({n.rsplit("/", 1)[0] + "/" for n in names}):
                 found.update((b.name, b) for b in self.container.list_blobs(
                     name_starts_with=folder) if b.name in names)
         except HttpResponseError as exc:
-            raise _blob_error(exc, "chunks/", progress.restore_point) from None
+            raise _blob_error(exc, "chunks/", restore_point) from None
         missing = sorted(names - found.keys())
         if missing:
-            raise CloudError("RehydrationFailed", f"restore point {progress.restore_point}: "
-                             f"chunk {missing[0]} is not in the repository "
-                             f"({len(missing)} missing)", 404)
-        waiting = {n: b for n, b in found.items() if str(b.blob_tier) != HOT}
-        if progress.bytes == 0:
-            progress.bytes = sum(b.size for b in found.values())
+            raise CloudError("RehydrationFailed", f"restore point {restore_point}: chunk "
+                             f"{missing[0]} is not in the repository ({len(missing)} "
+                             "missing)", 404)
+        return found
+
+    def _archived_of(self, listed: dict[str, BlobProperties],
+                     progress: RehydrationProgress) -> dict[str, BlobProperties]:
+        """The blobs still in the archive tier (rehydrating or not); the others, online
+        (hot, or cool or cold as they were), count as rehydrated in ``progress``."""
+        waiting = {n: b for n, b in listed.items() if str(b.blob_tier) == ARCHIVE}
         progress.hot = progress.blobs - len(waiting)
         progress.hot_bytes = progress.bytes - sum(b.size for b in waiting.values())
         return waiting
@@ -159,15 +163,10 @@ class BlobRehydration:
         """A blob asked for that is in the archive tier again, with nothing pending, did
         not rehydrate."""
         for name in sorted(waiting):
-            if name in self._asked and _archived(waiting[name]):
+            if name in self._asked and not waiting[name].archive_status:
                 raise CloudError("RehydrationFailed", f"restore point {restore_point}: "
                                  f"blob {name} went back to the archive tier without "
                                  "rehydrating", 409)
-
-
-def _archived(blob: BlobProperties) -> bool:
-    """In the archive tier with no rehydration pending."""
-    return str(blob.blob_tier) == ARCHIVE and blob.archive_status != PENDING_TO_HOT
 
 
 def _blob_error(exc: HttpResponseError, name: str, restore_point: str) -> CloudError:
