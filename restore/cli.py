@@ -363,11 +363,20 @@ def _resume(journal: Path, repository: str | None, store: Path | None) -> Report
     meta = meta_at(journal)
     try:
         with Sessions(store) as sessions:
-            return sessions.run(lambda: restore.resume(journal, repository), "resume",
-                                meta.get("scenario") or {}, meta.get("backend") or "sim",
-                                meta.get("seed"), journal)
+            return warn_unrecorded(sessions, sessions.run(
+                lambda: restore.resume(journal, repository), "resume",
+                meta.get("scenario") or {}, meta.get("backend") or "sim", meta.get("seed"),
+                journal))
     except CloudError as exc:  # the azure backend's reads before resuming
         raise LiveError(f"{exc.code}: {exc.message}") from None
+
+
+def warn_unrecorded(sessions: Sessions, report: Report) -> Report:
+    """The run's report, saying first (on stderr) if the sessions store missed its end."""
+    if sessions.unrecorded:
+        err.print(f"warning: the restore ran, but its session was not recorded: "
+                  f"{sessions.unrecorded}")
+    return report
 
 
 def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
@@ -399,8 +408,8 @@ def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]
         if journal is None:  # a run that cannot be resumed is not a session
             return run()
         with Sessions(store) as sessions:
-            return sessions.run(run, "simulate", loaded.model_dump(mode="json"), backend,
-                                seed, journal)
+            return warn_unrecorded(sessions, sessions.run(
+                run, "simulate", loaded.model_dump(mode="json"), backend, seed, journal))
     except ScenarioError as exc:
         if faults and exc.field == f"faults.{len(loaded.faults)}.at":
             raise ScenarioError(scenario, "--crash-at", exc.message) from None

@@ -24,6 +24,7 @@ from restore.cli import (
     _prepare_live,
     app,
     err,
+    warn_unrecorded,
 )
 from restore.cli_output import short, show_changes
 from restore.errors import ScenarioError
@@ -114,10 +115,9 @@ def _run_live(live: Any, journal: Path | None, store: Path | None, show: bool) -
             bar.update(task, description=f"retrieve_archived_data: {rehydration.summary()}")
 
         try:
-            return sessions.run(lambda: live_backend.run(live, journal, progress,
-                                                         rehydrating=rehydrating), "restore",
-                                live.scenario.model_dump(mode="json"), "azure",
-                                journal=journal)
+            return warn_unrecorded(sessions, sessions.run(
+                lambda: live_backend.run(live, journal, progress, rehydrating=rehydrating),
+                "restore", live.scenario.model_dump(mode="json"), "azure", journal=journal))
         except KeyboardInterrupt:
             hint = (f"finish it with: restorelab resume {journal}" if journal else
                     f"what it created is tagged {RESTORE_ID_TAG}={live.plan.context.restore_id}")

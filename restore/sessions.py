@@ -86,6 +86,8 @@ class Sessions:
     def __init__(self, path: str | Path | None = None, now: Callable[[], float] = time.time):
         self.path = Path(path) if path is not None else default_path()
         self._now = now
+        self.unrecorded: str | None = None
+        """Why the last run's end could not be written (it ran all the same)."""
         self.db = _open(self.path)
 
     def close(self) -> None:
@@ -106,10 +108,17 @@ class Sessions:
             raise SessionError(f"sessions store {self.path.name}: {exc}") from None
         try:
             yield
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # the disk full, the file damaged midway
+            self._roll_back()
+            raise SessionError(f"sessions store {self.path.name}: {exc}") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._roll_back()
             raise
-        self.db.execute("COMMIT")
+
+    def _roll_back(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     # -- writing ---------------------------------------------------------------------
 
@@ -170,7 +179,10 @@ class Sessions:
             text = str(exc) if isinstance(exc, RestoreLabError) else type(exc).__name__
             self.abandon(session, "error", text)
             raise
-        self.finish(session, result.to_dict())
+        try:
+            self.finish(session, result.to_dict())
+        except SessionError as exc:  # the run stands; only its record is missing
+            self.unrecorded = str(exc)
         return result
 
     def _discard(self, session: int) -> None:

@@ -327,3 +327,31 @@ def test_the_python_api_reads_the_store(store, tmp_path):
 def test_the_readme_example_runs(store):
     namespace = readme_example("restore.Sessions(")
     assert namespace["latest"]["status"] == "succeeded"
+
+
+class FullDisk:
+    """A connection whose writes of a session's end fail as a full disk makes them."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def execute(self, sql: str, *args):
+        if sql.startswith("UPDATE sessions SET ended"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+
+def test_a_run_whose_end_cannot_be_recorded_still_reports_and_says_so(store, tmp_path,
+                                                                      monkeypatch):
+    real_open = restore.sessions._open
+    monkeypatch.setattr(restore.sessions, "_open", lambda path: FullDisk(real_open(path)))
+    result = cli("simulate", "orig-hot-backup", "--journal", str(tmp_path / "j.db"), "--json")
+    assert result.exit_code == 0, result.output
+    assert "warning: the restore ran, but its session was not recorded: sessions store " \
+           "sessions.db: database or disk is full" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["status"] == "succeeded"
+    (session,) = listed(store)
+    assert session["status"] == "running"  # its start was written, its end rolled back
