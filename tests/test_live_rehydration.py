@@ -161,6 +161,7 @@ def test_resume_during_rehydration_asks_no_blob_twice(azurite, tmp_path, priorit
     assert set(blobs.set_tier.values()) == {1}
     assert repository.progress.requested == len(restore.chunks) - 2
     assert meta_at(journal)["rehydration"]["hot"] == len(restore.chunks)
+    assert b"sig=" not in journal.read_bytes()  # the SAS is never journaled
     assert report.source_intact is not None and report.leaked == []
 
 
