@@ -119,8 +119,11 @@ def show_scenarios(shipped: dict[str, Scenario]) -> None:
             f", {rp.priority} priority)" if rp.tier == "archive" else ")")
         also = (f"fleet of {sc.fleet.count}" if sc.fleet else
                 f"{len(sc.faults)} fault rules" if sc.faults else "")
-        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)),
-                      also)
+        every = 1 + len(sc.source_vm.data_disks)
+        chosen = sum(sc.restore_point.restores(lun) for lun, _, _ in sc.source_vm.disks())
+        table.add_row(name, point, sc.target.location + (", disks only" if sc.disks_only
+                                                          else ""),
+                      str(every) if chosen == every else f"{chosen} of {every}", also)
     out.print(table)
 
 

@@ -101,6 +101,7 @@ class SourcePlan:
     vm: str
     size: str
     disks: tuple[str, ...]  # all of its disks, restored or not
+    disk_sizes_gb: tuple[int, ...]  # theirs, in the same order
     nic: str
     subnet: str
     group: str
@@ -348,7 +349,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
             size=src.size,
-            disks=source_disks,
+            disks=source_disks, disk_sizes_gb=tuple(spec.size_gb for _, spec, _ in src.disks()),
             nic=src_nic, subnet=src_subnet,
             group=arm.resource_group_id(sub, src.resource_group), location=src.location,
         ),

@@ -177,22 +177,36 @@ def test_a_fleet_of_disks_only_restores_uses_the_warm_pool_and_leaves_no_leak():
     assert summary["workers_created"] == 2 and summary["workers_started"] == 2
 
 
+@pytest.mark.parametrize("kind", ["backup", "snapshot"])
+@pytest.mark.parametrize("variant", ["disks", "selective"])
+def test_the_restored_subset_holds_its_source_disks_bytes(kind, variant):
+    scenario = path_scenario((kind, "hot", None), "original", variant)
+    raw = scenario.model_dump(mode="json")
+    raw["data"] = {"mode": "bytes", "size_mb": 4}
+    if variant == "disks":
+        raw["restore_point"]["disks"] = [1, "os"]
+    report = restore.simulate(parse_scenario(raw))
+    assert report.status == "succeeded" and report.data_verified is True
+    assert [d["lun"] for d in report.restored_disks] == [None, 1 if variant == "disks" else 0]
+
+
 # -- failures --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("point", RESTORE_POINTS)
 def test_a_failed_restore_of_disks_only_deletes_the_restored_disks_too(point):
+    """A worker that cannot let go of the disks (backup), one disk refused by the quota
+    (snapshot): the rollback deletes every disk made, found by the restore-id tag."""
     scenario = path_scenario(point, "original", "disks")
-    last = "remove_worker" if point[0] == "backup" else "create_disks_from_snapshots"
-    report = restore.simulate(scenario, faults=[Fault(at="create_disk", kind="quota_exceeded")
-                                                if last != "remove_worker" else
-                                                Fault(at="detach_disks", kind="quota_exceeded")])
+    fault = (Fault(at="detach_disks", kind="quota_exceeded") if point[0] == "backup" else
+             Fault(at="create_disk", kind="quota_exceeded"))
+    report = restore.simulate(scenario, faults=[fault])
     assert report.status == "rolled_back" and report.source_intact
     assert report.restored_disks == [] and report.leaked == []
-    deleted = {o["resource"].lower() for o in report.operations
-               if o["step"] == "rollback" and o["op"] == "delete_disk"}
     made = {o["resource"].lower() for o in report.operations
             if o["op"] == "create_disk" and o["status"] == "succeeded"}
-    assert made and made <= deleted
+    deleted = {o["resource"].lower() for o in report.operations
+               if o["step"] == "rollback" and o["op"] == "delete_disk"}
+    assert any(i.endswith("-restored") for i in made) and made <= deleted
     assert not [r for r in by_id(report).values() if RESTORE_ID_TAG in r["tags"]]
 
 
@@ -228,6 +242,16 @@ def test_plan_lists_the_restored_disks_and_what_is_lost():
     assert summary["mode"] == "vm"
     assert [d["lun"] for d in summary["restored_disks"]] == [None, 0, 2]
     assert [i.rsplit("/", 1)[-1] for i in summary["removed_not_restored"]] == ["app02-scratch"]
+
+
+def test_scenarios_shows_each_ones_mode_and_disks_restored():
+    from restore.cli_output import out, show_scenarios
+
+    with out.capture() as captured:
+        show_scenarios({p: restore.load_scenario(ROOT / "scenarios" / f"{p}.yaml")
+                        for p in ("new-hot-disks-only", "orig-hot-selective-disks")})
+    shown = captured.get()
+    assert "new, disks only" in shown and "3 of 4" in shown
 
 
 def test_plan_of_disks_only_says_so_and_removes_nothing():
