@@ -226,6 +226,34 @@ def test_disks_only_preflight_checks_names_and_quota_for_disks_and_workers_only(
     assert quota.disks == 3 + len(plan.context.workers)
 
 
+def test_disks_only_preflight_counts_no_vm_but_the_workers():
+    """The source (4 vCPUs) and one F4s_v2 worker fill 8; a new VM would need 4 more."""
+    from test_limits import assert_rolled_back_at_preflight, with_quotas
+
+    from restore.backends.sim import simulate
+
+    tight = with_quotas(regional_vcpus=8)
+    assert simulate(path_scenario(("backup", "hot", None), "new", "disks"),
+                    profile=tight).status == "succeeded"
+    refused = simulate(path_scenario(("backup", "hot", None), "new"), profile=tight)
+    assert_rolled_back_at_preflight(refused, "QuotaExceeded")
+    # The source's 3 disks, the 3 restored and the worker's OS disk: 7.
+    scenario = path_scenario(("backup", "hot", None), "original", "disks")
+    assert simulate(scenario, profile=with_quotas(managed_disks=7)).status == "succeeded"
+    assert_rolled_back_at_preflight(simulate(scenario, profile=with_quotas(managed_disks=6)),
+                                    "QuotaExceeded")
+
+
+def test_disks_only_preflight_refuses_a_restored_disks_name_that_is_taken():
+    from test_limits import assert_rolled_back_at_preflight
+
+    scenario = path_scenario(("snapshot", "hot", None), "original", "disks", data_disks=[
+        {"size_gb": 32, "name": "app01-osdisk-restored"}])
+    report = restore.simulate(scenario)
+    assert_rolled_back_at_preflight(report, "Conflict")
+    assert "app01-osdisk-restored" in report.error["message"]
+
+
 # -- plan and report -------------------------------------------------------------------------
 
 def run_cli(*args: str):
