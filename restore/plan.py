@@ -260,7 +260,7 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
         steps.append(PlannedStep(last, ("deallocate_worker",)))
         if original:
             steps.append(PlannedStep("remove_staging_rg", ("attach_disks", last)))
-    if not ctx.vm.power_on:  # after attach_disks
+    if not ctx.vm.power_on:
         steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
     if safety:
         steps.append(PlannedStep("remove_safety_snapshots", ("attach_disks",)))

@@ -191,8 +191,6 @@ def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | 
             "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])]}
 
 
-
-
 def _restored_disks(ctx: RestoreContext, inventory: Inventory) -> list[dict[str, Any]]:
     """The restored disks that exist, where they are (moved in, or not yet), each with its
     LUN (None for the OS disk), SKU, size and the source disk it restores."""

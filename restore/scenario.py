@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -130,16 +131,12 @@ class SourceVm(Strict):
         return disks
 
 
-def _is_none(value: object) -> bool:
-    return value is None
+def _at(default: object) -> Callable[[object], bool]:
+    """``exclude_if`` of the restore modes' fields (target.mode, the disks chosen): left
+    out of a scenario's dump at their default, so a scenario without them keeps its
+    restore id."""
+    return lambda value: value == default
 
-
-def _is_false(value: object) -> bool:
-    return value is False
-
-
-# The fields of restore modes (target.mode, the disks chosen) are left out of a scenario's
-# dump while they hold their default, so a scenario without them keeps its restore id.
 
 def _disk_choice(value: object) -> str | int:
     if value == "os" or (type(value) is int and 0 <= value <= MAX_LUN):
@@ -156,10 +153,10 @@ class RestorePoint(Strict):
     tier: Literal["hot", "archive"] = "hot"
     rehydrate_priority: Literal["standard", "high"] | None = None
     disks: list[DiskChoice] | None = Field(
-        default=None, min_length=1, exclude_if=_is_none,
+        default=None, min_length=1, exclude_if=_at(None),
         description="restore only these disks: data disks by LUN, 'os' for the OS disk")
     exclude_luns: list[Annotated[int, Field(ge=0, le=MAX_LUN, strict=True)]] | None = Field(
-        default=None, min_length=1, exclude_if=_is_none,
+        default=None, min_length=1, exclude_if=_at(None),
         description="restore every disk but these data disks")
 
     @model_validator(mode="after")
@@ -223,7 +220,7 @@ def subnet_named(subnet: str | None) -> str | None:
 class Target(Strict):
     location: Literal["original", "new"] = "original"
     mode: Literal["vm", "disks"] = Field(
-        default="vm", exclude_if=lambda mode: mode == "vm",
+        default="vm", exclude_if=_at("vm"),
         description="vm: restore the VM; disks: only its disks, attached to nothing")
     resource_group: Name | None = None
     region: Location | None = None
@@ -236,7 +233,7 @@ class Target(Strict):
     power_on: bool = True
     safety_snapshot: bool = Field(default=False, description="original location: snapshot "
                                   "the source disks before removing them; kept on failure")
-    remove_unrestored_disks: bool = Field(default=False, exclude_if=_is_false, description=(
+    remove_unrestored_disks: bool = Field(default=False, exclude_if=_at(False), description=(
         "original location, vm mode, some disks restored: remove the source's other disks "
         "with the source VM (they are lost)"))
 

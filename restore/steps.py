@@ -98,7 +98,7 @@ def create_staging_rg(ctx: RestoreContext) -> StepGen:
 
 
 def create_empty_disks(ctx: RestoreContext) -> StepGen:
-    """3. Create one empty disk per source disk, all at once."""
+    """3. Create one empty disk per disk restored, all at once."""
     yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.disk_tags)
            for d in ctx.disks]
 
