@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 import restore
 from restore import Fault, ScenarioError, parse_scenario
 from restore.cli import app
+from restore.engine import dry_run
 
 DISKS_ONLY_NEW = {"mode": "disks", "resource_group": "rg-disks", "region": "northeurope",
                   "zone": "3", "tags": {"case": "4711"},
@@ -211,19 +212,15 @@ def test_a_failed_restore_of_disks_only_deletes_the_restored_disks_too(point):
 
 
 def test_disks_only_preflight_checks_names_and_quota_for_disks_and_workers_only():
-    scenario = path_scenario(("backup", "hot", None), "new", "disks")
-    plan = restore.plan_for(scenario)
-    from restore.engine import dry_run
-
+    plan = restore.plan_for(path_scenario(("backup", "hot", None), "new", "disks"))
     preflight = {t.op.kind: t.op for t in dry_run(plan) if t.step == "preflight"}
-    names = {i.rsplit("/", 1)[-1] for i in preflight["check_names"].ids}
-    assert names == {"app01-osdisk-restored", "app01-datadisk-0-restored",
-                     "app01-datadisk-1-restored", *(f"{w}{suffix}" for w in (
-                         f"restorelab-worker-{plan.context.restore_id}-0",)
-                         for suffix in ("", "-nic", "-osdisk"))}
+    worker = f"restorelab-worker-{plan.context.restore_id}-0"
+    assert {i.rsplit("/", 1)[-1] for i in preflight["check_names"].ids} == {
+        "app01-osdisk-restored", "app01-datadisk-0-restored", "app01-datadisk-1-restored",
+        worker, f"{worker}-nic", f"{worker}-osdisk"}
     quota = preflight["check_quota"]
-    assert quota.vm_sizes == tuple(w.size for w in plan.context.workers)
-    assert quota.disks == 3 + len(plan.context.workers)
+    assert quota.vm_sizes == ("Standard_F4s_v2",)  # the worker's: no VM is made
+    assert quota.disks == 3 + 1
 
 
 def test_disks_only_preflight_counts_no_vm_but_the_workers():
