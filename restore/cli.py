@@ -461,9 +461,15 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
     ops: dict[str, list[dict[str, str]]] = {s.name: [] for s in the_plan.steps}
     for ticket in dry_run(the_plan):
         ops[ticket.step].append({"op": ticket.op.kind, "resource": ticket.op.resource})
+    ctx = the_plan.context
+    removes_source = "remove_source_vm" in the_plan.step_names
     return {
         "scenario": the_plan.scenario,
-        "restore_id": the_plan.context.restore_id,
+        "restore_id": ctx.restore_id,
+        "mode": "vm" if ctx.vm else "disks",
+        "restored_disks": [{"id": d.final_id, "lun": d.lun, "sku": d.sku,
+                            "size_gb": d.size_gb, "source": d.source} for d in ctx.disks],
+        "removed_not_restored": list(ctx.unrestored_disks) if removes_source else [],
         "steps": [{"name": s.name, "after": list(s.after), "operations": ops[s.name]}
                   for s in the_plan.steps],
     }

@@ -75,7 +75,7 @@ def restore_in_azure(
     live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
                                           repository, show=not as_json))
     if not as_json:
-        show_changes(live.creates, live.deletes)
+        show_changes(live.creates, live.deletes, live.plan.context.unrestored_disks)
     if live.removes_source and not yes and not _confirmed(live):
         err.print("not confirmed: nothing was changed.")
         raise typer.Exit(1)
@@ -84,11 +84,12 @@ def restore_in_azure(
 
 
 def _confirmed(live: Any) -> bool:
-    vm = live.plan.context.source.vm
+    vm, lost = live.plan.context.source.vm, live.plan.context.unrestored_disks
+    losing = f" ({len(lost)} of them not restored: lost)" if lost else ""
     try:
-        return typer.confirm(f"This restore removes the source VM {short(vm)} and its disks, "
-                             "replacing them with the restored ones. Go on?", default=False,
-                             err=True)
+        return typer.confirm(f"This restore removes the source VM {short(vm)} and its disks"
+                             f"{losing}, replacing them with the restored ones. Go on?",
+                             default=False, err=True)
     except typer.Abort:  # no answer (stdin closed)
         return False
 

@@ -3,6 +3,7 @@ changes, a sweep's percentiles, a fleet's makespan; ``--json`` prints the dicts 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -73,19 +74,36 @@ def show_plan(summary: dict[str, Any]) -> None:
         out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
         for op in step["operations"]:
             out.print(f"      {op['op']:<24} {short(op['resource'])}", soft_wrap=True)
+    restores = "only these disks, attached to nothing" if summary["mode"] == "disks" else \
+        "the VM with these disks"
+    out.print(f"[bold]Restores[/] {restores}:")
+    for disk in summary["restored_disks"]:
+        out.print(f"  {_disk_line(disk)}", soft_wrap=True)
+    if summary["removed_not_restored"]:
+        out.print("[bold red]Removes with the source VM and does not restore[/] (lost):")
+        for arm_id in summary["removed_not_restored"]:
+            out.print(f"  [red]-[/] {short(arm_id)}", soft_wrap=True)
     if "creates" in summary:
-        show_changes(summary["creates"], summary["deletes"])
+        show_changes(summary["creates"], summary["deletes"], summary["removed_not_restored"])
 
 
-def show_changes(creates: list[str], deletes: list[str]) -> None:
+def _disk_line(disk: dict[str, Any]) -> str:
+    lun = "OS disk" if disk["lun"] is None else f"LUN {disk['lun']}"
+    return (f"{short(disk['id'])} ({lun}, {disk['size_gb']} GB {disk['sku']}, from "
+            f"{short(disk['source'])})")
+
+
+def show_changes(creates: list[str], deletes: list[str], lost: Sequence[str] = ()) -> None:
     out.print("[bold]Preflight passed.[/] A restore would create (temporary ones are removed "
               "again):")
     for arm_id in creates:
         out.print(f"  [green]+[/] {short(arm_id)}", soft_wrap=True)
     if deletes:
         out.print("[bold]and delete, from the source:[/]")
+        gone = {arm_id.lower() for arm_id in lost}
         for arm_id in deletes:
-            out.print(f"  [red]-[/] {short(arm_id)}", soft_wrap=True)
+            note = " [bold red](not restored: lost)[/]" if arm_id.lower() in gone else ""
+            out.print(f"  [red]-[/] {short(arm_id)}{note}", soft_wrap=True)
     else:
         out.print("and delete nothing of the source.")
 
@@ -101,8 +119,11 @@ def show_scenarios(shipped: dict[str, Scenario]) -> None:
             f", {rp.priority} priority)" if rp.tier == "archive" else ")")
         also = (f"fleet of {sc.fleet.count}" if sc.fleet else
                 f"{len(sc.faults)} fault rules" if sc.faults else "")
-        table.add_row(name, point, sc.target.location, str(1 + len(sc.source_vm.data_disks)),
-                      also)
+        every = 1 + len(sc.source_vm.data_disks)
+        chosen = sum(sc.restore_point.restores(lun) for lun, _, _ in sc.source_vm.disks())
+        table.add_row(name, point, sc.target.location + (", disks only" if sc.disks_only
+                                                          else ""),
+                      str(every) if chosen == every else f"{chosen} of {every}", also)
     out.print(table)
 
 
@@ -169,6 +190,14 @@ def _summary(report: Report) -> Text:
     if vm:
         lines.append(f"\nrestored VM   {vm['name']} in {vm['resource_group']} ({vm['location']}, "
                      f"{vm['size']}, {len(vm['disks'])} disks, {vm['power_state']})")
+    elif report.restored_disks and report.status == "succeeded":
+        lines.append(f"\nrestored      {len(report.restored_disks)} disks, attached to nothing:")
+        for disk in report.restored_disks:
+            lines.append(f"\n              {_disk_line(disk)}")
+    if report.removed_not_restored:
+        lines.append("\nnot restored  removed with the source: "
+                     f"{', '.join(short(r) for r in report.removed_not_restored)}",
+                     style="yellow")
     lines.append(f"\nsource intact {'yes' if report.source_intact else 'no'}")
     if report.data_verified is not None:
         lines.append(f"\ndata verified {'yes' if report.data_verified else 'NO'}",

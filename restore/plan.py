@@ -91,7 +91,6 @@ class VmPlan:
     size: str
     nic: str
     create_nic: bool
-    subnet: str
     zone: str | None
     tags: Tags
     power_on: bool
@@ -100,7 +99,9 @@ class VmPlan:
 @dataclass(frozen=True, slots=True)
 class SourcePlan:
     vm: str
-    disks: tuple[str, ...]
+    size: str
+    disks: tuple[str, ...]  # all of its disks, restored or not
+    disk_sizes_gb: tuple[int, ...]  # theirs, in the same order
     nic: str
     subnet: str
     group: str
@@ -136,14 +137,16 @@ class RestoreContext:
     subscription: str
     location: str
     zone: str | None
-    tags: Tags
+    tags: Tags  # every resource the restore creates carries them
+    disk_tags: Tags  # the restored disks': with only disks restored, the target's tags too
     staging_group: str | None
     staging_tags: Tags
     target_group: str
-    disks: tuple[DiskPlan, ...]
+    subnet: str  # the network of the workers' NICs and the restored VM's
+    disks: tuple[DiskPlan, ...]  # the disks restored (the OS disk first, when restored)
     workers: tuple[WorkerPlan, ...]
     source: SourcePlan
-    vm: VmPlan
+    vm: VmPlan | None  # None: only the disks are restored (target.mode: disks)
     restore_point: RestorePointPlan
     safety_snapshots: tuple[tuple[str, str], ...] = ()  # (source disk, its snapshot)
     pool: PoolPlan | None = None  # workers come from (and go back to) the region's pool
@@ -157,11 +160,17 @@ class RestoreContext:
 
     @property
     def os_disk(self) -> DiskPlan:
-        return self.disks[0]
+        return next(d for d in self.disks if d.lun is None)
 
     @property
     def data_disks(self) -> tuple[DiskPlan, ...]:
-        return self.disks[1:]
+        return tuple(d for d in self.disks if d.lun is not None)
+
+    @property
+    def unrestored_disks(self) -> tuple[str, ...]:
+        """The source's disks that the restore does not restore."""
+        restored = {d.source.lower() for d in self.disks}
+        return tuple(d for d in self.source.disks if d.lower() not in restored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +232,8 @@ def scenario_restore_id(scenario: Scenario) -> str:
 
 
 def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
+    if ctx.vm is None:
+        return _disks_only_steps(scenario, ctx)
     original = scenario.is_original_location
     safety = ["snapshot_source"] if ctx.safety_snapshots else []
     if scenario.restore_point.kind == "snapshot":
@@ -256,6 +267,21 @@ def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
     return tuple(steps)
 
 
+def _disks_only_steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
+    """Restore disks only: the disks are made (and written), the temporary resources
+    removed; nothing is attached to them and the source is left alone."""
+    if scenario.restore_point.kind == "snapshot":
+        copies = any(d.snapshot_copy for d in ctx.disks)
+        return tuple(_chained(["preflight", *(["copy_snapshots"] if copies else []),
+                               "create_disks_from_snapshots",
+                               *(["remove_snapshot_copies"] if copies else [])]))
+    return tuple(_chained([
+        "preflight",
+        *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
+        "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
+        "deallocate_worker", "release_worker" if ctx.pool else "remove_worker"]))
+
+
 def _chained(names: list[str]) -> list[PlannedStep]:
     return [PlannedStep(n, (names[i - 1],) if i else ()) for i, n in enumerate(names)]
 
@@ -265,13 +291,14 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
     src, target, sub = sc.source_vm, sc.target, sc.subscription
     original = sc.is_original_location
     snapshot = sc.restore_point.kind == "snapshot"
+    staged = original and not snapshot and not sc.disks_only  # the seed's staging group
     location = src.location if original else (target.region or src.location)
     zone = src.zone if original else target.zone
     vm_name = src.name if original else (target.vm_name or f"{src.name}-restored")
     vm_size = src.size if original else (target.vm_size or src.size)
     target_rg = src.resource_group if original else (target.resource_group or src.resource_group)
     tags = {RESTORE_ID_TAG: rid}
-    staging_rg = f"restorelab-staging-{src.name}-{rid}" if original and not snapshot else None
+    staging_rg = f"restorelab-staging-{src.name}-{rid}" if staged else None
     disk_rg = staging_rg or target_rg
     pool_plan = None if pool is None or snapshot else PoolPlan(
         arm.resource_group_id(sub, pool_group_name(location)),
@@ -281,15 +308,18 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
 
     disks = tuple(
         _disk_plan(sc, lun, spec, name, vm_name, rid, disk_rg, target_rg, location)
-        for lun, spec, name in src.disks()
+        for lun, spec, name in src.disks() if sc.restore_point.restores(lun)
     )
     sizing.limit(src.size, "source_vm.size", source)
     size_field = "source_vm.size" if original or not target.vm_size else "target.vm_size"
     slots = sizing.limit(vm_size, size_field, source)
-    if len(disks) - 1 > slots:
+    data_disks = sum(d.lun is not None for d in disks)
+    if not sc.disks_only and data_disks > slots:
         raise ScenarioError(source, size_field, f"{vm_size} takes at most {slots} data disks, "
-                            f"the VM has {len(disks) - 1}")
+                            f"the VM has {data_disks}")
 
+    source_disks = tuple(arm.resource_id(sub, src.resource_group, arm.DISKS, name)
+                         for _, _, name in src.disks())
     src_vnet = src.network.vnet or f"{src.resource_group}-vnet"
     src_subnet = arm.subnet_id(sub, src.network.resource_group or src.resource_group, src_vnet,
                                src.network.subnet)
@@ -301,22 +331,26 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
         subnet = _target_subnet(sc, sub, target_rg, location, src_subnet)
         nic = arm.resource_id(sub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
         create_nic = True
-    vm = VmPlan(
+    vm = None if sc.disks_only else VmPlan(
         id=arm.resource_id(sub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
-        size=vm_size, nic=nic, create_nic=create_nic, subnet=subnet, zone=zone,
+        size=vm_size, nic=nic, create_nic=create_nic, zone=zone,
         tags=tags_of({**(target.tags if not original else {}), **tags}),
         power_on=target.power_on,
     )
     return RestoreContext(
         restore_id=rid, subscription=sub, location=location, zone=zone, tags=tags_of(tags),
+        disk_tags=tags_of({**target.tags, **tags}) if sc.disks_only else tags_of(tags),
         staging_group=arm.resource_group_id(sub, staging_rg) if staging_rg else None,
         staging_tags=tags_of({**tags, APPLIANCE_TAG: sc.appliance_id}),
         target_group=arm.resource_group_id(sub, target_rg),
+        subnet=subnet,
         disks=disks,
         workers=() if snapshot else _workers(disks, sizing, sub, worker_rg, rid, source),
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
-            disks=tuple(d.source for d in disks), nic=src_nic, subnet=src_subnet,
+            size=src.size,
+            disks=source_disks, disk_sizes_gb=tuple(spec.size_gb for _, spec, _ in src.disks()),
+            nic=src_nic, subnet=src_subnet,
             group=arm.resource_group_id(sub, src.resource_group), location=src.location,
         ),
         vm=vm,
@@ -326,9 +360,9 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
             data_gb=sum(d.data_gb for d in disks),
         ),
         safety_snapshots=tuple(
-            (d.source, arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS,
-                                       f"{arm.name_of(d.source)}-safety-{rid}"))
-            for d in disks) if target.safety_snapshot else (),
+            (disk, arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS,
+                                   f"{arm.name_of(disk)}-safety-{rid}"))
+            for disk in source_disks) if target.safety_snapshot else (),
         pool=pool_plan,
     )
 
@@ -342,7 +376,9 @@ def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name
                rid: str, disk_rg: str, target_rg: str, location: str) -> DiskPlan:
     sub, src = sc.subscription, sc.source_vm
     from_snapshot = sc.restore_point.kind == "snapshot"
-    if sc.is_original_location:
+    if sc.disks_only:
+        new_name = f"{name}-restored"
+    elif sc.is_original_location:
         new_name = f"{name}-{rid}" if from_snapshot else name
     else:
         new_name = f"{vm_name}-osdisk" if lun is None else f"{vm_name}-datadisk-{lun}"

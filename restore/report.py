@@ -26,8 +26,9 @@ properties."""
 
 FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
-    "duration_s", "steps", "operations", "final_state", "restored_vm", "leaked", "kept",
-    "source_intact", "data_verified", "critical_path_s", "cost", "faults_never_fired",
+    "duration_s", "steps", "operations", "final_state", "restored_vm", "restored_disks",
+    "removed_not_restored", "leaked", "kept", "source_intact", "data_verified",
+    "critical_path_s", "cost", "faults_never_fired",
     "cleanup_errors",
 )
 
@@ -63,6 +64,9 @@ class Report:
         self.cleanup_errors = list(engine.cleanup_errors)  # leftovers: listed under leaked
         self.duration_s = _t(duration_s)
         self.restored_vm = _restored_vm(ctx, inventory)
+        self.restored_disks = _restored_disks(ctx, inventory)
+        self.removed_not_restored = [d for d in ctx.unrestored_disks
+                                     if inventory.lookup(d) is None]
         self.leaked, self.kept = leaked_and_kept(engine, inventory)
         self.source_intact = source_before is not None and source_before == source_snapshot(
             ctx, inventory.lookup)
@@ -177,7 +181,7 @@ def _span(record: dict[str, Any]) -> dict[str, float]:
 
 
 def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | None:
-    vm = inventory.lookup(ctx.vm.id)
+    vm = inventory.lookup(ctx.vm.id) if ctx.vm else None
     if vm is None or vm["tags"].get(RESTORE_ID_TAG) != ctx.restore_id:
         return None  # not restored (at the original location: the source VM)
     props = vm["properties"]
@@ -187,3 +191,15 @@ def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | 
             "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])]}
 
 
+def _restored_disks(ctx: RestoreContext, inventory: Inventory) -> list[dict[str, Any]]:
+    """The restored disks that exist, where they are (moved in, or not yet), each with its
+    LUN (None for the OS disk), SKU, size and the source disk it restores."""
+    out = []
+    for disk in ctx.disks:
+        found = [r for r in map(inventory.lookup, dict.fromkeys((disk.final_id, disk.id)))
+                 if r is not None and r["tags"].get(RESTORE_ID_TAG) == ctx.restore_id]
+        if found:
+            props = found[0]["properties"]
+            out.append({"id": found[0]["id"], "lun": disk.lun, "sku": props["sku"],
+                        "size_gb": props["diskSizeGB"], "source": disk.source})
+    return out

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import reprlib
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -22,7 +23,9 @@ from pydantic import (
 )
 
 import armid as arm
-from restore.errors import ScenarioError, redact
+from restore.errors import ScenarioError
+from restore.modes import check_mode
+from restore.scenario_text import UniqueKeyLoader, field_and_problem, shown, yaml_problem
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -128,10 +131,33 @@ class SourceVm(Strict):
         return disks
 
 
+def _at(default: object) -> Callable[[object], bool]:
+    """``exclude_if`` of the restore modes' fields (target.mode, the disks chosen): left
+    out of a scenario's dump at their default, so a scenario without them keeps its
+    restore id."""
+    return lambda value: value == default
+
+
+def _disk_choice(value: object) -> str | int:
+    if value == "os" or (type(value) is int and 0 <= value <= MAX_LUN):
+        return value
+    raise ValueError(f"'os' or a data disk's LUN, 0 to {MAX_LUN} (got {shown(value)})")
+
+
+DiskChoice = Annotated[str | int, PlainValidator(_disk_choice)]
+"""A disk of the source by its LUN, or ``os`` for the OS disk."""
+
+
 class RestorePoint(Strict):
     kind: Literal["backup", "snapshot"] = "backup"
     tier: Literal["hot", "archive"] = "hot"
     rehydrate_priority: Literal["standard", "high"] | None = None
+    disks: list[DiskChoice] | None = Field(
+        default=None, min_length=1, exclude_if=_at(None),
+        description="restore only these disks: data disks by LUN, 'os' for the OS disk")
+    exclude_luns: list[Annotated[int, Field(ge=0, le=MAX_LUN, strict=True)]] | None = Field(
+        default=None, min_length=1, exclude_if=_at(None),
+        description="restore every disk but these data disks")
 
     @model_validator(mode="after")
     def _tier_fits_kind(self) -> RestorePoint:
@@ -141,9 +167,28 @@ class RestorePoint(Strict):
             raise ValueError("rehydrate_priority applies only to tier: archive")
         return self
 
+    @field_validator("disks", "exclude_luns")
+    @classmethod
+    def _each_once(cls, chosen: list | None) -> list | None:
+        repeated = sorted({str(d) for d in chosen or () if chosen.count(d) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} named twice")
+        return chosen
+
     @property
     def priority(self) -> str:
         return self.rehydrate_priority or "standard"
+
+    @property
+    def selection_field(self) -> str:
+        """The field that chooses the disks restored."""
+        return "exclude_luns" if self.exclude_luns is not None else "disks"
+
+    def restores(self, lun: int | None) -> bool:
+        """Whether the disk at ``lun`` (None: the OS disk) is restored."""
+        if self.disks is not None:
+            return ("os" if lun is None else lun) in self.disks
+        return lun is None or lun not in (self.exclude_luns or ())
 
 
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
@@ -174,6 +219,9 @@ def subnet_named(subnet: str | None) -> str | None:
 
 class Target(Strict):
     location: Literal["original", "new"] = "original"
+    mode: Literal["vm", "disks"] = Field(
+        default="vm", exclude_if=_at("vm"),
+        description="vm: restore the VM; disks: only its disks, attached to nothing")
     resource_group: Name | None = None
     region: Location | None = None
     vm_name: Name | None = None
@@ -185,6 +233,9 @@ class Target(Strict):
     power_on: bool = True
     safety_snapshot: bool = Field(default=False, description="original location: snapshot "
                                   "the source disks before removing them; kept on failure")
+    remove_unrestored_disks: bool = Field(default=False, exclude_if=_at(False), description=(
+        "original location, vm mode, some disks restored: remove the source's other disks "
+        "with the source VM (they are lost)"))
 
     @field_validator("subnet")
     @classmethod
@@ -351,11 +402,27 @@ class Scenario(Strict):
             if unknown:
                 raise ValueError(f"target.disk_sku: no disk at LUN {', '.join(unknown)} (the "
                                  f"source's data disks are at LUN {sorted(luns) or 'none'})")
+            rp = self.restore_point
+            skipped = [str(k) for k in choice
+                       if (k == "os" or k in luns) and not rp.restores(None if k == "os" else k)]
+            if skipped:
+                raise ValueError(f"target.disk_sku: {', '.join(skipped)} is not restored (see "
+                                 f"restore_point.{rp.selection_field})")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_its_mode(self) -> Scenario:
+        """The rules of ``target.mode`` and of the disks chosen (restore.modes)."""
+        check_mode(self)
         return self
 
     @property
     def is_original_location(self) -> bool:
         return self.target.location == "original"
+
+    @property
+    def disks_only(self) -> bool:
+        return self.target.mode == "disks"
 
     def replicas(self) -> list[tuple[Scenario, int]]:
         """A fleet's VMs as single-VM scenarios (``<name>-0001``, ...) with their priority."""
@@ -378,23 +445,6 @@ MAX_SCENARIO_BYTES = 1 << 20
 """The largest scenario file read (1 MiB; the shipped ones are about 1 KB)."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key written twice in one mapping (YAML forbids it;
-    PyYAML would keep the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool):
-                continue  # an unhashable key: the safe loader refuses it itself
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is written twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; a bad file raises ScenarioError naming the field."""
     path = Path(path)
@@ -412,9 +462,9 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(str(path), "", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at "
                             f"offset {exc.start})") from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
-        raise ScenarioError(str(path), "", f"not valid YAML: {_yaml_problem(exc)}") from None
+        raise ScenarioError(str(path), "", f"not valid YAML: {yaml_problem(exc)}") from None
     except RecursionError:
         raise ScenarioError(str(path), "", "nested too deeply to be a scenario") from None
     return parse_scenario(raw, source=str(path))
@@ -429,64 +479,4 @@ def parse_scenario(raw: object, source: str = "<scenario>") -> Scenario:
     except RecursionError:
         raise ScenarioError(source, "", "nested too deeply to be a scenario") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field, problem = ".".join(_field_part(p) for p in first["loc"]), _pydantic_problem(first)
-        if not field:  # a check of the whole scenario names the field it is about
-            named = NAMED_PROBLEM.match(problem)
-            field, problem = named.groups() if named else ("(top level)", problem)
-        raise ScenarioError(source, field, problem) from None
-
-
-NAMED_PROBLEM = re.compile(r"^([a-z_]+(?:\.[a-z_0-9]+)+): (.*)$", re.DOTALL)
-"""A whole-scenario check's message that starts with the field it is about."""
-
-
-def _field_part(part: object) -> str:
-    """A part of a field's path as written; quoted when it is empty or unprintable."""
-    text = str(part)
-    return text if text and text.isprintable() and text.strip() == text else repr(text)
-
-
-def _pydantic_problem(error: dict) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown field"
-    if error["type"] == "missing":
-        return "required field is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{message} (got {_shown(error['input'])})" if error["type"] != "value_error" \
-        else message
-
-
-def _shown(value: object) -> str:
-    """A wrong value as an error shows it: cut short, its secrets redacted first (a cut
-    could keep a signature's tail without the ``sig=`` that marks it)."""
-    return SHOWN.repr(_redacted(value, SHOWN.maxlevel))
-
-
-def _redacted(value: object, levels: int) -> object:
-    """``value`` with its strings redacted, as deep and as far as SHOWN shows it."""
-    if isinstance(value, str):
-        return redact(value)
-    if levels <= 0:
-        return value
-    if isinstance(value, list | tuple):
-        return [_redacted(v, levels - 1) for v in value[:SHOWN.maxlist + 1]]
-    if isinstance(value, dict):
-        return {_redacted(k, 0): _redacted(v, levels - 1)
-                for k, v in list(value.items())[:SHOWN.maxdict + 1]}
-    return value
-
-
-SHOWN = reprlib.Repr()
-"""How much of a wrong value an error shows (a YAML alias bomb expands to millions)."""
-SHOWN.maxlevel, SHOWN.maxlist, SHOWN.maxdict, SHOWN.maxstring, SHOWN.maxother = 2, 4, 4, 60, 60
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """The parser's problem where it found it, after its context (``found duplicate anchor
-    'x'; first occurrence at ...``) when it gives one."""
-    parts = [(getattr(exc, "context", None), getattr(exc, "context_mark", None)),
-             (getattr(exc, "problem", None) or str(exc), getattr(exc, "problem_mark", None))]
-    return "; ".join(" ".join(text.split()) + (f" at line {mark.line + 1}, column "
-                                               f"{mark.column + 1}" if mark else "")
-                     for text, mark in parts if text)
+        raise ScenarioError(source, *field_and_problem(exc.errors()[0])) from None

@@ -70,18 +70,20 @@ def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
         ids += [worker.vm, worker.nic, worker.os_disk]
     if ctx.staging_group:
         ids.append(ctx.staging_group)
-    if ctx.vm.id.lower() != ctx.source.vm.lower():
-        ids += [ctx.vm.id, *(d.final_id for d in ctx.disks)]
-    if ctx.vm.create_nic:
-        ids.append(ctx.vm.nic)
+    vm = ctx.vm
+    if vm is not None and vm.id.lower() != ctx.source.vm.lower():
+        ids += [vm.id, *(d.final_id for d in ctx.disks)]
+    if vm is not None and vm.create_nic:
+        ids.append(vm.nic)
     return tuple(dict.fromkeys(ids))
 
 
 def _new_vm_sizes(ctx: RestoreContext) -> tuple[str, ...]:
-    """VMs the restore adds at its peak: the workers, and the new VM unless it replaces
-    the source (same size, after the source is gone)."""
-    replaces = ctx.vm.id.lower() == ctx.source.vm.lower()
-    return (*(w.size for w in ctx.workers), *(() if replaces else (ctx.vm.size,)))
+    """VMs the restore adds at its peak: the workers, and the new VM (if any) unless it
+    replaces the source (same size, after the source is gone)."""
+    vm = ctx.vm
+    adds = vm is not None and vm.id.lower() != ctx.source.vm.lower()
+    return (*(w.size for w in ctx.workers), *((vm.size,) if adds else ()))
 
 
 def retrieve_archived_data(ctx: RestoreContext) -> StepGen:
@@ -96,8 +98,8 @@ def create_staging_rg(ctx: RestoreContext) -> StepGen:
 
 
 def create_empty_disks(ctx: RestoreContext) -> StepGen:
-    """3. Create one empty disk per source disk, all at once."""
-    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.tags)
+    """3. Create one empty disk per disk restored, all at once."""
+    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.disk_tags)
            for d in ctx.disks]
 
 
@@ -109,7 +111,7 @@ def copy_snapshots(ctx: RestoreContext) -> StepGen:
 def create_disks_from_snapshots(ctx: RestoreContext) -> StepGen:
     """Snapshot path: create every disk from its cloud-native snapshot, all at once."""
     yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, d.restore_snapshot,
-                      ctx.tags) for d in ctx.disks]
+                      ctx.disk_tags) for d in ctx.disks]
 
 
 def remove_snapshot_copies(ctx: RestoreContext) -> StepGen:
@@ -128,7 +130,7 @@ def launch_worker(ctx: RestoreContext) -> StepGen:
     if ctx.pool is not None:
         workers = yield from _claim_warm_workers(ctx)
     else:
-        yield [CreateNic(w.nic, ctx.location, ctx.vm.subnet, ctx.tags) for w in workers]
+        yield [CreateNic(w.nic, ctx.location, ctx.subnet, ctx.tags) for w in workers]
     yield from _create_workers(ctx, workers)
     yield [AttachDisks(ctx.worker_vm(w), tuple(enumerate(d.id for d in w.disks)))
            for w in ctx.workers]
@@ -149,7 +151,7 @@ def _claim_warm_workers(ctx: RestoreContext) -> Generator[Any, Any, list[WorkerP
         else:
             fresh.append(worker)
     yield [*(StartVm(ctx.bound[w.vm], w.size) for w in ctx.workers if w.vm in ctx.bound),
-           *(CreateNic(w.nic, ctx.location, pool.subnet or ctx.vm.subnet, pool.tags)
+           *(CreateNic(w.nic, ctx.location, pool.subnet or ctx.subnet, pool.tags)
              for w in fresh)]
     return fresh
 
@@ -239,7 +241,8 @@ def remove_safety_snapshots(ctx: RestoreContext) -> StepGen:
 
 
 def remove_source_vm(ctx: RestoreContext) -> StepGen:
-    """8. Remove the source VM, then its disks (its NIC stays for the restored VM)."""
+    """8. Remove the source VM, then its disks, restored or not (its NIC stays for the
+    restored VM)."""
     yield DeleteVm(ctx.source.vm)
     yield [DeleteDisk(d) for d in ctx.source.disks]
 
@@ -252,14 +255,16 @@ def move_disks(ctx: RestoreContext) -> StepGen:
 def create_vm(ctx: RestoreContext) -> StepGen:
     """10. Create the VM on the restored OS disk in the target location."""
     vm = ctx.vm
+    assert vm is not None
     if vm.create_nic:
-        yield CreateNic(vm.nic, ctx.location, vm.subnet, ctx.tags)
+        yield CreateNic(vm.nic, ctx.location, ctx.subnet, ctx.tags)
     yield CreateVm(vm.id, ctx.location, vm.size, vm.nic, ctx.os_disk.final_id, zone=vm.zone,
                    tags=vm.tags)
 
 
 def attach_disks(ctx: RestoreContext) -> StepGen:
     """11. Attach the restored data disks to the VM in one update."""
+    assert ctx.vm is not None
     if ctx.data_disks:
         yield AttachDisks(ctx.vm.id, tuple((d.lun, d.final_id) for d in ctx.data_disks))
 
@@ -295,6 +300,7 @@ def remove_idle_workers(ctx: RestoreContext) -> StepGen:
 
 def stop_restored_vm(ctx: RestoreContext) -> StepGen:
     """Leave the restored VM deallocated when the target asks not to power it on."""
+    assert ctx.vm is not None
     yield DeallocateVm(ctx.vm.id)
 
 
@@ -314,12 +320,13 @@ def keep_restored_data(ctx: RestoreContext) -> StepGen:
 
 
 def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
-    """Of the ``existing`` ids (lower case): the restored VM, its NIC and disks, the safety
-    snapshots, and the staging group while a restored disk is still in it."""
+    """Of the ``existing`` ids (lower case): the restored VM (if any), its NIC and disks,
+    the safety snapshots, and the staging group while a restored disk is still in it."""
     disks = {d.id.lower() for d in ctx.disks} | {d.final_id.lower() for d in ctx.disks}
     safety = {snapshot.lower() for _, snapshot in ctx.safety_snapshots}
+    vm = {ctx.vm.id.lower(), ctx.vm.nic.lower()} if ctx.vm else set()
     present = {arm_id.lower() for arm_id in existing}
-    kept = present & (disks | safety | {ctx.vm.id.lower(), ctx.vm.nic.lower()})
+    kept = present & (disks | safety | vm)
     staging = ctx.staging_group.lower() if ctx.staging_group else None
     if staging in present and any(arm.group_id_of(i).lower() == staging for i in kept):
         kept.add(staging)

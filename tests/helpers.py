@@ -90,9 +90,25 @@ def make_scenario(**kwargs: Any) -> Scenario:
     return parse_scenario(scenario_dict(**kwargs))
 
 
-def path_scenario(point: tuple[str, str, str | None], location: str, **kwargs: Any) -> Scenario:
+VARIANTS = ("vm", "disks", "selective")
+"""What a path restores: the VM (the default), its disks only (``target.mode: disks``), or
+the VM with some disks (LUN 1 not restored; at the original location its source disk is
+removed with the source VM, opted in)."""
+
+
+def path_scenario(point: tuple[str, str, str | None], location: str, variant: str = "vm",
+                  **kwargs: Any) -> Scenario:
     kind, tier, priority = point
-    return make_scenario(kind=kind, tier=tier, priority=priority, location=location, **kwargs)
+    raw = scenario_dict(kind=kind, tier=tier, priority=priority, location=location, **kwargs)
+    if variant == "disks":
+        raw["target"]["mode"] = "disks"
+    elif variant == "selective":
+        raw["restore_point"]["exclude_luns"] = [1]
+        if location == "original":
+            raw["target"]["remove_unrestored_disks"] = True
+    else:
+        assert variant == "vm", variant
+    return parse_scenario(raw)
 
 
 def with_changes(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -149,15 +165,19 @@ def steps_in_start_order(report: Report) -> list[str]:
 
 
 def expected_seed_steps(sc: Scenario) -> list[str]:
-    """The seed's steps this scenario must run, from the seed's 'Applies only if' notes."""
-    original = sc.target.location == "original"
+    """The seed's steps this scenario must run, from the seed's 'Applies only if' notes;
+    restoring disks only stops once the disks are written and the worker deallocated."""
+    disks_only = sc.target.mode == "disks"
+    original = sc.target.location == "original" and not disks_only
     if sc.restore_point.kind == "snapshot":
-        return [*(["remove_source_vm"] if original else []), "create_vm", "attach_disks"]
+        return [] if disks_only else [*(["remove_source_vm"] if original else []),
+                                      "create_vm", "attach_disks"]
     archive = sc.restore_point.tier == "archive"
     return [s for s in SEED_STEPS
             if (s != "retrieve_archived_data" or archive)
             and (s not in ("create_staging_rg", "remove_source_vm", "move_disks",
-                           "remove_staging_rg") or original)]
+                           "remove_staging_rg") or original)
+            and (s not in ("create_vm", "attach_disks") or not disks_only)]
 
 
 def is_worker(resource_id: str) -> bool:
@@ -178,11 +198,31 @@ def expected_target(sc: Scenario) -> dict[str, Any]:
             "power_state": "running" if t.power_on else "deallocated"}
 
 
+def source_disk_names(sc: Scenario) -> dict[Any, str]:
+    """Each source disk's name by LUN ('os' for the OS disk)."""
+    src = sc.source_vm
+    names = {"os": src.os_disk.name or f"{src.name}-osdisk"}
+    for i, d in enumerate(src.data_disks):
+        lun = d.lun if d.lun is not None else i
+        names[lun] = d.name or f"{src.name}-datadisk-{lun}"
+    return names
+
+
+def chosen(sc: Scenario) -> set[Any]:
+    """The LUNs ('os' for the OS disk) the scenario restores."""
+    every = set(source_disk_names(sc))
+    rp = sc.restore_point
+    if rp.disks is not None:
+        return set(rp.disks)
+    return every - set(rp.exclude_luns or ())
+
+
 def expected_disks(sc: Scenario) -> dict[Any, tuple[int, str]]:
     """(size, SKU) of each restored disk by LUN ('os' for the OS disk)."""
     src, choice = sc.source_vm, sc.target.disk_sku
     specs = {"os": src.os_disk, **{d.lun if d.lun is not None else i: d
                                    for i, d in enumerate(src.data_disks)}}
+    specs = {lun: spec for lun, spec in specs.items() if lun in chosen(sc)}
     out = {}
     for lun, spec in specs.items():
         sku = str(spec.sku)
@@ -212,6 +252,9 @@ CREATE_OPS = (CreateResourceGroup, CreateDisk, CreateSnapshot, CreateNic, Create
 
 def assert_restored(sc: Scenario, report: Report) -> None:
     """Every property a successful restore of ``sc`` must have (see the issue)."""
+    if sc.target.mode == "disks":
+        assert_disks_restored(sc, report)
+        return
     assert report.status == "succeeded", report.error
     assert report.error is None
     res = by_id(report)
@@ -256,7 +299,7 @@ def assert_restored(sc: Scenario, report: Report) -> None:
 
     # Its disks: the source's count and sizes, the target's SKUs, group, region and zone.
     disks = {"os": props["osDisk"], **{d["lun"]: d["id"] for d in props["dataDisks"]}}
-    assert len(disks) == 1 + len(sc.source_vm.data_disks)
+    assert set(disks) == chosen(sc)
     assert report.restored_vm["disks"] == [props["osDisk"],
                                            *(d["id"] for d in props["dataDisks"])]
     expected = expected_disks(sc)
@@ -281,6 +324,11 @@ def assert_restored(sc: Scenario, report: Report) -> None:
               f"/providers/{VMS}/{src.name}").lower()
     src_disks = [i for i, r in before.items() if r["type"] == DISKS]
     assert src_vm in before and len(src_disks) == 1 + len(src.data_disks)
+    not_restored = [source_disk_id(sc, name) for lun, name in source_disk_names(sc).items()
+                    if lun not in chosen(sc)]
+    assert report.removed_not_restored == (not_restored if original else [])
+    assert {d["lun"] if d["lun"] is not None else "os": d["id"].lower()
+            for d in report.restored_disks} == {lun: i.lower() for lun, i in disks.items()}
     if original:
         assert report.source_intact is False
         for old in [src_vm, *src_disks]:
@@ -319,6 +367,62 @@ def assert_restored(sc: Scenario, report: Report) -> None:
     else:
         assert groups == []
     for _, op in ops:
+        if isinstance(op, CREATE_OPS):
+            assert dict(op.tags).get(RESTORE_ID_TAG) == rid, op
+
+
+def source_disk_id(sc: Scenario, name: str) -> str:
+    return (f"/subscriptions/{sc.subscription}/resourceGroups/{sc.source_vm.resource_group}"
+            f"/providers/{DISKS}/{name}")
+
+
+def assert_disks_restored(sc: Scenario, report: Report) -> None:
+    """Every property of a successful restore of disks only (``target.mode: disks``): the
+    chosen disks, named ``<source disk>-restored``, in the target group and region,
+    attached to nothing; the source untouched; nothing temporary left."""
+    assert report.status == "succeeded", report.error
+    assert all(s["status"] == "succeeded" for s in report.steps)
+    seed_steps = [s for s in steps_in_start_order(report) if s in SEED_STEPS]
+    assert seed_steps == expected_seed_steps(sc)
+    assert not {"create_vm", "attach_disks", "remove_source_vm", "create_staging_rg",
+                "stop_restored_vm"} & {s["name"] for s in report.steps}
+    res, rid, t = by_id(report), report.restore_id, sc.target
+    original = t.location == "original"
+    group = sc.source_vm.resource_group if original else (t.resource_group or
+                                                         sc.source_vm.resource_group)
+    location = sc.source_vm.location if original else (t.region or sc.source_vm.location)
+    zone = sc.source_vm.zone if original else t.zone
+    assert report.restored_vm is None
+    assert not [r for r in res.values() if r["type"] == VMS and RESTORE_ID_TAG in r["tags"]]
+    names, expected = source_disk_names(sc), expected_disks(sc)
+    listed = {d["lun"] if d["lun"] is not None else "os": d for d in report.restored_disks}
+    assert set(listed) == set(expected) == chosen(sc)
+    for lun, entry in listed.items():
+        disk_id = (f"/subscriptions/{sc.subscription}/resourceGroups/{group}/providers/"
+                   f"{DISKS}/{names[lun]}-restored")
+        assert entry["id"].lower() == disk_id.lower()
+        assert entry["source"].lower() == source_disk_id(sc, names[lun]).lower()
+        disk = res[disk_id.lower()]
+        assert (disk["properties"]["diskSizeGB"], disk["properties"]["sku"]) == expected[lun]
+        assert (entry["size_gb"], entry["sku"]) == expected[lun]
+        assert (disk["resource_group"], disk["location"]) == (group, location)
+        assert disk["properties"]["zone"] == zone
+        assert disk["properties"]["managedBy"] is None
+        assert disk["tags"] == {**(dict(t.tags) if not original else {}), RESTORE_ID_TAG: rid}
+        snapshot = sc.restore_point.kind == "snapshot"
+        assert disk["properties"]["createOption"] == ("Copy" if snapshot else "Empty")
+    # The source is untouched; nothing but the restored disks is left of the restore.
+    before = {r["id"].lower(): r for r in before_state(sc)}
+    assert report.source_intact is True and report.removed_not_restored == []
+    for old, resource in before.items():
+        assert res[old] == resource, old
+    assert report.leaked == [] and report.kept == []
+    tagged = {i for i, r in res.items() if r["tags"].get(RESTORE_ID_TAG) == rid}
+    assert tagged == {d["id"].lower() for d in report.restored_disks}
+    assert set(res) - set(before) == tagged
+    for _, op in planned_ops(sc):
+        assert not isinstance(op, CreateResourceGroup)
+        assert not isinstance(op, CreateVm) or op.os_disk_from_image  # workers only
         if isinstance(op, CREATE_OPS):
             assert dict(op.tags).get(RESTORE_ID_TAG) == rid, op
 

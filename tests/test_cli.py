@@ -11,7 +11,9 @@ from restore.scenario import shipped_scenarios
 REPORT_FIELDS = {
     "scenario", "backend", "seed", "status", "error", "duration_s", "steps", "operations",
     "final_state", "restored_vm", "leaked", "source_intact", "data_verified", "critical_path_s",
+    "restored_disks", "removed_not_restored",
 }
+DISK_FIELDS = {"id", "lun", "sku", "size_gb", "source"}
 STEP_FIELDS = {"name", "start_s", "end_s", "status", "attempts"}
 OPERATION_FIELDS = {"op", "resource", "start_s", "end_s", "status", "attempts"}
 RESOURCE_FIELDS = {"type", "id", "name", "resource_group", "location", "tags", "properties"}
@@ -37,8 +39,13 @@ def test_simulate_json_prints_only_the_report_with_every_field(name):
     assert all(o.keys() >= OPERATION_FIELDS for o in report["operations"])
     assert all(r.keys() >= RESOURCE_FIELDS for r in report["final_state"]["resources"])
     if report["status"] == "succeeded":
-        assert {"id", "name", "resource_group", "location", "size", "disks"} <= report[
-            "restored_vm"].keys()
+        assert report["restored_disks"] and all(d.keys() >= DISK_FIELDS
+                                                for d in report["restored_disks"])
+        if "disks-only" in name:
+            assert report["restored_vm"] is None
+        else:
+            assert {"id", "name", "resource_group", "location", "size", "disks"} <= report[
+                "restored_vm"].keys()
 
 
 def test_seed_flag_overrides_the_scenario_seed_and_is_reproducible():

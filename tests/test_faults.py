@@ -31,7 +31,11 @@ from restore.scenario import FaultKind
 from restore.steps import CLEANUP_STEPS
 
 SIZING = load_profile("default").sizing
-PATHS = [(p.values[0], loc.values[0]) for p in RESTORE_POINTS for loc in LOCATIONS]
+PATHS = [(p.values[0], loc.values[0], variant) for p in RESTORE_POINTS for loc in LOCATIONS
+         for variant in ("vm", "disks", "selective")
+         if variant != "selective" or p.values[0][1] == "hot"]
+"""Every path, restoring the VM or its disks only; and (hot and snapshot restore points)
+the VM with a disk left out."""
 KINDS = [k.value for k in FaultKind]
 
 
@@ -40,6 +44,7 @@ def assert_promises_kept(scenario, report) -> None:
     assert report.status in ("succeeded", "rolled_back", "failed", "interrupted")
     resources = by_id(report)
     ctx = build_plan(scenario, SIZING).context
+    disks_only = scenario.target.mode == "disks"
     restored_disks_present = all(
         d.id.lower() in resources or d.final_id.lower() in resources for d in ctx.disks)
     # Data is never lost: the source, or every restored disk, is there.
@@ -57,37 +62,44 @@ def assert_promises_kept(scenario, report) -> None:
     if report.status == "succeeded" and report.cleanup_errors:
         # A cleanup failed for good: the restore stands, its leftovers (if a later cleanup
         # did not take them, as the staging group's removal does) are listed.
-        assert report.restored_vm is not None and report.error is None
+        assert (report.restored_vm is None) is disks_only and report.error is None
         assert all(resources[i.lower()]["tags"].get(RESTORE_ID_TAG) for i in report.leaked)
         return
     assert report.leaked == [], report.leaked
     if report.status == "succeeded":
-        assert report.error is None and report.restored_vm is not None
-        assert report.source_intact is (scenario.target.location == "new")
+        assert report.error is None and (report.restored_vm is None) is disks_only
+        assert len(report.restored_disks) == len(ctx.disks)
+        assert report.source_intact is (scenario.target.location == "new" or disks_only)
+        assert len(report.removed_not_restored) == (0 if report.source_intact else len(
+            ctx.unrestored_disks))
         assert report.kept == []
     elif report.status == "rolled_back":
         assert report.source_intact is True
-        assert report.restored_vm is None
+        assert report.restored_vm is None and report.restored_disks == []
+        assert report.removed_not_restored == []
         assert not [i for i, r in resources.items() if r["tags"].get(RESTORE_ID_TAG)]
         assert [s["name"] for s in report.steps][-1] == "rollback"
     else:  # failed past the source's removal: rolled forward, data kept and said so
         assert report.error is not None
-        assert report.kept and restored_disks_present
+        assert report.kept and restored_disks_present and not disks_only
+        assert {d["id"].lower() for d in report.restored_disks} <= {i.lower() for i in
+                                                                    report.kept}
         assert [s["name"] for s in report.steps][-1] == "keep_restored_data"
 
 
-def steps_of(point, location) -> list[str]:
-    return list(build_plan(path_scenario(point, location), SIZING).step_names)
+def steps_of(point, location, variant="vm") -> list[str]:
+    return list(build_plan(path_scenario(point, location, variant), SIZING).step_names)
 
 
-MATRIX = [pytest.param(point, location, step, kind, id=f"{point[0]}-{point[1]}-{location}"
-                       f"-{step}-{kind}")
-          for point, location in PATHS for step in steps_of(point, location) for kind in KINDS]
+MATRIX = [pytest.param(point, location, variant, step, kind,
+                       id=f"{point[0]}-{point[1]}-{location}-{variant}-{step}-{kind}")
+          for point, location, variant in PATHS for step in steps_of(point, location, variant)
+          for kind in KINDS]
 
 
-@pytest.mark.parametrize(("point", "location", "step", "kind"), MATRIX)
-def test_fault_at_every_step_keeps_the_promises(point, location, step, kind):
-    scenario = path_scenario(point, location)
+@pytest.mark.parametrize(("point", "location", "variant", "step", "kind"), MATRIX)
+def test_fault_at_every_step_keeps_the_promises(point, location, variant, step, kind):
+    scenario = path_scenario(point, location, variant)
     if kind == "allocation_failed" and not any(
             t.step == step and t.op.kind == "create_vm"
             for t in dry_run(build_plan(scenario, SIZING))):
@@ -179,8 +191,7 @@ fault_targets = st.sampled_from(sorted({*OPERATION_KINDS, *RECOVERY_STEPS}
                                  probability=st.sampled_from([0.3, 0.7, 1.0])),
                        max_size=4))
 def test_random_fault_sequences_keep_the_promises(path, seed, faults):
-    point, location = path
-    scenario = path_scenario(point, location)
+    scenario = path_scenario(*path)
     plan = build_plan(scenario, SIZING)
     steps = set(plan.step_names) | set(RECOVERY_STEPS)
     sent = {(t.step, t.op.kind) for t in dry_run(plan)}

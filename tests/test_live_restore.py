@@ -68,7 +68,12 @@ def test_a_real_restore_ends_as_the_simulation_does(path):
     assert report.backend == "azure" and report.status == sim.status == "succeeded"
     assert fake.state.export() == sim.final_state["resources"]
     assert report.leaked == [] and report.kept == []
-    assert report.restored_vm["id"].lower() == sim.restored_vm["id"].lower()
+    assert (report.restored_vm or {}).get("id", "").lower() == (
+        sim.restored_vm or {}).get("id", "").lower()
+    assert [(d["id"].lower(), d["lun"], d["sku"], d["size_gb"]) for d in report.restored_disks] \
+        == [(d["id"].lower(), d["lun"], d["sku"], d["size_gb"]) for d in sim.restored_disks]
+    assert [i.lower() for i in report.removed_not_restored] == [
+        i.lower() for i in sim.removed_not_restored]
     assert report.source_intact == sim.source_intact
     assert all(o["arm_requests"] for o in report.operations  # rehydration: the repository's
                if o["op"] != "rehydrate_restore_point")
@@ -233,3 +238,32 @@ def test_a_failed_sign_in_is_one_clear_line(monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.startswith("error: cannot sign in to Azure")
     assert "Traceback" not in result.output and writes(fake) == []
+
+
+def test_a_restore_of_some_disks_says_on_azure_which_source_disks_it_loses():
+    _, _, mocked = region_of("orig-hot-selective-disks")
+    path = str(next(p for p in SCENARIO_FILES if p.stem == "orig-hot-selective-disks"))
+    with mocked as fake:
+        planned = cli("plan", path, "--backend", "azure", "--subscription", SUBSCRIPTION,
+                      "--repository", REPOSITORY_URL)
+        refused = cli("restore", path, "--subscription", SUBSCRIPTION, "--repository",
+                      REPOSITORY_URL, stdin="n\n")
+        assert writes(fake) == []
+    assert planned.exit_code == 0, planned.output
+    assert "- rg-prod/disks/app02-scratch (not restored: lost)" in planned.stdout
+    assert "- rg-prod/disks/app02-datadisk-0\n" in planned.stdout  # restored: not lost
+    assert refused.exit_code == 1 and "(1 of them not restored: lost)" in refused.stderr
+
+
+def test_a_restore_of_disks_only_on_azure_asks_nothing_and_removes_nothing():
+    _, _, mocked = region_of("new-hot-disks-only")
+    path = str(next(p for p in SCENARIO_FILES if p.stem == "new-hot-disks-only"))
+    with mocked as fake:
+        result = cli("restore", path, "--subscription", SUBSCRIPTION, "--repository",
+                     REPOSITORY_URL, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["restored_vm"] is None and len(report["restored_disks"]) == 3
+    assert report["source_intact"] and report["leaked"] == []
+    assert not [w for w in writes(fake) if w.startswith("DELETE") and "/db01" in w.lower()
+                and "restorelab-worker" not in w]

@@ -19,6 +19,7 @@ from helpers import (
     make_scenario,
     path_scenario,
     planned_ops,
+    scenario_dict,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -257,10 +258,25 @@ def random_restores(draw):
                                        {"region": "northeurope", "resource_group": "rg-dr",
                                         "subnet": "vnet-dr/app"}]))
     (os_gb, os_sku), *data = disks
-    return path_scenario(point, location, size="Standard_D8s_v5",
-                         os_disk={"size_gb": os_gb, "sku": os_sku},
-                         data_disks=[{"size_gb": g, "sku": s} for g, s in data],
-                         target=target, seed=draw(st.integers(0, 2**16)))
+    mode = draw(st.sampled_from(["vm", "disks"]))
+    if mode == "disks" and target:  # no VM: no name, no subnet
+        target = {k: v for k, v in target.items() if k not in ("vm_name", "subnet")}
+    every = ["os", *range(len(data))]
+    chosen = draw(st.none() | st.lists(st.sampled_from(every), unique=True, min_size=1))
+    if chosen is not None and mode == "vm" and "os" not in chosen:
+        chosen = ["os", *chosen]  # a VM needs its OS disk
+    target = {**(target or {}), "mode": mode}
+    if chosen is not None and len(chosen) < len(every) and location == "original" and (
+            mode == "vm"):
+        target["remove_unrestored_disks"] = True
+    kind, tier, priority = point
+    raw = scenario_dict(kind=kind, tier=tier, priority=priority, location=location,
+                        size="Standard_D8s_v5", os_disk={"size_gb": os_gb, "sku": os_sku},
+                        data_disks=[{"size_gb": g, "sku": s} for g, s in data],
+                        target=target, seed=draw(st.integers(0, 2**16)))
+    if chosen is not None:
+        raw["restore_point"]["disks"] = chosen
+    return restore.parse_scenario(raw)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,7 +21,9 @@ from restore.plan import build_plan
 
 SIZING = load_profile("default").sizing
 FULL_MATRIX = os.environ.get("RESTORELAB_FULL_MATRIX") == "1"  # .ci/run sets it
-PATHS = [(p.values[0], loc.values[0]) for p in RESTORE_POINTS for loc in LOCATIONS]
+PATHS = [*((p.values[0], loc.values[0], variant) for p in RESTORE_POINTS for loc in LOCATIONS
+           for variant in ("vm", "disks")),
+         (("backup", "hot", None), "original", "selective")]
 
 
 def final_state(report) -> list[dict]:
@@ -42,20 +44,22 @@ def crash_points(plan) -> list[str]:
 def crash_cases(backend: str, every: int):
     """Every crash point of every path on ``backend``; one in ``every`` unless the full
     matrix runs."""
-    cases = [(point, location, at) for point, location in PATHS
-             for at in crash_points(build_plan(path_scenario(point, location), SIZING))]
-    for point, location, at in cases[::1 if FULL_MATRIX else every]:
-        yield pytest.param(backend, point, location, at,
-                           id=f"{backend}-{'-'.join(filter(None, point))}-{location}-{at}")
+    cases = [(point, location, variant, at) for point, location, variant in PATHS
+             for at in crash_points(build_plan(path_scenario(point, location, variant),
+                                               SIZING))]
+    for point, location, variant, at in cases[::1 if FULL_MATRIX else every]:
+        yield pytest.param(backend, point, location, variant, at,
+                           id=f"{backend}-{'-'.join(filter(None, point))}-{location}-"
+                              f"{variant}-{at}")
 
 
-@pytest.mark.parametrize(("backend", "point", "location", "at"),
+@pytest.mark.parametrize(("backend", "point", "location", "variant", "at"),
                          [*crash_cases("sim", 1), *crash_cases("fake-arm", 9)])
 def test_crash_at_every_step_and_inside_it_then_resume_ends_as_a_clean_run(
-        tmp_path, backend, point, location, at):
+        tmp_path, backend, point, location, variant, at):
     if backend == "fake-arm":
         pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
-    scenario = path_scenario(point, location)
+    scenario = path_scenario(point, location, variant)
     clean = restore.simulate(scenario, seed=3, backend=backend)
     journal = tmp_path / "restore.journal"
     crashed = restore.simulate(scenario, seed=3, faults=[Fault(at=at, kind="crash")],
@@ -66,6 +70,7 @@ def test_crash_at_every_step_and_inside_it_then_resume_ends_as_a_clean_run(
     assert resumed.status == clean.status == "succeeded"
     assert final_state(resumed) == final_state(clean)
     assert resumed.leaked == [] and resumed.source_intact == clean.source_intact
+    assert resumed.restored_disks == clean.restored_disks
     names = [s["name"] for s in resumed.steps]
     assert sorted(set(names)) == sorted(set(clean_names := [s["name"] for s in clean.steps]))
     assert len(names) == len(clean_names)  # each step once: done ones are not run again

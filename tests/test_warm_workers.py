@@ -237,7 +237,7 @@ def test_the_pool_subnet_is_the_workers_own():
     plan = build_plan(_single(), ROOMY.sizing, pool=PoolSettings(1, 600.0, "pool-vnet/workers"))
     assert plan.context.pool.subnet == arm.subnet_id(plan.context.subscription, POOL_GROUP,
                                                      "pool-vnet", "workers")
-    assert plan.context.vm.subnet != plan.context.pool.subnet
+    assert plan.context.subnet != plan.context.pool.subnet
 
 
 @pytest.mark.parametrize(("block", "field"), [

@@ -53,7 +53,8 @@ def cost_terms(tickets: Iterable[Ticket], ctx: RestoreContext, prices: Prices
     lives: dict[str, Life] = {}
     items = {"worker_compute": 0.0, "disks": 0.0, "snapshots": 0.0, "rehydration": 0.0,
              "transfer": 0.0}
-    sizes = {d.source.lower(): d.size_gb for d in ctx.disks}
+    sizes = {disk.lower(): gb for disk, gb in zip(ctx.source.disks, ctx.source.disk_sizes_gb,
+                                                   strict=True)}
     sizes.update({d.snapshot.lower(): d.size_gb for d in ctx.disks if d.snapshot})
     done = sorted((t for t in tickets if t.status == "succeeded"), key=lambda t: t.end_s)
     for ticket in done:

@@ -28,7 +28,7 @@ def seeded_bytes(label: str, size: int) -> bytes:
 def vm_config(plan: Plan) -> dict[str, object]:
     """What a restore point records of the source VM."""
     ctx = plan.context
-    return {"name": arm.name_of(ctx.source.vm), "id": ctx.source.vm, "size": ctx.vm.size,
+    return {"name": arm.name_of(ctx.source.vm), "id": ctx.source.vm, "size": ctx.source.size,
             "location": ctx.source.location, "subnet": ctx.source.subnet,
             "disks": [{"source": d.source, "lun": d.lun, "size_gb": d.size_gb, "sku": d.sku}
                       for d in ctx.disks]}

@@ -40,7 +40,7 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
     if not scenario.is_original_location:
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
-        _ensure_subnet(state, ctx.vm.subnet, ctx.location)
+        _ensure_subnet(state, ctx.subnet, ctx.location)
     if ctx.pool is not None and ctx.pool.subnet:  # the worker profile's own subnet
         _ensure_subnet(state, ctx.pool.subnet, ctx.location)
     if quotas is not None:
