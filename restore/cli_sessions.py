@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -41,11 +42,16 @@ def sessions_list(
     ctx.obj = sessions
     if ctx.invoked_subcommand is not None:
         return
-    listed = _guarded(lambda: _read(sessions, lambda store: store.list(limit)))
+    _emit(_guarded(lambda: _read(sessions, lambda store: store.list(limit))), as_json,
+          show_sessions)
+
+
+def _emit(found: Any, as_json: bool, show: Callable[[Any], None]) -> None:
+    """What was read: as JSON, or shown by ``show``."""
     if as_json:
-        print(json.dumps(listed, indent=2))
+        print(json.dumps(found, indent=2))
     else:
-        show_sessions(listed)
+        show(found)
 
 
 @sessions_app.command("show")
@@ -57,11 +63,8 @@ def sessions_show(
         "--json", help="Print the session as JSON, its scenario and report included.")] = False,
 ) -> None:
     """Show one session: what ran, how it ended, and its timeline."""
-    found = _guarded(lambda: _read(sessions or ctx.obj, lambda store: store.get(session)))
-    if as_json:
-        print(json.dumps(found, indent=2))
-    else:
-        show_session(found)
+    _emit(_guarded(lambda: _read(sessions or ctx.obj, lambda store: store.get(session))),
+          as_json, show_session)
 
 
 @sessions_app.command("prune")
