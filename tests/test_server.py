@@ -20,7 +20,8 @@ import pytest
 pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
 
 import requests  # noqa: E402
-from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
+from azure.core import MatchConditions  # noqa: E402
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError  # noqa: E402
 from azure.identity import ClientSecretCredential, ManagedIdentityCredential  # noqa: E402
 from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 from azure.mgmt.compute import models as compute  # noqa: E402
@@ -158,6 +159,15 @@ def test_the_sdk_makes_a_vm_with_its_network_and_disks_and_deletes_them(server):
     assert sorted(d.name for d in vms.disks.list_by_resource_group("rg-sdk")) == [
         "data-1", "vm1-os"]
     assert [v.name for v in vms.virtual_machines.list("rg-sdk")] == ["vm1"]
+    tagged = vms.virtual_machines.begin_update(  # If-Match reaches the server's ARM
+        "rg-sdk", "vm1", compute.VirtualMachineUpdate(tags={"a": "1"}), etag=vm.etag,
+        match_condition=MatchConditions.IfNotModified).result()
+    assert tagged.tags == {"a": "1"} and tagged.etag != vm.etag
+    with pytest.raises(HttpResponseError) as stale:
+        vms.virtual_machines.begin_update(
+            "rg-sdk", "vm1", compute.VirtualMachineUpdate(tags={"b": "2"}), etag=vm.etag,
+            match_condition=MatchConditions.IfNotModified).result()
+    assert stale.value.status_code == 412 and stale.value.error.code == "PreconditionFailed"
     vms.virtual_machines.begin_delete("rg-sdk", "vm1").result()
     assert vms.disks.get("rg-sdk", "data-1").disk_state == "Unattached"
     groups.resource_groups.begin_delete("rg-sdk").result()  # a Location-polled operation

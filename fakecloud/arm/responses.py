@@ -56,8 +56,16 @@ def parse(route: Route, match: re.Match[str], request: Any, query: dict[str, lis
     if not isinstance(body, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON "
                        "object.")
+    headers = getattr(request, "headers", None)
     return ArmCall(request.method, route.type, ids[route.id](), route.action, body,
-                   (query.get("$filter") or [""])[0])
+                   (query.get("$filter") or [""])[0], _header(headers, "If-Match"),
+                   _header(headers, "If-None-Match"))
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A request header, its name in any case (None when not sent)."""
+    return next((value for key, value in (headers.items() if headers else ())
+                 if key.lower() == name.lower()), None)
 
 
 def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,

@@ -40,6 +40,7 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
         properties = _vnet(resource, state)
     elif isinstance(resource, VirtualMachine):
         properties = _vm(resource, state, provisioning == "Updating")
+        body["etag"] = resource.etag
     elif type(resource) in ECHOED:
         properties, top = ECHOED[type(resource)](resource, state)
         body.update(top)

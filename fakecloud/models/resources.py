@@ -163,8 +163,15 @@ class VirtualMachine(Resource):
     power_state: str = "running"
     custom_data: str | None = None  # osProfile.customData (base64), what cloud-init reads
     burst_spent_mb: float = 0.0  # uncached-disk burst credits spent (fakecloud/bursting.py)
+    version: int = 0  # its writes so far (PUT, PATCH, power actions): what its etag says
 
     type = arm.VIRTUAL_MACHINES
+
+    @property
+    def etag(self) -> str:
+        """ARM's ``etag`` of the VM, a quoted opaque string that changes on every write
+        (what ``If-Match`` is compared with)."""
+        return f'"{self.version}"'
 
     def copy(self) -> VirtualMachine:
         clone = Resource.copy(self)

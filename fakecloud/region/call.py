@@ -9,15 +9,20 @@ from typing import Any
 class ArmCall:
     """``method`` on the resource ``id`` of ``type`` (``action``: a POST action, or a
     sub-resource read such as ``instanceView``), with the request's JSON ``body`` and
-    ``filter`` (the ``$filter`` query). ``operation`` is what fault rules and latencies go
-    by: ``PUT Microsoft.Compute/disks``, ``POST Microsoft.Compute/virtualMachines/deallocate``.
+    ``filter`` (the ``$filter`` query), and its ``If-Match`` and ``If-None-Match`` headers
+    (``if_match``, ``if_none_match``; None when not sent). ``operation`` is what fault
+    rules and latencies go by: ``PUT Microsoft.Compute/disks``,
+    ``POST Microsoft.Compute/virtualMachines/deallocate``.
     """
 
-    __slots__ = ("method", "type", "id", "action", "body", "filter", "operation")
+    __slots__ = ("method", "type", "id", "action", "body", "filter", "operation", "if_match",
+                 "if_none_match")
 
     def __init__(self, method: str, type_: str, id_: str, action: str = "",
-                 body: dict[str, Any] | None = None, filter_: str = ""):
+                 body: dict[str, Any] | None = None, filter_: str = "",
+                 if_match: str | None = None, if_none_match: str | None = None):
         self.method, self.type, self.id, self.action = method, type_, id_, action
+        self.if_match, self.if_none_match = if_match, if_none_match
         self.body = body if body is not None else {}
         self.filter = filter_
         self.operation = f"{method} {type_}/{action}" if action else f"{method} {type_}"

@@ -44,6 +44,7 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
     """Create a VM (on an existing OS disk, or a new one from an image) with its data
     disks, or update one."""
     existing = region.state.find(call.id)
+    check_preconditions(call, existing if isinstance(existing, VirtualMachine) else None)
     props = call.body.get("properties") or {}
     storage = props.get("storageProfile") or {}
     if isinstance(existing, VirtualMachine):
@@ -69,7 +70,27 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
         _undo_create(region, vm)
         raise
     vm.custom_data = (props.get("osProfile") or {}).get("customData")
+    vm.version = 1
     return 201, vm, "create_vm", True
+
+
+def check_preconditions(call: ArmCall, vm: VirtualMachine | None) -> None:
+    """ARM's optimistic concurrency on a VM's Create/Update: ``If-Match`` (the etag a
+    client last read, or ``*``: any existing VM) must match the VM's etag now, and
+    ``If-None-Match: *`` (create only) must find no VM; else 412 ``PreconditionFailed``
+    and nothing changes."""
+    name = arm.name_of(call.id)
+    if call.if_match is not None and call.if_match.strip() != "*" and (
+            vm is None or call.if_match.strip() != vm.etag):
+        raise ArmError(412, "PreconditionFailed", f"The etag {call.if_match.strip()} given "
+                       f"in If-Match does not match the current etag "
+                       f"{vm.etag if vm else '(none)'} of virtual machine '{name}'.")
+    if call.if_match is not None and call.if_match.strip() == "*" and vm is None:
+        raise ArmError(412, "PreconditionFailed", f"If-Match: * names an existing resource; "
+                       f"virtual machine '{name}' does not exist.")
+    if call.if_none_match is not None and call.if_none_match.strip() == "*" and vm is not None:
+        raise ArmError(412, "PreconditionFailed", f"If-None-Match: * creates only; virtual "
+                       f"machine '{name}' already exists.")
 
 
 def _primary(nics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -97,6 +118,7 @@ def _update(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> Outcome
     outcome = (200, vm, "get_resource", False) if data_disks is None else _set_data_disks(
         region, vm, data_disks)
     remember(vm, {**vm.requested_top, **body, "properties": {**vm.requested, **props}})
+    vm.version += 1  # every write: a new etag
     return outcome
 
 
@@ -218,6 +240,7 @@ def _deletes(entry: dict[str, Any] | None) -> bool:
 
 def patch_vm(region: Region, call: ArmCall) -> Outcome:
     vm = region.state.get(call.id, VirtualMachine)
+    check_preconditions(call, vm)
     return _update(region, vm, call.body)
 
 
@@ -227,6 +250,7 @@ def power(action: str) -> Handler:
     def handler(region: Region, call: ArmCall) -> Outcome:
         was = region.state.get(call.id, VirtualMachine).power_state
         vm = region.state.set_power_state(call.id, to)
+        vm.version += 1
         if was == "deallocated" and to == "running" and \
                 region.profile.throughput.credits_after_start == "full":
             vm.burst_spent_mb = 0.0  # allocated again: a deployed resource's full credits
@@ -255,6 +279,7 @@ def attach_detach(region: Region, call: ArmCall) -> Outcome:
         region.state.attach_disks(vm.id, [(lun, d) for lun, d in before.items()
                                           if lun not in vm.data_disks])
         raise
+    vm.version += 1
     kind = "attach_disks" if to_attach else "detach_disks"
     profile = {"dataDisks": [{"lun": lun, "name": arm.name_of(disk), "createOption": "Attach",
                               "managedDisk": {"id": disk}}

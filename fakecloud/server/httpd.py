@@ -90,7 +90,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(*with_json(error(refused.status, refused.code, str(refused))))
             return
         try:
-            answer = self.server.service.answer(self.command, self.path, body)
+            answer = self.server.service.answer(self.command, self.path, body,
+                                                {k: v for k, v in self.headers.items()})
         except Exception:  # a bug in the fake: the client hears of it, the log says what
             self.log_error("failed answering %s %s\n%s", self.command, self.path,
                            traceback.format_exc())

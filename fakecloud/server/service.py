@@ -9,7 +9,8 @@ import json
 import re
 import sys
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +34,7 @@ class Request:
     method: str
     url: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # If-Match, If-None-Match
 
 
 class Service:
@@ -48,8 +50,10 @@ class Service:
         self._admin = {"reset": ("POST", self._reset), "state": ("GET", self._state),
                        "requests": ("GET", self._requests)}
 
-    def answer(self, method: str, target: str, body: bytes) -> Response:
-        """The answer to ``method`` on ``target``, the request line's path and query."""
+    def answer(self, method: str, target: str, body: bytes,
+               headers: Mapping[str, str] | None = None) -> Response:
+        """The answer to ``method`` on ``target``, the request line's path and query (and
+        the request's ``headers``: ARM reads If-Match and If-None-Match)."""
         path, query = _split(target)
         with self._lock:
             if self._closed:
@@ -59,7 +63,7 @@ class Service:
             local = self._sign_in_or_metadata(method, path, query)
             if local is not None:
                 return local
-            return self._arm(method, path, query, body)
+            return self._arm(method, path, query, body, headers or {})
 
     def save(self) -> None:
         """Write the state file (if there is one) now; OSError if it cannot be written."""
@@ -72,10 +76,11 @@ class Service:
             self._closed = True
             self.save()
 
-    def _arm(self, method: str, path: str, query: str, body: bytes) -> Response:
+    def _arm(self, method: str, path: str, query: str, body: bytes,
+             headers: Mapping[str, str]) -> Response:
         self.pacing.arrive(method, path)
         url = f"{self.origin}{path}?{query}" if query else f"{self.origin}{path}"
-        status, headers, text = self.fake.handle(Request(method, url, body))
+        status, headers, text = self.fake.handle(Request(method, url, body, headers))
         if method not in READS and status < 400:
             self._save_or_say()
         return status, self.pacing.told(method, path, headers), text
