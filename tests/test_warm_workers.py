@@ -393,3 +393,139 @@ def test_housekeeping_during_a_workers_create_leaves_it_alone(seed):
                              seed, ROOMY).to_dict()
     assert summary["status"] == "succeeded", summary["errors"]
     assert summary["leaked"] == 0 and summary["worker_pool"]["kept"] == []
+
+
+def _claim(restore_id, pool_group, size):
+    from restore.ops import ClaimWarmWorker
+    from restore.plan import SLOT_TAG
+
+    holder = {POOL_TAG: "westeurope", RESTORE_ID_TAG: restore_id,
+              SLOT_TAG: f"restorelab-worker-{restore_id}-0"}
+    return ClaimWarmWorker(f"planned-{restore_id}", pool_group, size,
+                           tuple(sorted(holder.items())))
+
+
+def _warm_pool(spare):
+    """A region with the pool's warm worker of one restore, and (``spare``) a second one
+    made beside it with the SDK: the state, the pool group, the workers (first the one
+    a claim takes first)."""
+    _, state = _one_restore(_single(), PoolSettings(1, 600.0))
+    (warm,) = _pool_vms(state)
+    group = arm.resource_group_id(state.subscription, POOL_GROUP)
+    if spare:
+        from azure.mgmt.compute import models as compute
+        from azure.mgmt.network import models as network
+
+        from fakecloud import FakeCredential, mock_azure
+        from fakecloud.clock import VirtualClock
+        from restore.backends.azure import AzureClients
+
+        clock = VirtualClock()
+        with mock_azure(state=state, clock=clock):
+            clients = AzureClients.connect(FakeCredential(), state.subscription, clock,
+                                           polling_interval=0, retry_total=0)
+            nic = clients.network.network_interfaces.begin_create_or_update(
+                POOL_GROUP, "spare-nic", network.NetworkInterface(
+                    location=warm.location, ip_configurations=[
+                        network.NetworkInterfaceIPConfiguration(name="ipconfig1", subnet=(
+                            network.Subnet(id=state.find(warm.nic).subnet)))])).result()
+            clients.compute.virtual_machines.begin_create_or_update(
+                POOL_GROUP, "spare", compute.VirtualMachine(
+                    location=warm.location, tags=dict(warm.tags),
+                    hardware_profile=compute.HardwareProfile(vm_size=warm.size),
+                    storage_profile=compute.StorageProfile(
+                        image_reference=compute.ImageReference(
+                            publisher="Canonical", offer="ubuntu-24_04-lts", sku="server",
+                            version="latest"),
+                        os_disk=compute.OSDisk(create_option="FromImage")),
+                    network_profile=compute.NetworkProfile(network_interfaces=[
+                        compute.NetworkInterfaceReference(id=nic.id, primary=True)]))
+            ).result()
+            clients.compute.virtual_machines.begin_deallocate(POOL_GROUP, "spare").result()
+    workers = sorted(_pool_vms(state), key=lambda vm: vm.id.lower())
+    assert [w.power_state for w in workers] == ["deallocated"] * (2 if spare else 1)
+    return state, group, workers
+
+
+def _held_by(state, restore_id):
+    return [vm.id for vm in _pool_vms(state) if vm.tags.get(RESTORE_ID_TAG) == restore_id]
+
+
+@pytest.mark.parametrize("spare", [True, False])
+def test_two_claimers_of_one_warm_worker_on_fake_arm_the_first_patch_wins(spare):
+    # B reads the worker, then A reads it too and claims it: B's PATCH carries the etag
+    # B read, ARM answers 412 PreconditionFailed, and B goes on to the next worker (or,
+    # with none left, creates its own); without If-Match B would take A's worker
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from fakecloud import FakeCredential, mock_azure
+    from fakecloud.clock import VirtualClock
+    from restore.backends.azure import AzureClients, AzureExecutor
+
+    state, group, workers = _warm_pool(spare)
+    size = workers[0].size
+    before = sorted(r.id for r in state.resources())
+    clock = VirtualClock()
+    with mock_azure(state=state, clock=clock) as fake:
+        clients = AzureClients.connect(FakeCredential(), state.subscription, clock,
+                                       polling_interval=0, retry_total=0)
+        first = AzureExecutor(clients, None, lambda: clock.now)
+        second = AzureExecutor(clients, None, lambda: clock.now)
+        won: list[str] = []
+        read = second.get
+
+        def read_then_the_other_claims(arm_id):
+            found = read(arm_id)
+            if not won:
+                won.append(first.claim_warm_worker(_claim("racea001", group, size)))
+            return found
+
+        second.get = read_then_the_other_claims
+        got = second.claim_warm_worker(_claim("raceb001", group, size))
+        sent = [(r.method, r.path.lower(), r.status) for r in fake.requests]
+    assert won == [workers[0].id]
+    assert got == (workers[1].id if spare else "")  # "": the restore creates its worker
+    patches = [(path, status) for method, path, status in sent if method == "PATCH"]
+    first_path = workers[0].id.lower()
+    assert patches[:2] == [(first_path, 200), (first_path, 412)]
+    assert len(patches) == (3 if spare else 2)
+    assert _held_by(state, "racea001") == [workers[0].id]
+    assert _held_by(state, "raceb001") == ([workers[1].id] if spare else [])
+    assert sorted(r.id for r in state.resources()) == before  # nothing made, nothing left
+    assert all(vm.power_state == "deallocated" for vm in _pool_vms(state))
+
+
+@pytest.mark.parametrize("spare", [True, False])
+def test_sim_decides_a_lost_claim_race_as_fake_arm_does(spare):
+    # the same race on the sim backend's calls: its PATCH sends the etag its GET saw
+    if spare:
+        pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from fakecloud.models import ArmError
+    from fakecloud.region import Region
+    from restore.backends.arm_calls import calls_for
+
+    state, group, workers = _warm_pool(spare)
+    region = Region(state, ROOMY)
+
+    def run(calls, before_patch=lambda: None):
+        answer, error = None, None
+        while True:
+            try:
+                call = calls.send(answer) if error is None else calls.throw(error)
+            except StopIteration as end:
+                return end.value
+            if call.method == "PATCH":
+                before_patch()
+                before_patch = lambda: None  # noqa: E731
+            try:
+                answer, error = region.call(call, 0.0), None
+            except ArmError as exc:
+                answer, error = None, exc
+
+    size, sub = workers[0].size, state.subscription
+    won = []
+    got = run(calls_for(_claim("raceb001", group, size), sub),
+              lambda: won.append(run(calls_for(_claim("racea001", group, size), sub))))
+    assert won == [workers[0].id]
+    assert got == (workers[1].id if spare else "")
+    assert _held_by(state, "racea001") == [workers[0].id]
+    assert _held_by(state, "raceb001") == ([workers[1].id] if spare else [])

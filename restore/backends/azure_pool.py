@@ -1,14 +1,18 @@
 """The worker pool's operations with the azure-mgmt-* SDK (``AzureExecutor`` takes them
 from here): list the pool group's VMs, GET a candidate, claim it with one VM update
-(tags, and its size when it differs), start it, release it with its keep-warm time in a
-tag, remove the idle ones. The rules are ``pool_rules``', shared with the `sim` backend's
-calls (``pool_calls``), which send the same requests."""
+(tags, and its size when it differs) sent with ``If-Match`` on the etag the GET saw (ARM
+answers 412 when another claimer wrote the VM in between: that worker is taken), start
+it, release it with its keep-warm time in a tag, remove the idle ones. The rules are
+``pool_rules``', shared with the `sim` backend's calls (``pool_calls``), which send the
+same requests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import models as compute
 
@@ -50,10 +54,15 @@ class AzurePool:
         return [pool_rules.Listed(vm.id, vm.hardware_profile.vm_size, dict(vm.tags or {}))
                 for vm in found]
 
-    def _update(self, vm_id: str, tags: dict[str, str], size: str | None = None) -> None:
+    def _update(self, vm_id: str, tags: dict[str, str], size: str | None = None,
+                etag: str | None = None) -> None:
+        """One VM update; with ``etag``, only while the VM still has it (``If-Match``)."""
         update = compute.VirtualMachineUpdate(tags=tags, hardware_profile=None if size is None
                                               else compute.HardwareProfile(vm_size=size))
-        self._wait(self.clients.compute.virtual_machines.begin_update, vm_id, update)
+        begin = self.clients.compute.virtual_machines.begin_update
+        if etag is not None:
+            begin = partial(begin, etag=etag, match_condition=MatchConditions.IfNotModified)
+        self._wait(begin, vm_id, update)
 
     def claim_warm_worker(self, op: ops.ClaimWarmWorker) -> str:
         listed = self._listed(op.group)
@@ -66,7 +75,13 @@ class AzurePool:
                                                          power_state(found)):
                 continue  # taken (or gone) since the list
             body = pool_rules.claim_body(op, found.hardware_profile.vm_size)
-            self._update(found.id, body["tags"], op.size if "properties" in body else None)
+            try:
+                self._update(found.id, body["tags"], op.size if "properties" in body else None,
+                             found.etag)
+            except HttpResponseError as exc:
+                if exc.status_code == pool_rules.TAKEN_MEANWHILE:
+                    continue  # another claimer wrote it since our GET: theirs
+                raise
             return found.id
         return ""
 

@@ -1,6 +1,7 @@
 """The ARM calls of the worker pool's operations, as the azure backend sends them
 (``restore.backends.azure_pool``), for the `sim` backend: a list of the pool group's VMs,
-a GET of each candidate, one VM update (PATCH) to claim, tag or release one, a DELETE to
+a GET of each candidate, one VM update (PATCH) to claim, tag or release one (a claim's
+with ``If-Match`` on the etag its GET saw: a 412 means another claimer took it), a DELETE to
 remove one. Released workers carry their keep-warm time in a tag, in the backend's clock
 (``now``): what any later restore or housekeeping of the region reads."""
 
@@ -30,8 +31,8 @@ def _listed(group: str) -> Calls:
     return [pool_rules.Listed(vm.id, vm.size, dict(vm.tags)) for vm in answer.result]
 
 
-def _patch(vm_id: str, body: dict[str, Any]) -> Calls:
-    answer = yield ArmCall("PATCH", arm.VIRTUAL_MACHINES, vm_id, body=body)
+def _patch(vm_id: str, body: dict[str, Any], if_match: str | None = None) -> Calls:
+    answer = yield ArmCall("PATCH", arm.VIRTUAL_MACHINES, vm_id, body=body, if_match=if_match)
     if answer.long_running:
         yield ArmCall("GET", arm.VIRTUAL_MACHINES, vm_id)
     return None
@@ -47,7 +48,12 @@ def _claim(op: ops.ClaimWarmWorker, subscription: str, now: float) -> Calls:
         if not isinstance(found, VirtualMachine) or not pool_rules.claimable(
                 dict(found.tags), found.power_state):
             continue  # taken (or gone) since the list
-        yield from _patch(found.id, pool_rules.claim_body(op, found.size))
+        try:
+            yield from _patch(found.id, pool_rules.claim_body(op, found.size), found.etag)
+        except ArmError as exc:
+            if exc.status == pool_rules.TAKEN_MEANWHILE:
+                continue  # another claimer wrote it since our GET: theirs
+            raise
         return found.id
     return ""
 

@@ -12,6 +12,11 @@ from typing import Any
 from restore import ops
 from restore.plan import CREATING_TAG, KEEP_WARM_TAG, POOL_TAG, RESTORE_ID_TAG
 
+TAKEN_MEANWHILE = 412
+"""ARM's PreconditionFailed to a claim's update sent with ``If-Match``: the worker was
+written (claimed) by another since the claim's GET, so it is taken; the claim goes on to
+the next candidate."""
+
 
 @dataclass(frozen=True, slots=True)
 class Listed:
