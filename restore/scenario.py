@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PlainValidator, ValidationError, field_validator, model_validator
 
-import armid as arm
 from restore.errors import ScenarioError
 from restore.modes import check_mode
+from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in one place)
+    MAX_FLEET_VMS,
+    VEEAM_KEEP_WARM_S,
+    VEEAM_MAX_WORKERS,
+    VEEAM_MIN_WORKERS,
+    Fleet,
+    FleetGroup,
+    WorkerPool,
+)
+from restore.scenario_target import NEW_LOCATION_FIELDS, DiskSkuChoice, Target  # noqa: F401
 from restore.scenario_text import UniqueKeyLoader, field_and_problem, shown, yaml_problem
+from restore.scenario_types import (  # noqa: F401
+    GUID_PATTERN,
+    NAME_PATTERN,
+    DiskSku,
+    Location,
+    Name,
+    Strict,
+    at_default,
+    subnet_named,
+)
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-
-
-class DiskSku(StrEnum):
-    PREMIUM_LRS = "Premium_LRS"
-    PREMIUM_ZRS = "Premium_ZRS"
-    PREMIUM_V2_LRS = "PremiumV2_LRS"
-    STANDARD_SSD_LRS = "StandardSSD_LRS"
-    STANDARD_SSD_ZRS = "StandardSSD_ZRS"
-    STANDARD_LRS = "Standard_LRS"
-    ULTRA_SSD_LRS = "UltraSSD_LRS"
 
 
 class FaultKind(StrEnum):
@@ -47,25 +44,6 @@ class FaultKind(StrEnum):
     ALLOCATION_FAILED = "allocation_failed"
     QUOTA_EXCEEDED = "quota_exceeded"
     CRASH = "crash"
-
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=NAME_PATTERN)]
-"""An Azure resource name as restorelab accepts it (letters, digits, '.', '_', '-')."""
-
-
-def _location_name(value: object) -> object:
-    """A location as Azure displays it (``West Europe``) taken as ARM names it
-    (``westeurope``)."""
-    return value.replace(" ", "").lower() if isinstance(value, str) else value
-
-
-Location = Annotated[Name, BeforeValidator(_location_name)]
-"""An Azure location by name (``westeurope``) or display name (``West Europe``)."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 MAX_LUN = 63
@@ -131,13 +109,6 @@ class SourceVm(Strict):
         return disks
 
 
-def _at(default: object) -> Callable[[object], bool]:
-    """``exclude_if`` of the restore modes' fields (target.mode, the disks chosen): left
-    out of a scenario's dump at their default, so a scenario without them keeps its
-    restore id."""
-    return lambda value: value == default
-
-
 def _disk_choice(value: object) -> str | int:
     if value == "os" or (type(value) is int and 0 <= value <= MAX_LUN):
         return value
@@ -153,10 +124,10 @@ class RestorePoint(Strict):
     tier: Literal["hot", "archive"] = "hot"
     rehydrate_priority: Literal["standard", "high"] | None = None
     disks: list[DiskChoice] | None = Field(
-        default=None, min_length=1, exclude_if=_at(None),
+        default=None, min_length=1, exclude_if=at_default(None),
         description="restore only these disks: data disks by LUN, 'os' for the OS disk")
     exclude_luns: list[Annotated[int, Field(ge=0, le=MAX_LUN, strict=True)]] | None = Field(
-        default=None, min_length=1, exclude_if=_at(None),
+        default=None, min_length=1, exclude_if=at_default(None),
         description="restore every disk but these data disks")
 
     @model_validator(mode="after")
@@ -191,77 +162,6 @@ class RestorePoint(Strict):
         return lun is None or lun not in (self.exclude_luns or ())
 
 
-DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
-
-
-GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
-SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
-
-
-def subnet_named(subnet: str | None) -> str | None:
-    """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
-    if subnet is None:
-        return None
-    if subnet.startswith("/"):
-        try:
-            parsed = arm.parse_id(subnet)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
-            raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
-                             "virtualNetworks/VNET/subnets/SUBNET)")
-        return subnet
-    if not all(re.match(NAME_PATTERN, part) for part in subnet.split("/", 1)):
-        raise ValueError(f"{subnet!r} is neither 'vnet/subnet' (names of letters, digits, "
-                         "'.', '_', '-') nor a subnet's ARM id")
-    return subnet
-
-
-class Target(Strict):
-    location: Literal["original", "new"] = "original"
-    mode: Literal["vm", "disks"] = Field(
-        default="vm", exclude_if=_at("vm"),
-        description="vm: restore the VM; disks: only its disks, attached to nothing")
-    resource_group: Name | None = None
-    region: Location | None = None
-    vm_name: Name | None = None
-    vm_size: str | None = None
-    subnet: str | None = Field(default=None, description="'vnet/subnet' or a subnet ARM id")
-    disk_sku: DiskSkuChoice | None = None
-    zone: str | None = None
-    tags: dict[str, str] = {}
-    power_on: bool = True
-    safety_snapshot: bool = Field(default=False, description="original location: snapshot "
-                                  "the source disks before removing them; kept on failure")
-    remove_unrestored_disks: bool = Field(default=False, exclude_if=_at(False), description=(
-        "original location, vm mode, some disks restored: remove the source's other disks "
-        "with the source VM (they are lost)"))
-
-    @field_validator("subnet")
-    @classmethod
-    def _subnet_named(cls, subnet: str | None) -> str | None:
-        return subnet_named(subnet)
-
-    @model_validator(mode="after")
-    def _new_location_settings(self) -> Target:
-        if self.safety_snapshot and self.location != "original":
-            raise ValueError("safety_snapshot applies only to location: original "
-                             "(a new-location restore never removes the source)")
-        if self.location == "original":
-            given = [f for f in NEW_LOCATION_FIELDS if getattr(self, f) not in (None, {})]
-            if given:
-                raise ValueError(
-                    f"{', '.join(given)}: settable only with location: new"
-                    " (an original-location restore keeps the source's settings)"
-                )
-        return self
-
-
-NEW_LOCATION_FIELDS = (
-    "resource_group", "region", "vm_name", "vm_size", "subnet", "disk_sku", "zone", "tags",
-)
-
-
 class Fault(Strict):
     at: str = Field(min_length=1)
     kind: FaultKind
@@ -275,107 +175,6 @@ class DataBlock(Strict):
 
     mode: Literal["bytes", "model"] = "model"
     size_mb: int = Field(default=64, gt=0, le=1024, strict=True)
-
-
-MAX_FLEET_VMS = 10_000
-"""The most VMs a fleet may restore at once, in all its groups (each is planned and
-simulated; a fleet of 40 takes about a second)."""
-
-
-class FleetGroup(Strict):
-    count: int = Field(ge=1, le=100_000, strict=True)
-    priority: int = Field(default=0, strict=True,
-                          description="lower goes first for a worker slot")
-
-
-VEEAM_MAX_WORKERS = 5
-"""Workers per region in Veeam's default worker configuration. Veeam Backup for Microsoft
-Azure's user guide: "A default worker configuration consists of maximum 5 and minimum 1
-pre-deployed worker"; "Each worker can process data of only one VM at a time"; with the
-default configuration "processing of only 5 VMs at a time is possible; other VMs (if any)
-will be queued" (https://helpcenter.veeam.com/docs/vbazure/guide/workers.html?ver=10, the
-v1 guide; the v8 guide's sizing page, sizing_worker_instances.html, gives only recommended
-maximums: 50 workers for the default appliance size, 1,000 per region per appliance)."""
-
-
-VEEAM_MIN_WORKERS = 1
-VEEAM_KEEP_WARM_S = 600.0
-"""Veeam's pool keeps its minimum of workers pre-deployed (1 in the default configuration,
-the same guide), and "Each worker has idle time (10 minutes) and after this time expires,
-Veeam Backup for Microsoft Azure automatically removes such a worker from the resource
-group" (the guide's Workers page above); a later restore within that time starts the
-deallocated worker instead of creating one. The REST API's worker configuration has the
-same fields: minInstances, maxInstances, and the subnet the workers are connected to."""
-
-
-class WorkerPool(Strict):
-    """Veeam's worker pool for a fleet: workers of the region's pool group outlive one
-    VM's restore. A restore claims a deallocated one (resizing it when its size differs)
-    and starts it, or creates one when none is free; at its end it deallocates it and
-    releases it warm for ``keep_warm_s``; idle workers past that are removed, but the
-    ``min`` most recently used."""
-
-    warm: bool = Field(default=True, strict=True, description=(
-        "reuse the pool's deallocated workers (false: each restore creates and removes "
-        "its own workers)"))
-    min: int = Field(default=VEEAM_MIN_WORKERS, ge=0, strict=True, description=(
-        "warm workers kept after their keep_warm_s (default 1, Veeam's)"))
-    keep_warm_s: float = Field(default=VEEAM_KEEP_WARM_S, ge=0, le=30 * 86_400,
-                               allow_inf_nan=False, description=(
-                                   "seconds a released worker stays warm (default 600)"))
-    subnet: str | None = Field(default=None, description=(
-        "the workers' subnet, 'vnet/subnet' (in the pool's group) or an ARM id (default: "
-        "each restore's target subnet); it needs a free address per worker of the pool"))
-
-    @field_validator("subnet")
-    @classmethod
-    def _subnet_named(cls, subnet: str | None) -> str | None:
-        return subnet_named(subnet)
-
-    @field_validator("keep_warm_s", mode="before")
-    @classmethod
-    def _a_number(cls, value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("a number of seconds")
-        return value
-
-
-class Fleet(Strict):
-    """Mass restore: VMs like ``source_vm``, in groups, sharing one region and a pool of
-    at most ``max_workers`` workers."""
-
-    groups: list[FleetGroup] = Field(min_length=1, max_length=MAX_FLEET_VMS)
-    max_workers: int = Field(default=VEEAM_MAX_WORKERS, ge=1, strict=True, description=(
-        f"workers at once in the region (default {VEEAM_MAX_WORKERS}, Veeam's default "
-        "worker configuration); more restores wait for a free worker"))
-    max_active: int | None = Field(default=None, ge=1, strict=True, description="restores "
-                                   "running at once (default: twice max_workers)")
-    worker_pool: WorkerPool = WorkerPool()
-
-    @field_validator("worker_pool")
-    @classmethod
-    def _min_within_max(cls, pool: WorkerPool, info: ValidationInfo) -> WorkerPool:
-        most = info.data.get("max_workers", VEEAM_MAX_WORKERS)
-        if pool.min > most:
-            raise ValueError(f"min ({pool.min}) is more than max_workers ({most})")
-        return pool
-
-    @field_validator("groups")
-    @classmethod
-    def _at_most_the_cap(cls, groups: list[FleetGroup]) -> list[FleetGroup]:
-        count = sum(g.count for g in groups)
-        if count > MAX_FLEET_VMS:
-            raise ValueError(f"{count:,} VMs in all, more than the {MAX_FLEET_VMS:,} a fleet "
-                             "may have")
-        return groups
-
-    @property
-    def count(self) -> int:
-        return sum(g.count for g in self.groups)
-
-    @property
-    def active_limit(self) -> int:
-        return self.max_active or 2 * self.max_workers
 
 
 class Scenario(Strict):

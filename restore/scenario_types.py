@@ -1,0 +1,71 @@
+"""The building blocks of the scenario file's models: names, locations, disk SKUs, subnets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+import armid as arm
+
+
+class DiskSku(StrEnum):
+    PREMIUM_LRS = "Premium_LRS"
+    PREMIUM_ZRS = "Premium_ZRS"
+    PREMIUM_V2_LRS = "PremiumV2_LRS"
+    STANDARD_SSD_LRS = "StandardSSD_LRS"
+    STANDARD_SSD_ZRS = "StandardSSD_ZRS"
+    STANDARD_LRS = "Standard_LRS"
+    ULTRA_SSD_LRS = "UltraSSD_LRS"
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=NAME_PATTERN)]
+"""An Azure resource name as restorelab accepts it (letters, digits, '.', '_', '-')."""
+
+
+def _location_name(value: object) -> object:
+    """A location as Azure displays it (``West Europe``) taken as ARM names it
+    (``westeurope``)."""
+    return value.replace(" ", "").lower() if isinstance(value, str) else value
+
+
+Location = Annotated[Name, BeforeValidator(_location_name)]
+"""An Azure location by name (``westeurope``) or display name (``West Europe``)."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def at_default(default: object) -> Callable[[object], bool]:
+    """``exclude_if`` of the restore modes' fields (target.mode, the disks chosen): left
+    out of a scenario's dump at their default, so a scenario without them keeps its
+    restore id."""
+    return lambda value: value == default
+
+
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+
+
+def subnet_named(subnet: str | None) -> str | None:
+    """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
+    if subnet is None:
+        return None
+    if subnet.startswith("/"):
+        try:
+            parsed = arm.parse_id(subnet)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
+            raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
+                             "virtualNetworks/VNET/subnets/SUBNET)")
+        return subnet
+    if not all(re.match(NAME_PATTERN, part) for part in subnet.split("/", 1)):
+        raise ValueError(f"{subnet!r} is neither 'vnet/subnet' (names of letters, digits, "
+                         "'.', '_', '-') nor a subnet's ARM id")
+    return subnet
