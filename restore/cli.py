@@ -466,10 +466,13 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
     return {
         "scenario": the_plan.scenario,
         "restore_id": ctx.restore_id,
-        "mode": "vm" if ctx.vm else "disks",
+        "mode": "replace_disks" if ctx.replace else "vm" if ctx.vm else "disks",
         "restored_disks": [{"id": d.final_id, "lun": d.lun, "sku": d.sku,
                             "size_gb": d.size_gb, "source": d.source} for d in ctx.disks],
         "removed_not_restored": list(ctx.unrestored_disks) if removes_source else [],
+        "replaced_disks": [{"lun": lun, "old": old, "new": new, "kept": not
+                            ctx.replace.delete_replaced} for lun, old, new in ctx.replace.swaps]
+        if ctx.replace else [],
         "steps": [{"name": s.name, "after": list(s.after), "operations": ops[s.name]}
                   for s in the_plan.steps],
     }

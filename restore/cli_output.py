@@ -74,11 +74,18 @@ def show_plan(summary: dict[str, Any]) -> None:
         out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)
         for op in step["operations"]:
             out.print(f"      {op['op']:<24} {short(op['resource'])}", soft_wrap=True)
-    restores = "only these disks, attached to nothing" if summary["mode"] == "disks" else \
-        "the VM with these disks"
+    restores = {"disks": "only these disks, attached to nothing",
+                "replace_disks": "these disks, swapped into the source VM"}.get(
+        summary["mode"], "the VM with these disks")
     out.print(f"[bold]Restores[/] {restores}:")
     for disk in summary["restored_disks"]:
         out.print(f"  {_disk_line(disk)}", soft_wrap=True)
+    if summary["replaced_disks"]:
+        kept = summary["replaced_disks"][0]["kept"]
+        out.print("[bold]Replaces[/] (the VM's old disks, " + (
+            "kept detached and tagged):" if kept else "[bold red]deleted[/] once it runs):"))
+        for swap in summary["replaced_disks"]:
+            out.print(f"  {short(swap['old'])} -> {short(swap['new'])}", soft_wrap=True)
     if summary["removed_not_restored"]:
         out.print("[bold red]Removes with the source VM and does not restore[/] (lost):")
         for arm_id in summary["removed_not_restored"]:
@@ -121,8 +128,9 @@ def show_scenarios(shipped: dict[str, Scenario]) -> None:
                 f"{len(sc.faults)} fault rules" if sc.faults else "")
         every = 1 + len(sc.source_vm.data_disks)
         chosen = sum(sc.restore_point.restores(lun) for lun, _, _ in sc.source_vm.disks())
-        table.add_row(name, point, sc.target.location + (", disks only" if sc.disks_only
-                                                          else ""),
+        mode = {"disks": ", disks only", "replace_disks": ", disks replaced"}.get(
+            sc.target.mode, "")
+        table.add_row(name, point, sc.target.location + mode,
                       str(every) if chosen == every else f"{chosen} of {every}", also)
     out.print(table)
 
@@ -194,6 +202,9 @@ def _summary(report: Report) -> Text:
         lines.append(f"\nrestored      {len(report.restored_disks)} disks, attached to nothing:")
         for disk in report.restored_disks:
             lines.append(f"\n              {_disk_line(disk)}")
+    if report.replaced_disks:
+        lines.append(f"\nreplaced      {len(report.replaced_disks)} disks of the source VM "
+                     f"(old ones {'kept' if report.replaced_disks[0]['old_kept'] else 'deleted'})")
     if report.removed_not_restored:
         lines.append("\nnot restored  removed with the source: "
                      f"{', '.join(short(r) for r in report.removed_not_restored)}",

@@ -24,9 +24,16 @@ from restore.errors import CloudError
 from restore.ops import Operation, Tolerate
 from restore.plan import Plan
 from restore.retry import DEFAULT_RETRY, RetryPolicy
-from restore.steps import ALLOCATION_RETRY_STEPS, CLEANUP_STEPS, DESTRUCTIVE_STEPS, STEPS
+from restore.steps import (
+    ALLOCATION_RETRY_STEPS,
+    CLEANUP_STEPS,
+    DESTRUCTIVE_STEPS,
+    STEPS,
+    recovery_step,
+)
 
-RECOVERY_STEPS = ("rollback", "keep_restored_data")
+RECOVERY_STEPS = ("rollback", "keep_restored_data", "rollback_and_start_source")
+ROLLBACK_STEPS = frozenset({"rollback", "rollback_and_start_source"})
 
 
 @dataclass(slots=True, eq=False)
@@ -222,7 +229,7 @@ class Engine:
     def _finish_step(self, run: StepRun, now: float) -> list[Ticket]:
         name = self._retire(run, "succeeded", now)
         if name in RECOVERY_STEPS:
-            self.status = "rolled_back" if name == "rollback" else "failed"
+            self.status = "rolled_back" if name in ROLLBACK_STEPS else "failed"
             return []
         ready = self._release_dependents(name)
         tickets = self._start(ready, now) if self.error is None else []
@@ -262,7 +269,7 @@ class Engine:
         if self.error is None:
             self.status = "succeeded"
             return []
-        return self._start(["keep_restored_data" if self.source_touched else "rollback"], now)
+        return self._start([recovery_step(self._started)], now)
 
     def _retire(self, run: StepRun, status: str, now: float) -> str:
         run.end_s, run.status = now, status

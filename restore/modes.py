@@ -1,5 +1,6 @@
-"""The rules of the restore modes: ``target.mode`` (the VM, or its disks only) and the
-disks chosen (``restore_point.disks`` or ``exclude_luns``), checked on a whole scenario.
+"""The rules of the restore modes: ``target.mode`` (the VM, its disks only, or the source
+VM's disks replaced) and the disks chosen (``restore_point.disks`` or ``exclude_luns``),
+checked on a whole scenario.
 
 Each error starts with the field it is about (``target.vm_size: ...``), which the
 scenario's validation names.
@@ -18,12 +19,34 @@ VM_ONLY_FIELDS = ("vm_name", "vm_size", "subnet", "power_on", "safety_snapshot",
 only disks are restored (the source is never touched)."""
 
 
+REPLACE_REFUSED_FIELDS = ("safety_snapshot", "remove_unrestored_disks")
+"""Target fields about removing the source: replace_disks never removes it (the VM's old
+disks are kept, tagged, unless target.delete_replaced_disks)."""
+
+
 def check_mode(scenario: Scenario) -> None:
     """Raise ValueError naming the field when the scenario's mode or disks chosen cannot
     be restored as written."""
     if scenario.disks_only:
         _check_disks_only(scenario)
+    if scenario.replaces_disks:
+        _check_replace_disks(scenario)
+    elif scenario.target.delete_replaced_disks:
+        raise ValueError("target.delete_replaced_disks: applies only to mode: replace_disks")
     _check_chosen_disks(scenario)
+
+
+def _check_replace_disks(scenario: Scenario) -> None:
+    """``target.mode: replace_disks`` swaps the disks of the source VM itself."""
+    target = scenario.target
+    if not scenario.is_original_location:
+        raise ValueError("target.mode: replace_disks swaps the disks of the source VM itself: "
+                         "it takes location: original")
+    given = [f for f in REPLACE_REFUSED_FIELDS if getattr(target, f)]
+    if given:
+        raise ValueError(f"target.{given[0]}: applies only to mode: vm (replace_disks never "
+                         "removes the source: its old disks are kept unless "
+                         "delete_replaced_disks: true)")
 
 
 def _check_disks_only(scenario: Scenario) -> None:
@@ -49,7 +72,7 @@ def _check_chosen_disks(scenario: Scenario) -> None:
     if unknown:
         raise ValueError(f"restore_point.{field}: no data disk at LUN {', '.join(unknown)} "
                          f"(the source's data disks are at LUN {luns or 'none'})")
-    vm_mode = not scenario.disks_only
+    vm_mode = scenario.target.mode == "vm"
     if vm_mode and rp.disks is not None and "os" not in rp.disks:
         raise ValueError(f"restore_point.{field}: a restored VM needs its OS disk: add os "
                          "(or restore only disks with target.mode: disks)")

@@ -278,6 +278,30 @@ class RemoveIdleWorker(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class SwapDisks(Operation):
+    """One update of a stopped VM: its OS disk becomes ``os_disk`` (unless None) and its
+    data disks at these LUNs the disks given; the disks it had stay, detached."""
+
+    kind: ClassVar[str] = "swap_disks"
+    vm: str
+    os_disk: str | None
+    data_disks: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def resource(self) -> str:
+        return self.vm
+
+
+@dataclass(frozen=True, slots=True)
+class TagDisk(Operation):
+    """Add these tags to a disk's own (read, then one disk update)."""
+
+    kind: ClassVar[str] = "tag_disk"
+    id: str
+    tags: Tags
+
+
+@dataclass(frozen=True, slots=True)
 class MoveResources(Operation):
     kind: ClassVar[str] = "move_resources"
     source_group: str

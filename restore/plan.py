@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import armid as arm
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
+from restore.plan_steps import PlannedStep, planned_steps
 from restore.scenario import DiskSpec, Scenario
 
 RESTORE_ID_TAG = "restorelab-restore-id"
@@ -22,6 +23,7 @@ POOL_TAG = "restorelab-worker-pool"  # a worker of the region's pool (value: the
 KEEP_WARM_TAG = "restorelab-keep-warm-until"  # a released worker: idle from then on
 SLOT_TAG = "restorelab-worker-slot"  # a held worker: the planned worker it serves as
 CREATING_TAG = "restorelab-worker-created-by"  # a worker being made, not held yet
+REPLACED_BY_TAG = "restorelab-replaced-by"  # a disk replace_disks swapped out (the restore id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,31 @@ class PoolPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplacePlan:
+    """``target.mode: replace_disks``: the source VM's disks swapped for the restored ones
+    in one VM update while it is deallocated; its old disks kept, tagged ``tags``."""
+
+    vm: str  # the source VM, kept (NIC, identity, extensions as they are)
+    swaps: tuple[tuple[int | None, str, str], ...]  # (LUN, old disk, restored disk)
+    tags: Tags
+    power_on: bool  # start the VM on its restored disks
+    delete_replaced: bool  # delete the old disks once it runs on them
+
+    @property
+    def os_disk(self) -> str | None:
+        """The restored OS disk, when the OS disk is replaced."""
+        return next((new for lun, _, new in self.swaps if lun is None), None)
+
+    @property
+    def data_disks(self) -> tuple[tuple[int, str], ...]:
+        return tuple((lun, new) for lun, _, new in self.swaps if lun is not None)
+
+    @property
+    def replaced(self) -> tuple[str, ...]:
+        return tuple(old for _, old, _ in self.swaps)
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreContext:
     """Everything the steps act on; built once per restore."""
 
@@ -146,10 +173,11 @@ class RestoreContext:
     disks: tuple[DiskPlan, ...]  # the disks restored (the OS disk first, when restored)
     workers: tuple[WorkerPlan, ...]
     source: SourcePlan
-    vm: VmPlan | None  # None: only the disks are restored (target.mode: disks)
+    vm: VmPlan | None  # None: no VM is made (target.mode: disks or replace_disks)
     restore_point: RestorePointPlan
     safety_snapshots: tuple[tuple[str, str], ...] = ()  # (source disk, its snapshot)
     pool: PoolPlan | None = None  # workers come from (and go back to) the region's pool
+    replace: ReplacePlan | None = None  # the source VM's disks are replaced
     bound: dict[str, str] | None = field(default=None, compare=False, hash=False)
     """With a pool: each planned worker's id -> the worker it got (a warm one's), filled
     in by ``launch_worker``; one per engine."""
@@ -171,12 +199,6 @@ class RestoreContext:
         """The source's disks that the restore does not restore."""
         restored = {d.source.lower() for d in self.disks}
         return tuple(d for d in self.source.disks if d.lower() not in restored)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedStep:
-    name: str
-    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +245,7 @@ def build_plan(scenario: Scenario, sizing: Sizing, restore_id: str | None = None
     """
     rid = restore_id or scenario_restore_id(scenario)
     context = _context(scenario, sizing, rid, source, pool)
-    return Plan(scenario.name, _steps(scenario, context), context)
+    return Plan(scenario.name, planned_steps(scenario, context), context)
 
 
 def scenario_restore_id(scenario: Scenario) -> str:
@@ -231,67 +253,12 @@ def scenario_restore_id(scenario: Scenario) -> str:
     return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()[:8]
 
 
-def _steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
-    if ctx.vm is None:
-        return _disks_only_steps(scenario, ctx)
-    original = scenario.is_original_location
-    safety = ["snapshot_source"] if ctx.safety_snapshots else []
-    if scenario.restore_point.kind == "snapshot":
-        copies = any(d.snapshot_copy for d in ctx.disks)
-        chain = ["preflight", *(["copy_snapshots"] if copies else []),
-                 "create_disks_from_snapshots",
-                 *([*safety, "remove_source_vm"] if original else []), "create_vm",
-                 "attach_disks"]
-        steps = _chained(chain)
-        if copies:
-            steps.append(PlannedStep("remove_snapshot_copies", ("create_disks_from_snapshots",)))
-    else:
-        chain = [
-            "preflight",
-            *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
-            *(["create_staging_rg"] if original else []),
-            "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
-            "deallocate_worker",
-            *([*safety, "remove_source_vm", "move_disks"] if original else []),
-            "create_vm", "attach_disks",
-        ]
-        steps = _chained(chain)
-        last = "release_worker" if ctx.pool else "remove_worker"
-        steps.append(PlannedStep(last, ("deallocate_worker",)))
-        if original:
-            steps.append(PlannedStep("remove_staging_rg", ("attach_disks", last)))
-    if not ctx.vm.power_on:
-        steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
-    if safety:
-        steps.append(PlannedStep("remove_safety_snapshots", ("attach_disks",)))
-    return tuple(steps)
-
-
-def _disks_only_steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:
-    """Restore disks only: the disks are made (and written), the temporary resources
-    removed; nothing is attached to them and the source is left alone."""
-    if scenario.restore_point.kind == "snapshot":
-        copies = any(d.snapshot_copy for d in ctx.disks)
-        return tuple(_chained(["preflight", *(["copy_snapshots"] if copies else []),
-                               "create_disks_from_snapshots",
-                               *(["remove_snapshot_copies"] if copies else [])]))
-    return tuple(_chained([
-        "preflight",
-        *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
-        "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
-        "deallocate_worker", "release_worker" if ctx.pool else "remove_worker"]))
-
-
-def _chained(names: list[str]) -> list[PlannedStep]:
-    return [PlannedStep(n, (names[i - 1],) if i else ()) for i, n in enumerate(names)]
-
-
 def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
              pool: PoolSettings | None) -> RestoreContext:
     src, target, sub = sc.source_vm, sc.target, sc.subscription
     original = sc.is_original_location
     snapshot = sc.restore_point.kind == "snapshot"
-    staged = original and not snapshot and not sc.disks_only  # the seed's staging group
+    staged = original and not snapshot and sc.target.mode == "vm"  # the seed's staging group
     location = src.location if original else (target.region or src.location)
     zone = src.zone if original else target.zone
     vm_name = src.name if original else (target.vm_name or f"{src.name}-restored")
@@ -331,7 +298,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
         subnet = _target_subnet(sc, sub, target_rg, location, src_subnet)
         nic = arm.resource_id(sub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
         create_nic = True
-    vm = None if sc.disks_only else VmPlan(
+    vm = None if sc.disks_only or sc.replaces_disks else VmPlan(
         id=arm.resource_id(sub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
         size=vm_size, nic=nic, create_nic=create_nic, zone=zone,
         tags=tags_of({**(target.tags if not original else {}), **tags}),
@@ -364,8 +331,18 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
                                    f"{arm.name_of(disk)}-safety-{rid}"))
             for disk in source_disks) if target.safety_snapshot else (),
         pool=pool_plan,
+        replace=_replace_plan(sc, disks, rid) if sc.replaces_disks else None,
     )
 
+
+
+def _replace_plan(sc: Scenario, disks: tuple[DiskPlan, ...], rid: str) -> ReplacePlan:
+    src = sc.source_vm
+    return ReplacePlan(
+        vm=arm.resource_id(sc.subscription, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
+        swaps=tuple((d.lun, d.source, d.final_id) for d in disks),
+        tags=tags_of({REPLACED_BY_TAG: rid}), power_on=sc.target.power_on,
+        delete_replaced=sc.target.delete_replaced_disks)
 
 
 def snapshot_name(disk_name: str) -> str:
@@ -379,7 +356,7 @@ def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name
     if sc.disks_only:
         new_name = f"{name}-restored"
     elif sc.is_original_location:
-        new_name = f"{name}-{rid}" if from_snapshot else name
+        new_name = f"{name}-{rid}" if from_snapshot or sc.replaces_disks else name
     else:
         new_name = f"{vm_name}-osdisk" if lun is None else f"{vm_name}-datadisk-{lun}"
     copy_needed = from_snapshot and location != src.location

@@ -27,7 +27,8 @@ properties."""
 FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
     "duration_s", "steps", "operations", "final_state", "restored_vm", "restored_disks",
-    "removed_not_restored", "leaked", "kept", "source_intact", "data_verified",
+    "removed_not_restored", "replaced_disks", "leaked", "kept", "source_intact",
+    "data_verified",
     "critical_path_s", "cost", "faults_never_fired",
     "cleanup_errors",
 )
@@ -67,7 +68,9 @@ class Report:
         self.restored_disks = _restored_disks(ctx, inventory)
         self.removed_not_restored = [d for d in ctx.unrestored_disks
                                      if inventory.lookup(d) is None]
+        self.replaced_disks = replaced_disks(ctx, inventory)
         self.leaked, self.kept = leaked_and_kept(engine, inventory)
+        self.kept += [r["old"] for r in self.replaced_disks if r["old_kept"]]
         self.source_intact = source_before is not None and source_before == source_snapshot(
             ctx, inventory.lookup)
         self.data_verified: bool | None = None
@@ -150,6 +153,18 @@ def leaked_and_kept(engine: Engine, inventory: Inventory) -> tuple[list[str], li
     keep = restored_data(ctx, tagged) if rolled_forward or engine.status == "succeeded" else ()
     kept = [i for i in tagged if i.lower() in keep] if rolled_forward else []
     return [i for i in tagged if i.lower() not in keep], kept
+
+
+def replaced_disks(ctx: RestoreContext, inventory: Inventory) -> list[dict[str, Any]]:
+    """replace_disks: the swaps that took effect (the VM has the restored disk), each with
+    the old disk and whether it is still there (kept, detached, for going back)."""
+    vm = inventory.lookup(ctx.replace.vm) if ctx.replace else None
+    if vm is None or ctx.replace is None:
+        return []
+    props = vm["properties"]
+    has = {props["osDisk"].lower(), *(d["id"].lower() for d in props["dataDisks"])}
+    return [{"lun": lun, "old": old, "new": new, "old_kept": inventory.lookup(old) is not None}
+            for lun, old, new in ctx.replace.swaps if new.lower() in has]
 
 
 def source_snapshot(ctx: RestoreContext,

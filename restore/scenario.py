@@ -223,6 +223,10 @@ class Scenario(Strict):
     def disks_only(self) -> bool:
         return self.target.mode == "disks"
 
+    @property
+    def replaces_disks(self) -> bool:
+        return self.target.mode == "replace_disks"
+
     def replicas(self) -> list[tuple[Scenario, int]]:
         """A fleet's VMs as single-VM scenarios (``<name>-0001``, ...) with their priority."""
         assert self.fleet is not None

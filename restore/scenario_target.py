@@ -13,9 +13,10 @@ DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
 
 class Target(Strict):
     location: Literal["original", "new"] = "original"
-    mode: Literal["vm", "disks"] = Field(
-        default="vm", exclude_if=at_default("vm"),
-        description="vm: restore the VM; disks: only its disks, attached to nothing")
+    mode: Literal["vm", "disks", "replace_disks"] = Field(
+        default="vm", exclude_if=at_default("vm"), description=(
+            "vm: restore the VM; disks: only its disks, attached to nothing; replace_disks: "
+            "swap the source VM's disks for the restored ones, the VM kept as it is"))
     resource_group: Name | None = None
     region: Location | None = None
     vm_name: Name | None = None
@@ -27,6 +28,9 @@ class Target(Strict):
     power_on: bool = True
     safety_snapshot: bool = Field(default=False, description="original location: snapshot "
                                   "the source disks before removing them; kept on failure")
+    delete_replaced_disks: bool = Field(default=False, exclude_if=at_default(False), description=(
+        "replace_disks: delete the VM's old disks once it runs on the restored ones "
+        "(default: keep them, tagged)"))
     remove_unrestored_disks: bool = Field(default=False, exclude_if=at_default(False), description=(
         "original location, vm mode, some disks restored: remove the source's other disks "
         "with the source VM (they are lost)"))

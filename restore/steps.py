@@ -37,6 +37,8 @@ from restore.ops import (
     RehydrateRestorePoint,
     RemoveIdleWorker,
     StartVm,
+    SwapDisks,
+    TagDisk,
     Tags,
     TagWorker,
     Tolerate,
@@ -304,11 +306,59 @@ def stop_restored_vm(ctx: RestoreContext) -> StepGen:
     yield DeallocateVm(ctx.vm.id)
 
 
+def deallocate_source_vm(ctx: RestoreContext) -> StepGen:
+    """replace_disks: stop the source VM, deallocated, once its restored disks are ready
+    (an OS disk is swapped only on a stopped VM)."""
+    assert ctx.replace is not None
+    yield DeallocateVm(ctx.replace.vm)
+
+
+def swap_disks(ctx: RestoreContext) -> StepGen:
+    """replace_disks: the OS disk and the data disks swapped for the restored ones in one
+    VM update; the VM's NIC, identity and extensions stay as they are."""
+    replace = ctx.replace
+    assert replace is not None
+    yield SwapDisks(replace.vm, replace.os_disk, replace.data_disks)
+
+
+def keep_replaced_disks(ctx: RestoreContext) -> StepGen:
+    """Tag the VM's old disks, now detached, with the restore that replaced them."""
+    assert ctx.replace is not None
+    yield [TagDisk(disk, ctx.replace.tags) for disk in ctx.replace.replaced]
+
+
+def start_source_vm(ctx: RestoreContext) -> StepGen:
+    """Start the VM on its restored disks."""
+    assert ctx.replace is not None
+    yield StartVm(ctx.replace.vm)
+
+
+def remove_replaced_disks(ctx: RestoreContext) -> StepGen:
+    """``target.delete_replaced_disks``: the VM runs on its restored disks, its old ones go."""
+    assert ctx.replace is not None
+    yield [DeleteDisk(disk) for disk in ctx.replace.replaced]
+
+
 def rollback(ctx: RestoreContext) -> StepGen:
     """Undo a restore that failed before touching the source: delete everything it
     created, found by its restore-id tag (nothing else is touched)."""
     found = yield FindResources(RESTORE_ID_TAG, ctx.restore_id)
     yield from _delete(found)
+
+
+def rollback_and_start_source(ctx: RestoreContext) -> StepGen:
+    """A replace_disks restore that failed after deallocating the source VM, before its
+    disks were swapped: roll back, then start the VM again on its own disks."""
+    yield from rollback(ctx)
+    assert ctx.replace is not None
+    yield StartVm(ctx.replace.vm)
+
+
+def recovery_step(started: set[str]) -> str:
+    """The step that recovers from a failure, given the steps that started."""
+    if not started.isdisjoint(DESTRUCTIVE_STEPS):
+        return "keep_restored_data"
+    return "rollback_and_start_source" if "deallocate_source_vm" in started else "rollback"
 
 
 def keep_restored_data(ctx: RestoreContext) -> StepGen:
@@ -365,17 +415,18 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
         restore_data, detach_disks, deallocate_worker, remove_source_vm, move_disks,
         create_vm, attach_disks, remove_staging_rg, remove_worker, stop_restored_vm,
         snapshot_source, remove_safety_snapshots, rollback, keep_restored_data,
-        release_worker, remove_idle_workers,
+        release_worker, remove_idle_workers, deallocate_source_vm, swap_disks,
+        keep_replaced_disks, start_source_vm, remove_replaced_disks, rollback_and_start_source,
     )
 }
 
 RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGroup.kind,
-                            *(delete.kind for delete in _DELETES.values())})
+                            StartVm.kind, *(delete.kind for delete in _DELETES.values())})
 """The operation kinds a recovery step (rollback, keep_restored_data) may send."""
 
 CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapshot_copies",
                            "remove_safety_snapshots", "release_worker",
-                           "remove_idle_workers"})
+                           "remove_idle_workers", "remove_replaced_disks"})
 """Steps that only remove temporary resources: their failure leaves a leftover (listed as
 leaked), never undoes the restore."""
 
@@ -383,5 +434,6 @@ ALLOCATION_RETRY_STEPS = frozenset({"create_vm"})
 """Steps whose AllocationFailed is retried on the same size and zone: the restored VM's
 size and zone are the user's, and at the original location the source is gone by then."""
 
-DESTRUCTIVE_STEPS = frozenset({"remove_source_vm"})
-"""Steps after whose start the source may be gone: failures roll forward, not back."""
+DESTRUCTIVE_STEPS = frozenset({"remove_source_vm", "keep_replaced_disks", "start_source_vm"})
+"""Steps after whose start the source may be gone, or its disks replaced (the steps after
+``swap_disks``): failures roll forward, not back."""

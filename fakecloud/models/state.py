@@ -340,6 +340,23 @@ class CloudState(NetworkRules, MoveRules):
             del vm.data_disks[attached[key_of(disk_id)]]
         return vm
 
+    def swap_os_disk(self, vm_id: str, disk_id: str) -> VirtualMachine:
+        """The VM's OS disk becomes ``disk_id`` (unattached, in its location and zone); the
+        old one stays, detached. Microsoft Learn ("Change the OS disk used by an Azure VM")
+        has the VM stopped or deallocated first; ARM's answer for a running VM is not
+        documented (a 2017 report, Azure/azure-powershell#4892, saw it rebooted): the fake
+        refuses it, the stricter reading."""
+        vm = self.get(vm_id, VirtualMachine)
+        if vm.power_state == "running":
+            raise ArmError(409, "OperationNotAllowed", f"The OS disk of VM '{vm.name}' can be "
+                           "changed only while the VM is stopped or deallocated.")
+        disk = self._attachable(self.get(disk_id, Disk), vm.location, vm.zone)
+        old = self.find(vm.os_disk)
+        if isinstance(old, Disk):
+            old.managed_by = None
+        vm.os_disk, disk.managed_by = disk.id, vm.id
+        return vm
+
     def resize_vm(self, vm_id: str, size: str) -> VirtualMachine:
         """A new size: offered in the region, holding the VM's data disks, within quota."""
         vm = self.get(vm_id, VirtualMachine)

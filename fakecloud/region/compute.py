@@ -107,19 +107,41 @@ def _undo_create(region: Region, vm: VirtualMachine) -> None:
 
 
 def _update(region: Region, vm: VirtualMachine, body: dict[str, Any]) -> Outcome:
-    """A PUT or PATCH on an existing VM: tags, size, and data disks (when listed)."""
+    """A PUT or PATCH on an existing VM: tags, size, the OS disk (swapped for another
+    managed disk) and data disks (when listed), the disks all in one update or none."""
     props = body.get("properties") or {}
     size = (props.get("hardwareProfile") or {}).get("vmSize")
     if size and size != vm.size:
         region.state.resize_vm(vm.id, size)
     if "tags" in body:
         region.state.retag(vm.id, tags_of(body))
-    data_disks = (props.get("storageProfile") or {}).get("dataDisks")
-    outcome = (200, vm, "get_resource", False) if data_disks is None else _set_data_disks(
-        region, vm, data_disks)
+    storage = props.get("storageProfile") or {}
+    swapped_from = _swap_os_disk(region, vm, storage.get("osDisk") or {})
+    data_disks = storage.get("dataDisks")
+    try:
+        outcome = (200, vm, "get_resource", False) if data_disks is None else _set_data_disks(
+            region, vm, data_disks)
+    except ArmError:
+        if swapped_from:
+            region.state.swap_os_disk(vm.id, swapped_from)
+        raise
+    if swapped_from:
+        outcome = (200, vm, "swap_os_disk", True)
     remember(vm, {**vm.requested_top, **body, "properties": {**vm.requested, **props}})
     vm.version += 1  # every write: a new etag
     return outcome
+
+
+def _swap_os_disk(region: Region, vm: VirtualMachine, os_disk: dict[str, Any]) -> str:
+    """Swap the VM's OS disk for the managed disk ``os_disk`` names, if another; returns
+    the disk it had then ("" when unchanged)."""
+    named = (os_disk.get("managedDisk") or {}).get("id")
+    if not named or normal_id(named).lower() == vm.os_disk.lower():
+        return ""
+    wanted = normal_id(named)
+    old = vm.os_disk
+    region.state.swap_os_disk(vm.id, wanted)
+    return old
 
 
 def _set_data_disks(region: Region, vm: VirtualMachine, data_disks: list[dict[str, Any]]

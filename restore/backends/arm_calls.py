@@ -78,7 +78,7 @@ def already_done(op: Operation) -> Generator[ArmCall, Answer, bool]:
 def seen(resource: Resource) -> Seen:
     if isinstance(resource, VirtualMachine):
         return Seen(resource.tags, {d.lower(): lun for lun, d in resource.data_disks.items()},
-                    resource.power_state)
+                    resource.power_state, resource.os_disk.lower())
     return Seen(resource.tags)
 
 
@@ -221,8 +221,10 @@ def _nic_ref(op: ops.CreateVm) -> dict[str, Any]:
     return {"id": op.nic}
 
 
-def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, str]]) -> Calls:
-    """GET the VM, PUT it back with its data disks changed (one VM update)."""
+def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, str]],
+                       os_disk: str | None = None) -> Calls:
+    """GET the VM, PUT it back with its data disks changed (one VM update); with
+    ``os_disk``, its OS disk swapped for that managed disk too."""
     vm = yield from look(vm_id)
     if vm is None:
         raise ArmError(404, "ResourceNotFound", f"The Resource '{arm.VIRTUAL_MACHINES}/"
@@ -230,6 +232,9 @@ def _update_data_disks(vm_id: str, change: Callable[[dict[int, str]], dict[int, 
     disks = change(dict(vm.data_disks))
     kept = {k: v for k, v in (vm.requested.get("storageProfile") or {}).items()
             if k == "osDisk"}  # as the SDK's PUT of the whole VM keeps its OS disk's options
+    if os_disk is not None:  # the swap names the new disk (Set-AzVMOSDisk -ManagedDiskId -Name)
+        kept = {"osDisk": {**kept.get("osDisk", {}), "name": arm.name_of(os_disk),
+                           "createOption": "Attach", "managedDisk": {"id": os_disk}}}
     yield from _put(arm.VIRTUAL_MACHINES, vm_id, {"location": vm.location, "properties": {
         "storageProfile": {**kept, "dataDisks": [
             {"lun": lun, "createOption": "Attach", "managedDisk": {"id": disk}}
@@ -244,6 +249,22 @@ def _detach(op: ops.DetachDisks, subscription: str) -> Calls:
     leaving = {disk.lower() for disk in op.disks}
     yield from _update_data_disks(op.vm, lambda disks: {
         lun: disk for lun, disk in disks.items() if disk.lower() not in leaving})
+
+
+def _swap(op: ops.SwapDisks, subscription: str) -> Calls:
+    yield from _update_data_disks(op.vm, lambda disks: {**disks, **dict(op.data_disks)},
+                                  op.os_disk)
+
+
+def _tag_disk(op: ops.TagDisk, subscription: str) -> Calls:
+    """GET the disk, PATCH its tags with these added."""
+    disk = yield from look(op.id)
+    if disk is None:
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{arm.DISKS}/"
+                       f"{arm.name_of(op.id)}' was not found.")
+    answer = yield ArmCall("PATCH", arm.DISKS, op.id, body={"tags": {**disk.tags, **_tags(op)}})
+    if answer.long_running:
+        yield ArmCall("GET", arm.DISKS, op.id)
 
 
 def _deallocate(op: ops.DeallocateVm, subscription: str) -> Calls:
@@ -283,6 +304,8 @@ CALLS: dict[type, Callable[[Any, str], Calls]] = {
     ops.AttachDisks: _attach,
     ops.DetachDisks: _detach,
     ops.DeallocateVm: _deallocate,
+    ops.SwapDisks: _swap,
+    ops.TagDisk: _tag_disk,
     ops.DeleteVm: _delete,
     ops.RehydrateRestorePoint: _rehydrate,
     ops.WriteDiskData: _write_data,

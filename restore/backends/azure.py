@@ -36,6 +36,7 @@ from restore import ops
 from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.azure_pool import AzurePool
 from restore.backends.azure_reads import AzureReads, error_code
+from restore.backends.azure_replace import AzureReplace
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -170,7 +171,7 @@ def cloud_error(exc: AzureError) -> CloudError:
     return CloudError(type(exc).__name__, str(exc))
 
 
-class AzureExecutor(AzurePool, AzureReads):
+class AzureExecutor(AzurePool, AzureReplace, AzureReads):
     """Executes one engine operation with the SDK; returns what the simulation returns
     (the resource id; for reads, what was found). ``now``: the clock the worker pool's
     keep-warm times are written in (default: Unix time)."""
@@ -181,6 +182,7 @@ class AzureExecutor(AzurePool, AzureReads):
         self.now = now or time.time
         self._handlers: dict[type, Callable[[Any], Any]] = {
             **self.pool_handlers(),
+            **self.replace_handlers(),
             ops.CreateResourceGroup: self.create_resource_group,
             ops.DeleteResourceGroup: self.delete_resource_group,
             ops.CreateDisk: self.create_disk,

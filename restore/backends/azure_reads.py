@@ -106,9 +106,10 @@ def seen(resource: Any | None) -> Seen | None:
     profile = getattr(resource, "storage_profile", None)
     if profile is None:
         return Seen(dict(resource.tags or {}))
+    os_disk = profile.os_disk.managed_disk if profile.os_disk else None
     return Seen(dict(resource.tags or {}),
                 {d.managed_disk.id.lower(): d.lun for d in profile.data_disks or []},
-                power_state(resource))
+                power_state(resource), os_disk.id.lower() if os_disk and os_disk.id else "")
 
 
 def power_state(vm: Any) -> str:

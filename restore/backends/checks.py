@@ -16,11 +16,12 @@ Rule = Generator[str, "Seen | None", bool]
 @dataclass(frozen=True, slots=True)
 class Seen:
     """A resource as a GET shows it: its tags; for a VM its data disks (id, lowercase ->
-    LUN) and power state."""
+    LUN), power state and OS disk."""
 
     tags: dict[str, str]
     data_disks: dict[str, int] = field(default_factory=dict)
     power_state: str = ""
+    os_disk: str = ""  # lowercase
 
 
 def already_done(op: Operation) -> Rule:
@@ -42,6 +43,13 @@ def already_done(op: Operation) -> Rule:
         if isinstance(op, ops.DetachDisks):
             return vm is not None and not attached.keys() & {d.lower() for d in op.disks}
         return vm is not None and vm.power_state == "deallocated"
+    if isinstance(op, ops.SwapDisks):
+        vm = yield op.vm
+        return vm is not None and (op.os_disk is None or vm.os_disk == op.os_disk.lower()) \
+            and all(vm.data_disks.get(disk.lower()) == lun for lun, disk in op.data_disks)
+    if isinstance(op, ops.TagDisk):
+        disk = yield op.id
+        return disk is not None and dict(op.tags).items() <= disk.tags.items()
     if isinstance(op, ops.StartVm):
         vm = yield op.id
         return vm is not None and vm.power_state == "running"

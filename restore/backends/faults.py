@@ -117,8 +117,10 @@ def never_fires(rule: FaultRule, sent: set[tuple[str, str]], steps: set[str]) ->
 def target_call(op: Operation) -> tuple[str, str]:
     """The ARM operation and resource a fault of ``op`` strikes: the write it sends
     (after the reads some operations make first), or its first read."""
-    if isinstance(op, ops.AttachDisks | ops.DetachDisks):
+    if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.SwapDisks):
         return f"PUT {arm.VIRTUAL_MACHINES}", op.vm
+    if isinstance(op, ops.TagDisk):
+        return f"PATCH {arm.DISKS}", op.id
     if isinstance(op, ops.DeallocateVm):
         return f"POST {arm.VIRTUAL_MACHINES}/deallocate", op.id
     if isinstance(op, ops.WriteDiskData):
