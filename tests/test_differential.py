@@ -71,15 +71,17 @@ ORIGINAL_ONLY = {"remove_source_vm", "move_disks", "delete_resource_group"}
 VM_ONLY = {*ORIGINAL_ONLY, "attach_disks", "create_vm"}  # steps of restoring a VM
 
 
-@pytest.mark.parametrize("variant", ["vm", "disks", "selective"])
+@pytest.mark.parametrize("variant", ["vm", "disks", "selective", "replace"])
 @pytest.mark.parametrize("location", ["original", "new"])
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.at}-{f.kind}-{f.times}")
 def test_a_fault_ends_the_same_way_on_both_paths(fault, location, variant):
+    if variant == "replace" and location == "new":
+        pytest.skip("replace_disks swaps the source VM's own disks")
     scenario = path_scenario(("backup", "hot", None), location, variant)
     if location == "new" and fault.at in ORIGINAL_ONLY:
         pytest.skip("only original-location restores have that step")
-    if variant == "disks" and fault.at in VM_ONLY:
-        pytest.skip("a restore of disks only has no such step")
+    if variant in ("disks", "replace") and fault.at in VM_ONLY:
+        pytest.skip("a restore that makes no VM has no such step")
     assert_same_with_faults(scenario, [fault])
 
 

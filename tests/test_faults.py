@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import restore
 from restore import Fault
-from restore.backends.faults import FaultRule, never_fires
+from restore.backends.faults import ALLOCATING, FaultRule, never_fires
 from restore.backends.profiles import load_profile
 from restore.engine import RECOVERY_STEPS, dry_run
 from restore.errors import ScenarioError
@@ -32,10 +32,11 @@ from restore.steps import CLEANUP_STEPS
 
 SIZING = load_profile("default").sizing
 PATHS = [(p.values[0], loc.values[0], variant) for p in RESTORE_POINTS for loc in LOCATIONS
-         for variant in ("vm", "disks", "selective")
-         if variant != "selective" or p.values[0][1] == "hot"]
-"""Every path, restoring the VM or its disks only; and (hot and snapshot restore points)
-the VM with a disk left out."""
+         for variant in ("vm", "disks", "selective", "replace")
+         if (variant != "selective" or p.values[0][1] == "hot")
+         and (variant != "replace" or loc.values[0] == "original")]
+"""Every path, restoring the VM or its disks only; (hot and snapshot restore points) the
+VM with a disk left out; and (original location) the source VM's disks replaced."""
 KINDS = [k.value for k in FaultKind]
 
 
@@ -45,6 +46,8 @@ def assert_promises_kept(scenario, report) -> None:
     resources = by_id(report)
     ctx = build_plan(scenario, SIZING).context
     disks_only = scenario.target.mode == "disks"
+    replace = ctx.replace
+    no_vm_made = scenario.target.mode != "vm"
     restored_disks_present = all(
         d.id.lower() in resources or d.final_id.lower() in resources for d in ctx.disks)
     # Data is never lost: the source, or every restored disk, is there.
@@ -62,26 +65,34 @@ def assert_promises_kept(scenario, report) -> None:
     if report.status == "succeeded" and report.cleanup_errors:
         # A cleanup failed for good: the restore stands, its leftovers (if a later cleanup
         # did not take them, as the staging group's removal does) are listed.
-        assert (report.restored_vm is None) is disks_only and report.error is None
+        assert (report.restored_vm is None) is no_vm_made and report.error is None
         assert all(resources[i.lower()]["tags"].get(RESTORE_ID_TAG) for i in report.leaked)
         return
     assert report.leaked == [], report.leaked
     if report.status == "succeeded":
-        assert report.error is None and (report.restored_vm is None) is disks_only
+        assert report.error is None and (report.restored_vm is None) is no_vm_made
         assert len(report.restored_disks) == len(ctx.disks)
         assert report.source_intact is (scenario.target.location == "new" or disks_only)
-        assert len(report.removed_not_restored) == (0 if report.source_intact else len(
-            ctx.unrestored_disks))
-        assert report.kept == []
+        assert len(report.removed_not_restored) == (0 if report.source_intact or replace
+                                                    else len(ctx.unrestored_disks))
+        # replace_disks keeps the VM's old disks, detached: the way back
+        assert report.kept == (list(replace.replaced) if replace else [])
+        if replace:
+            assert [r["new"] for r in report.replaced_disks] == [n for _, _, n in replace.swaps]
+            vm = resources[replace.vm.lower()]["properties"]
+            assert vm["powerState"] == "running" and vm["networkInterface"] == \
+                ctx.source.nic
     elif report.status == "rolled_back":
         assert report.source_intact is True
         assert report.restored_vm is None and report.restored_disks == []
         assert report.removed_not_restored == []
         assert not [i for i, r in resources.items() if r["tags"].get(RESTORE_ID_TAG)]
-        assert [s["name"] for s in report.steps][-1] == "rollback"
+        assert [s["name"] for s in report.steps][-1] in ("rollback", "rollback_and_start_source")
     else:  # failed past the source's removal: rolled forward, data kept and said so
         assert report.error is not None
         assert report.kept and restored_disks_present and not disks_only
+        if replace:  # the VM is the source's, with its old or its restored disks
+            assert replace.vm.lower() in resources
         assert {d["id"].lower() for d in report.restored_disks} <= {i.lower() for i in
                                                                     report.kept}
         assert [s["name"] for s in report.steps][-1] == "keep_restored_data"
@@ -101,7 +112,7 @@ MATRIX = [pytest.param(point, location, variant, step, kind,
 def test_fault_at_every_step_keeps_the_promises(point, location, variant, step, kind):
     scenario = path_scenario(point, location, variant)
     if kind == "allocation_failed" and not any(
-            t.step == step and t.op.kind == "create_vm"
+            t.step == step and t.op.kind in ALLOCATING
             for t in dry_run(build_plan(scenario, SIZING))):
         with pytest.raises(ScenarioError, match="can never fire: .* creates no VM"):
             restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])

@@ -35,8 +35,9 @@ from restore.engine import Ticket, dry_run  # noqa: E402
 from restore.scenario import Fault, FaultKind  # noqa: E402
 
 PATHS = ("orig-hot-backup", "new-hot-backup", "orig-archive-standard", "new-archive-high",
-         "orig-snapshot", "new-snapshot-other-region")
-"""One shipped clean scenario per restore path (hot, archive, snapshot x original, new)."""
+         "orig-snapshot", "new-snapshot-other-region", "orig-hot-replace-disks")
+"""One shipped clean scenario per restore path (hot, archive, snapshot x original, new),
+and the replacement of a VM's disks."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def test_a_restore_stopped_anywhere_is_finished_by_resume(stop, tmp_path):
     uninterrupted = restore.simulate(scenario)
     report, final_state, again = stopped_and_resumed(scenario, [stop], tmp_path)
     assert report.status == "succeeded", report.error
-    assert report.leaked == [] and report.kept == []
+    assert report.leaked == [] and report.kept == uninterrupted.kept  # replaced disks: kept
     assert final_state == uninterrupted.final_state["resources"]
     assert again.exit_code == 2 and "nothing to resume" in again.stderr
 
@@ -180,7 +181,7 @@ def test_a_resume_stopped_in_turn_is_finished_by_the_next(path, first, then, tmp
     report, final_state, again = stopped_and_resumed(
         scenario, [Stop(path, *first), Stop(path, *then)], tmp_path)
     assert report.status == "succeeded", report.error
-    assert report.leaked == [] and report.kept == []
+    assert report.leaked == [] and report.kept == uninterrupted.kept  # replaced disks: kept
     assert final_state == uninterrupted.final_state["resources"]
     assert again.exit_code == 2 and "nothing to resume" in again.stderr
     starts = [s["start_s"] for s in report.steps]

@@ -41,6 +41,7 @@ def envelope(resource: Resource, provisioning: str = "Succeeded",
     elif isinstance(resource, VirtualMachine):
         properties = _vm(resource, state, provisioning == "Updating")
         body["etag"] = resource.etag
+        body.update(_identity(resource))
     elif type(resource) in ECHOED:
         properties, top = ECHOED[type(resource)](resource, state)
         body.update(top)
@@ -91,6 +92,18 @@ def unique_id(resource: Resource) -> str:
     """A stable GUID of the resource (ARM's ``uniqueId``, ``vmId``): the same id, the same
     GUID."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, resource.id.lower()))
+
+
+def _identity(resource: Resource) -> dict[str, Any]:
+    """A system-assigned identity as ARM shows it: with the principal and tenant ids ARM
+    gives it (stable GUIDs here, the same for the life of the resource)."""
+    identity = resource.requested_top.get("identity")
+    if not isinstance(identity, dict) or "systemassigned" not in str(
+            identity.get("type", "")).lower():
+        return {}
+    principal = str(uuid.uuid5(uuid.NAMESPACE_URL, resource.id.lower() + "/identity"))
+    tenant = str(uuid.uuid5(uuid.NAMESPACE_URL, resource.id.split("/")[2].lower()))
+    return {"identity": {**identity, "principalId": principal, "tenantId": tenant}}
 
 
 def _nic(nic: NetworkInterface) -> dict[str, Any]:
