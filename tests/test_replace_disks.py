@@ -296,3 +296,18 @@ def test_the_shipped_scenario_replaces_and_its_report_says_so():
     assert len(report["replaced_disks"]) == len(report["restored_disks"]) == len(report["kept"])
     shown = CliRunner().invoke(app, ["simulate", str(SHIPPED)])
     assert "replaced" in shown.output and "kept" in shown.output
+
+
+def test_the_readmes_replace_disks_example_restores_as_it_says():
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+               if "mode: replace_disks" in b]
+    raw = {**scenario_dict(location="original"), **yaml.safe_load(block)}
+    scenario = parse_scenario(raw)
+    report = restore.simulate(scenario)
+    assert_restored(scenario, report)
+    assert [r["lun"] for r in report.replaced_disks] == [None]  # the OS disk only
