@@ -103,7 +103,9 @@ def latency_kind(intent: dict[str, Any]) -> str | None:
         return "create_disk_from_snapshot" if intent.get("source_snapshot") else "create_disk"
     if kind == "create_snapshot":
         return "copy_snapshot" if "/snapshots/" in intent["source"].lower() else "create_snapshot"
-    return kind if kind in AS_IS else None
+    if kind == "swap_disks":  # one VM update: an OS disk swap, or data disks swapped
+        return "swap_os_disk" if intent.get("os_disk") else "attach_disks"
+    return kind if kind in AS_IS | {"start_vm"} else None
 
 
 def samples(recordings: Iterable[Recording]) -> dict[str, dict[bool, list[float]]]:
