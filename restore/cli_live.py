@@ -84,12 +84,16 @@ def restore_in_azure(
 
 
 def _confirmed(live: Any) -> bool:
-    vm, lost = live.plan.context.source.vm, live.plan.context.unrestored_disks
+    ctx = live.plan.context
+    vm, lost, replace = ctx.source.vm, ctx.unrestored_disks, ctx.replace
     losing = f" ({len(lost)} of them not restored: lost)" if lost else ""
+    question = (f"This restore deallocates the VM {short(vm)} and swaps {len(replace.swaps)} "
+                f"of its disks for the restored ones (the old ones "
+                f"{'deleted once it runs' if replace.delete_replaced else 'kept, detached'})."
+                if replace else f"This restore removes the source VM {short(vm)} and its "
+                f"disks{losing}, replacing them with the restored ones.")
     try:
-        return typer.confirm(f"This restore removes the source VM {short(vm)} and its disks"
-                             f"{losing}, replacing them with the restored ones. Go on?",
-                             default=False, err=True)
+        return typer.confirm(f"{question} Go on?", default=False, err=True)
     except typer.Abort:  # no answer (stdin closed)
         return False
 

@@ -67,7 +67,8 @@ def test_a_real_restore_ends_as_the_simulation_does(path):
         report = live.run(ready)
     assert report.backend == "azure" and report.status == sim.status == "succeeded"
     assert fake.state.export() == sim.final_state["resources"]
-    assert report.leaked == [] and report.kept == []
+    assert report.leaked == [] and report.kept == sim.kept  # replace_disks: the old disks
+    assert report.replaced_disks == sim.replaced_disks
     assert (report.restored_vm or {}).get("id", "").lower() == (
         sim.restored_vm or {}).get("id", "").lower()
     assert [(d["id"].lower(), d["lun"], d["sku"], d["size_gb"]) for d in report.restored_disks] \
@@ -111,6 +112,17 @@ def test_plan_on_azure_lists_creates_and_deletes_and_writes_nothing():
                     "--subscription", SUBSCRIPTION, "--repository", REPOSITORY_URL)
     assert human.exit_code == 0 and "Preflight passed" in human.stdout
     assert "- rg-prod/virtualMachines/web01" in human.stdout
+
+
+def test_replacing_the_disks_asks_first_and_says_the_old_ones_are_kept():
+    _, _, mocked = region_of("orig-hot-replace-disks")
+    with mocked as fake:
+        refused = cli("restore", "orig-hot-replace-disks", "--subscription", SUBSCRIPTION,
+                      "--repository", REPOSITORY_URL, stdin="n\n")
+        assert refused.exit_code == 1 and "nothing was changed" in refused.stderr
+        assert "deallocates the VM rg-prod/virtualMachines/app02 and swaps 2 of its disks" \
+            in refused.stderr and "kept, detached" in refused.stderr
+        assert writes(fake) == []
 
 
 def test_removing_the_source_waits_for_a_yes():
