@@ -88,6 +88,12 @@ RepositoryOpt = Annotated[str | None, typer.Option(
     help="Image-level backups: the blob container holding the restore points, as its URL "
     "with a read SAS (https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=...); the "
     "worker's restore agent reads the chunks from it. Not needed for snapshots.")]
+RehydrateOpt = Annotated[str | None, typer.Option(
+    "--rehydrate-with", envvar="RESTORELAB_REHYDRATE_WITH", show_envvar=True,
+    help="Archived restore points: the same container's URL with a read, write and list "
+    "SAS, which rehydrates the chunks (Set Blob Tier); the workers then get only "
+    "--repository's read SAS. Default: --repository's URL, whose SAS then needs write "
+    "and list too.")]
 SourceGroupOpt = Annotated[str | None, typer.Option(
     "--source-group", help="Its resource group (default: the scenario's "
     "source_vm.resource_group).")]
@@ -307,8 +313,19 @@ def _backup(scenario: str, repository: Path, size_mb: int | None,
             **dataclasses.asdict(stats)}
 
 
+def container_repository(repository: str | None, rehydrate_with: str | None) -> Any:
+    """The restore points' container: the workers read it at ``repository``; an archived
+    restore point is rehydrated through ``rehydrate_with`` (default the same URL)."""
+    from restore.backends.rehydration import ContainerRepository
+
+    if rehydrate_with and not repository:
+        raise ScenarioError("--rehydrate-with", "", "needs --repository too (the URL with "
+                            "the read SAS the workers get)")
+    return ContainerRepository(repository, rehydrate_with) if repository else None
+
+
 def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None,
-                  source_group: str | None, repository: str | None, show: bool):
+                  source_group: str | None, repository: Any, show: bool):
     from restore.backends import live
 
     if not subscription:
@@ -325,8 +342,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
     with reading if show else nullcontext():
         try:
             return live.prepare(loaded, live.connect(subscription), source=scenario,
-                                repository=live.ContainerRepository(repository)
-                                if repository else None)
+                                repository=repository)
         except CloudError as exc:
             raise LiveError(f"preflight failed, nothing was changed: {exc.code}: "
                             f"{exc.message}") from None
@@ -336,6 +352,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
 def resume(
     journal: Annotated[Path, typer.Argument(help="The journal of an interrupted restore.")],
     repository: RepositoryOpt = None,
+    rehydrate_with: RehydrateOpt = None,
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -347,7 +364,8 @@ def resume(
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input (no such journal, busy,
     nothing to resume), 3 interrupted again.
     """
-    report = _guarded(lambda: _resume(journal, repository, sessions))
+    report = _guarded(lambda: _resume(journal, container_repository(
+        repository, rehydrate_with), sessions, show=not as_json))
     _finish(report, as_json, journal)
 
 
@@ -356,15 +374,18 @@ def _quiet_azure_logs() -> None:
     logging.getLogger("azure").setLevel(logging.ERROR)
 
 
-def _resume(journal: Path, repository: str | None, store: Path | None) -> Report:
+def _resume(journal: Path, repository: Any, store: Path | None, show: bool) -> Report:
     from restore.backends.journal import meta_at
+    from restore.cli_live import resume_on_azure
 
     _quiet_azure_logs()
     meta = meta_at(journal)
+    run = (lambda: resume_on_azure(journal, repository, show)) if meta.get(
+        "backend") == "azure" else (lambda: restore.resume(journal, repository))
     try:
         with Sessions(store) as sessions:
             return warn_unrecorded(sessions, sessions.run(
-                lambda: restore.resume(journal, repository), "resume",
+                run, "resume",
                 meta.get("scenario") or {}, meta.get("backend") or "sim", meta.get("seed"),
                 journal))
     except CloudError as exc:  # the azure backend's reads before resuming
@@ -428,12 +449,14 @@ def plan(
     source_vm: SourceVmOpt = None,
     source_group: SourceGroupOpt = None,
     repository: RepositoryOpt = None,
+    rehydrate_with: RehydrateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the steps and every operation the restore in SCENARIO would run; runs nothing."""
     if backend == "azure":
-        live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
-                                              repository, show=not as_json))
+        live = _guarded(lambda: _prepare_live(
+            scenario, subscription, source_vm, source_group,
+            container_repository(repository, rehydrate_with), show=not as_json))
         summary = {**_plan_summary(live.plan), "backend": "azure",
                    "creates": live.creates, "deletes": live.deletes}
     elif backend == "sim":

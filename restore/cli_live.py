@@ -3,6 +3,9 @@ before the source is removed, with progress and a journal to resume from."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +15,7 @@ from restore.cli import (
     DEFAULT_SCENARIO,
     EXIT_BAD_INPUT,
     JsonOpt,
+    RehydrateOpt,
     RepositoryOpt,
     ScenarioArg,
     SessionsOpt,
@@ -23,6 +27,7 @@ from restore.cli import (
     _guarded,
     _prepare_live,
     app,
+    container_repository,
     err,
     warn_unrecorded,
 )
@@ -44,6 +49,7 @@ def restore_in_azure(
     source_vm: SourceVmOpt = None,
     source_group: SourceGroupOpt = None,
     repository: RepositoryOpt = None,
+    rehydrate_with: RehydrateOpt = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Do not ask before removing the source VM (original-location "
         "restores); for scripts and CI.")] = False,
@@ -72,8 +78,9 @@ def restore_in_azure(
                              f"simulate with `restorelab simulate {scenario} --backend "
                              f"{'fake-arm' if backend == 'fake-arm' else 'sim'}`"))
         raise typer.Exit(EXIT_BAD_INPUT)
-    live = _guarded(lambda: _prepare_live(scenario, subscription, source_vm, source_group,
-                                          repository, show=not as_json))
+    live = _guarded(lambda: _prepare_live(
+        scenario, subscription, source_vm, source_group,
+        container_repository(repository, rehydrate_with), show=not as_json))
     if not as_json:
         show_changes(live.creates, live.deletes, live.plan.context.unrestored_disks)
     if live.removes_source and not yes and not _confirmed(live):
@@ -98,30 +105,61 @@ def _confirmed(live: Any) -> bool:
         return False
 
 
-def _run_live(live: Any, journal: Path | None, store: Path | None, show: bool) -> Report:
+@contextmanager
+def live_progress(show: bool, total: int | None = None) -> Iterator[LiveProgress]:
+    """A progress bar on stderr for a real restore (its operations done of ``total``);
+    the rehydration of an archived restore point is also printed as a line each time it
+    moves when stderr is no terminal (a CI log), since it may take hours."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
+                  disable=not show) as bar:
+        yield LiveProgress(bar, bar.add_task("restoring", total=total),
+                           show and not err.is_terminal)
+
+
+@dataclass
+class LiveProgress:
+    """The callbacks a real restore reports to: each operation, each rehydration look."""
+
+    bar: Any
+    task: Any
+    lines: bool  # print each new rehydration state as a line
+    _last: str = ""
+
+    def operation(self, ticket: Any) -> None:
+        if ticket.end_s is not None:
+            self.bar.update(self.task, advance=1, description=ticket.step)
+
+    def rehydration(self, rehydration: Any) -> None:
+        said = f"retrieve_archived_data: {rehydration.summary()}"
+        self.bar.update(self.task, description=said)
+        if self.lines and said != self._last:
+            err.print(said, soft_wrap=True)
+        self._last = said
+
+
+def resume_on_azure(journal: Path, repository: Any, show: bool) -> Report:
+    """Finish a real restore from its journal, its progress (a rehydration's too) shown."""
+    from restore.backends import live as live_backend
+
+    with live_progress(show) as shown:
+        return live_backend.resume(journal, repository=repository, progress=shown.operation,
+                                   rehydrating=shown.rehydration)
+
+
+def _run_live(live: Any, journal: Path | None, store: Path | None, show: bool) -> Report:
     from restore.backends import live as live_backend
     from restore.engine import dry_run
     from restore.plan import RESTORE_ID_TAG
 
     total = sum(1 for _ in dry_run(live.plan))
-    with Sessions(store) as sessions, Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.elapsed:>5.0f} s"), console=err, transient=True,
-            disable=not show) as bar:
-        task = bar.add_task("restoring", total=total)
-
-        def progress(ticket: Any) -> None:
-            if ticket.end_s is not None:
-                bar.update(task, advance=1, description=ticket.step)
-
-        def rehydrating(rehydration: Any) -> None:
-            bar.update(task, description=f"retrieve_archived_data: {rehydration.summary()}")
-
+    with Sessions(store) as sessions, live_progress(show, total) as shown:
         try:
             return warn_unrecorded(sessions, sessions.run(
-                lambda: live_backend.run(live, journal, progress, rehydrating=rehydrating),
+                lambda: live_backend.run(live, journal, shown.operation,
+                                         rehydrating=shown.rehydration),
                 "restore", live.scenario.model_dump(mode="json"), "azure", journal=journal))
         except KeyboardInterrupt:
             hint = (f"finish it with: restorelab resume {journal}" if journal else

@@ -152,10 +152,12 @@ def test_resume_during_rehydration_asks_no_blob_twice(azurite, tmp_path, priorit
         blobs.interrupt_after = None
         blobs.set_tier.clear()
         fake.clock.sleep(3 * 3600)  # the operator comes back hours later
-        repository = restore.repository(fake)
+        repository, heard = restore.repository(fake), []
         report = live.resume(journal, FakeCredential(), polling_interval=0,
-                             repository=repository)
+                             repository=repository, rehydrating=heard.append)
     assert report.status == "succeeded", report.error
+    assert heard[0].hot < heard[0].blobs == len(restore.chunks)  # resume says where it is
+    assert heard[-1].hot == len(restore.chunks)
     assert restore.data.all_verified() and tiers(restore) == {"Hot"}
     assert sorted(blobs.set_tier) == sorted(restore.chunks[2:])  # not the first two again
     assert set(blobs.set_tier.values()) == {1}
@@ -240,3 +242,38 @@ def test_chunks_already_online_are_not_asked_for(azurite):
     assert sorted(blobs.set_tier) == sorted(restore.chunks[2:])
     assert restore.store.tier(restore.chunks[1]) == "Cool"
     assert repository.progress.hot == len(restore.chunks)
+
+
+def test_the_resume_command_shows_the_rehydration_where_it_stands(azurite, tmp_path,
+                                                                  monkeypatch):
+    """Stopped once every chunk was asked for (Azurite rehydrates at once), `restorelab
+    resume` signs in (the fake's managed identity), finds the chunks hot, says so on
+    stderr line by line (stderr is no terminal here) and finishes the restore."""
+    from typer.testing import CliRunner
+
+    from restore.cli import app
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "IDENTITY_ENDPOINT",
+                 "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    restore = archived(azurite, "rh-cli-resume", "high")
+    journal = tmp_path / "restore.journal"
+
+    def stop_once_all_asked(progress) -> None:
+        if progress.requested == progress.blobs:
+            raise KeyboardInterrupt
+
+    with restore.mocked as fake:
+        ready = restore.ready(fake, restore.repository(fake))
+        with pytest.raises(KeyboardInterrupt):
+            live.run(ready, journal, rehydrating=stop_once_all_asked)
+        result = CliRunner().invoke(app, [  # the workers read the fake's repository
+            "resume", str(journal), "--repository", REPOSITORY_URL,
+            "--rehydrate-with", read_sas_url(restore.store, write=True)])
+    assert result.exit_code == 0, result.output
+    n = len(restore.chunks)
+    assert f"retrieve_archived_data: {n}/{n} blobs rehydrated" in result.stderr
+    assert "(high priority)" in result.stderr and "status        succeeded" in result.stdout
+    assert restore.data.all_verified()
+    assert "sig=" not in result.stderr + result.stdout  # the SAS is never shown

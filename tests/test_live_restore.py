@@ -279,3 +279,13 @@ def test_a_restore_of_disks_only_on_azure_asks_nothing_and_removes_nothing():
     assert report["source_intact"] and report["leaked"] == []
     assert not [w for w in writes(fake) if w.startswith("DELETE") and "/db01" in w.lower()
                 and "restorelab-worker" not in w]
+
+
+def test_rehydrate_with_needs_the_workers_repository_too():
+    _, _, mocked = region_of("orig-archive-standard")
+    with mocked as fake:
+        result = cli("restore", "orig-archive-standard", "--subscription", SUBSCRIPTION,
+                     "--rehydrate-with", "https://acct.blob.core.windows.net/points?sig=x")
+        assert writes(fake) == []
+    assert result.exit_code == 2 and "--rehydrate-with" in result.stderr
+    assert "needs --repository too" in result.stderr and "sig=x" not in result.stderr

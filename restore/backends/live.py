@@ -253,10 +253,12 @@ def _resume_from(engine: Engine, book: Journal, clock: WallClock,
 def resume(journal: str | Path, credential: Any = None,
            polling_interval: float = DEFAULT_POLLING_INTERVAL_S,
            progress: Callable[[Ticket], None] = lambda ticket: None,
-           repository: str | Repository | None = None) -> Report:
+           repository: str | Repository | None = None,
+           rehydrating: Callable[[RehydrationProgress], None] | None = None) -> Report:
     """Finish a real restore kept in ``journal`` (stopped midway): the steps that ended
     stay done, the others run again, checking what exists before acting. ``repository``
-    is the restore points' container URL (with its SAS), or a Repository."""
+    is the restore points' container URL (with its SAS), or a Repository; ``rehydrating``
+    hears the rehydration of an archived restore point as it goes on."""
     with Journal(journal, create=False) as book:
         if book.meta("status") not in ("running", "interrupted"):
             raise JournalError(f"{journal}: nothing to resume: the restore ended "
@@ -268,7 +270,7 @@ def resume(journal: str | Path, credential: Any = None,
         live = LiveRestore(scenario, plan, clients, book.meta("source_before"),
                            ContainerRepository(repository) if isinstance(repository, str)
                            else repository)
-        return run(live, progress=progress, resuming=book)
+        return run(live, progress=progress, resuming=book, rehydrating=rehydrating)
 
 
 class AzureInventory:
