@@ -203,10 +203,15 @@ class PublicIPAddress(Resource):
 
 
 @dataclass(slots=True)
+class DiskEncryptionSet(Resource):
+    type = "Microsoft.Compute/diskEncryptionSets"
+
+
+@dataclass(slots=True)
 class VmExtension(Resource):
     type = "Microsoft.Compute/virtualMachines/extensions"
 
 
 KINDS: dict[str, type[Resource]] = {kind.type: kind for kind in (
     ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine,
-    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress, VmExtension)}
+    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress, VmExtension, DiskEncryptionSet)}

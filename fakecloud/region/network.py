@@ -28,6 +28,7 @@ from fakecloud.region.common import (
     remember,
     tags_of,
 )
+from fakecloud.region.references import check_nic_references
 
 if TYPE_CHECKING:
     from fakecloud.models import CloudState
@@ -133,6 +134,7 @@ def put_nic(region: Region, call: ArmCall) -> Outcome:
     if not made[0]["subnet"]:
         raise ArmError(400, "InvalidParameter", f"IP configuration '{configs[0].get('name')}' "
                        "needs properties.subnet.id.")
+    check_nic_references(region.state, call)
     nic = region.state.create_nic(call.id, location_of(call.body), tags=tags_of(call.body),
                                   ip_configurations=made)
     remember(nic, call.body)
