@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import model_validator
 
 import armid as arm
-from restore.scenario_types import NAME_PATTERN, Strict
+from restore.scenario_types import NAME_PATTERN, Strict, is_id_of
 
 SecurityType = Literal["Standard", "TrustedLaunch", "ConfidentialVM"]
 
@@ -51,11 +51,7 @@ def resource_named(value: str | None, type_: str) -> str | None:
     if value is None:
         return None
     if value.startswith("/"):
-        try:
-            parsed = arm.parse_id(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.type.lower() != type_.lower():
+        if not is_id_of(value, type_):
             raise ValueError(f"{value!r} is not the ARM id of a {type_}")
         return value
     if not re.match(NAME_PATTERN, value):
