@@ -18,6 +18,7 @@ from restore.ops import SecurityProfile
 
 if TYPE_CHECKING:
     from restore.scenario import DiskSpec, Scenario
+    from restore.scenario_placement import Security
 
 PLATFORM_KEYS = "platform"
 """``target.encryption_set: platform``: the restored disks use platform-managed keys."""
@@ -95,6 +96,12 @@ def _security(sc: Scenario) -> SecurityProfile | None:
     secure boot and vTPM (on when the source had none)."""
     source = sc.source_vm.security
     kind = sc.target.security_type or (source.type if source else "Standard")
+    return security_profile(kind, source)
+
+
+def security_profile(kind: str, source: Security | None) -> SecurityProfile | None:
+    """A VM's security profile of type ``kind`` (None: Standard), with the UEFI settings
+    of ``source`` (each on when it gives none)."""
     if kind == "Standard":
         return None
     secure_boot = source.secure_boot if source and source.secure_boot is not None else True

@@ -260,3 +260,63 @@ def test_a_fault_at_every_step_keeps_the_promises(raw, step, kind):
         props = vm["properties"]
         disks = {"os": props["osDisk"], **{d["lun"]: d["id"] for d in props["dataDisks"]}}
         assert_vm_settings(sc, res, vm, res[props["networkInterface"].lower()], disks)
+
+
+# -- a real restore (the azure backend under mock_azure) reads the source's settings -------
+
+def _live(sc, bare, change_world=None):
+    """A real restore of ``bare`` (the source as the user names it) in the subscription
+    the sim backend seeds for ``sc``: the LiveRestore and the fake."""
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from fakecloud import FakeCredential, mock_azure
+    from restore.backends import live
+    from restore.backends.fake_arm import FakeRepository
+    from restore.backends.sim import prepare
+    from restore.backends.simregion import restore_region
+
+    prepared = prepare(sc)
+    world = prepared.world.copy()
+    if change_world:
+        change_world(world, prepared.plan.context)
+    with mock_azure(region=restore_region(world, prepared.profile, 3)) as fake:
+        clients = live.connect(sc.subscription, FakeCredential(), polling_interval=0)
+        ready = live.prepare(bare, clients, restore_id=prepared.plan.context.restore_id,
+                             repository=FakeRepository(fake))
+        return ready, live.run(ready), fake
+
+
+def _bare(raw):
+    """The scenario without the source's settings: a real restore reads them from Azure."""
+    raw = {**raw, "source_vm": {k: v for k, v in raw["source_vm"].items()
+                                if k not in ("security", "accelerated_networking")}}
+    raw["source_vm"]["os_disk"] = {k: v for k, v in raw["source_vm"]["os_disk"].items()
+                                   if k != "encryption_set"}
+    raw["source_vm"]["data_disks"] = [{k: v for k, v in d.items() if k != "encryption_set"}
+                                      for d in raw["source_vm"]["data_disks"]]
+    return parse_scenario(raw)
+
+
+def test_a_real_restore_reads_the_sources_settings_and_restores_them_as_the_sim_does():
+    raw = secured("new", target=NEW_TARGET)
+    sc = parse_scenario(raw)
+    ready, report, fake = _live(sc, _bare(raw))
+    found = ready.scenario.source_vm
+    assert found.security.model_dump() == {"type": "TrustedLaunch", "secure_boot": True,
+                                           "vtpm": False}
+    assert found.accelerated_networking is True
+    assert [spec.encryption_set for _, spec, _ in found.disks()] == [DES, DES, None]
+    assert report.status == "succeeded"
+    assert fake.state.export() == restore.simulate(sc).final_state["resources"]
+
+
+def test_a_real_restore_refuses_a_confidential_source():
+    raw = secured("new", target=NEW_TARGET)
+
+    def confidential(world, ctx):
+        world.find(ctx.source.vm).requested["securityProfile"]["securityType"] = \
+            "ConfidentialVM"
+
+    with pytest.raises(ScenarioError) as info:
+        _live(parse_scenario(raw), _bare(raw), confidential)
+    assert info.value.field == "source_vm.security.type"
+    assert "confidential VM" in info.value.message

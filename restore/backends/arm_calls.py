@@ -178,10 +178,10 @@ def _create_disk(op: ops.CreateDisk, subscription: str) -> Calls:
     yield from _put(arm.DISKS, op.id, {
         "location": op.location, "tags": _tags(op), "sku": {"name": op.sku}, **_zones(op.zone),
         "properties": {"creationData": creation, "diskSizeGB": op.size_gb,
-                       **_encryption(op.encryption_set)}})
+                       **encryption_body(op.encryption_set)}})
 
 
-def _encryption(encryption_set: str | None) -> dict[str, Any]:
+def encryption_body(encryption_set: str | None) -> dict[str, Any]:
     """A disk's encryption with a customer key of its disk encryption set (none given:
     ARM's default, platform-managed keys)."""
     if encryption_set is None:
@@ -242,13 +242,16 @@ def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
 
 def _placement(op: ops.CreateVm) -> dict[str, Any]:
     """The VM's availability set and security profile, when it has them."""
-    out: dict[str, Any] = {}
-    if op.availability_set:
-        out["availabilitySet"] = {"id": op.availability_set}
-    if op.security:
-        out["securityProfile"] = {"securityType": op.security.type, "uefiSettings": {
-            "secureBootEnabled": op.security.secure_boot, "vTpmEnabled": op.security.vtpm}}
-    return out
+    aset = {"availabilitySet": {"id": op.availability_set}} if op.availability_set else {}
+    return {**aset, **security_body(op.security)}
+
+
+def security_body(security: ops.SecurityProfile | None) -> dict[str, Any]:
+    """A VM's ``securityProfile`` (none: the Standard security type)."""
+    if security is None:
+        return {}
+    return {"securityProfile": {"securityType": security.type, "uefiSettings": {
+        "secureBootEnabled": security.secure_boot, "vTpmEnabled": security.vtpm}}}
 
 
 def _nic_ref(op: ops.CreateVm) -> dict[str, Any]:

@@ -6,13 +6,18 @@ import armid as arm
 from fakecloud.models import (
     AvailabilitySet,
     CloudState,
+    Disk,
     DiskEncryptionSet,
+    NetworkInterface,
     NetworkSecurityGroup,
     Quotas,
     ResourceGroup,
+    VirtualMachine,
     VirtualNetwork,
 )
 from fakecloud.models.resources import subnet_prefixes
+from restore.backends.arm_calls import encryption_body, security_body
+from restore.placement import security_profile
 from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
 
@@ -36,8 +41,9 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
                                 src.location, spec.size_gb, spec.sku, src.zone))
         for lun, spec, name in src.disks()
     ]
-    state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic, disks[0][1].id,
-                    zone=src.zone)
+    vm = state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic,
+                         disks[0][1].id, zone=src.zone)
+    _describe_source(state, scenario, vm, [disk for _, disk in disks])
     if disks[1:]:
         state.attach_disks(ctx.source.vm, [(lun, disk.id) for lun, disk in disks[1:]])
     if scenario.restore_point.kind == "snapshot":
@@ -55,6 +61,19 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
     if quotas is not None:
         state.quotas = quotas
     return state
+
+
+def _describe_source(state: CloudState, scenario: Scenario, vm: VirtualMachine,
+                     disks: list[Disk]) -> None:
+    """The source's settings as ARM shows them (what a real restore discovers): its
+    security profile, its NIC's accelerated networking, its disks' encryption sets."""
+    src = scenario.source_vm
+    vm.requested = security_body(security_profile(
+        src.security.type if src.security else "Standard", src.security))
+    if src.accelerated_networking:
+        state.get(vm.nic, NetworkInterface).requested = {"enableAcceleratedNetworking": True}
+    for disk, (_, spec, _) in zip(disks, src.disks(), strict=True):
+        disk.requested = encryption_body(spec.encryption_set)
 
 
 def _ensure_referenced(state: CloudState, scenario: Scenario, plan: Plan) -> None:
