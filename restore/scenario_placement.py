@@ -41,8 +41,9 @@ class PublicIp(Strict):
     @model_validator(mode="after")
     def _standard_is_static(self) -> PublicIp:
         if self.sku == "Standard" and self.allocation == "dynamic":
-            raise ValueError("allocation: a Standard public IP is static only (Learn, "
-                             "'Public IP addresses': dynamic needs sku: Basic)")
+            raise ValueError("allocation: a Standard public IP is static only (ARM refuses "
+                             "it: StandardSkuPublicIPAddressesMustBeStatic); dynamic needs "
+                             "sku: Basic")
         return self
 
 

@@ -73,6 +73,20 @@ def test_a_nic_keeps_its_security_group_public_ip_and_accelerated_networking(cli
     assert info.value.error.code == "PublicIPAddressCannotBeDeleted"
 
 
+def test_a_standard_public_ip_is_static_only(clients):
+    _, net = clients
+    err = refused(lambda: net.public_ip_addresses.begin_create_or_update(
+        "rg", "ip", network.PublicIPAddress(
+            location="eastus", sku=network.PublicIPAddressSku(name="Standard"),
+            public_ip_allocation_method="Dynamic")).result())
+    assert err.status_code == 400
+    assert err.error.code == "StandardSkuPublicIPAddressesMustBeStatic"
+    basic = net.public_ip_addresses.begin_create_or_update("rg", "ip", network.PublicIPAddress(
+        location="eastus", sku=network.PublicIPAddressSku(name="Basic"),
+        public_ip_allocation_method="Dynamic")).result()
+    assert basic.public_ip_allocation_method == "Dynamic"
+
+
 @pytest.mark.parametrize("missing", ["nsg", "public_ip"])
 def test_a_nic_naming_a_security_group_or_public_ip_that_does_not_exist_is_refused(
         clients, missing):
