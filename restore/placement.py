@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING
 
 import armid as arm
 from restore.ops import SecurityProfile
+from restore.scenario_placement import PLATFORM_KEYS
 
 if TYPE_CHECKING:
     from restore.scenario import DiskSpec, Scenario
     from restore.scenario_placement import Security
-
-PLATFORM_KEYS = "platform"
-"""``target.encryption_set: platform``: the restored disks use platform-managed keys."""
-
 
 def check_placement(scenario: Scenario) -> None:
     """Raise ValueError naming the field when the settings cannot be restored as written.

@@ -13,6 +13,8 @@ import armid as arm
 from restore.scenario_types import NAME_PATTERN, Strict, is_id_of
 
 SecurityType = Literal["Standard", "TrustedLaunch", "ConfidentialVM"]
+PLATFORM_KEYS = "platform"
+"""``target.encryption_set: platform``: the restored disks use platform-managed keys."""
 
 
 class Security(Strict):
@@ -62,8 +64,7 @@ def resource_named(value: str | None, type_: str) -> str | None:
 
 
 def encryption_set_id(value: str | None) -> str | None:
-    """A disk encryption set's ARM id (``platform`` where the target allows platform
-    keys is checked by the caller)."""
+    """A disk encryption set's ARM id."""
     if value is not None and not value.startswith("/"):
         raise ValueError(f"{value!r} is not a disk encryption set's ARM id (/subscriptions/"
                          f".../providers/{arm.DISK_ENCRYPTION_SETS}/NAME)")

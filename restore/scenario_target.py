@@ -7,7 +7,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 import armid as arm
-from restore.scenario_placement import PublicIp, encryption_set_id, resource_named
+from restore.scenario_placement import (
+    PLATFORM_KEYS,
+    PublicIp,
+    encryption_set_id,
+    resource_named,
+)
 from restore.scenario_types import DiskSku, Location, Name, Strict, at_default, subnet_named
 
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
@@ -59,7 +64,7 @@ class Target(Strict):
     @field_validator("encryption_set")
     @classmethod
     def _encryption_set(cls, value: str | None) -> str | None:
-        return value if value == "platform" else encryption_set_id(value)
+        return value if value == PLATFORM_KEYS else encryption_set_id(value)
 
     @field_validator("subnet")
     @classmethod
