@@ -12,6 +12,10 @@ VIRTUAL_MACHINES = "Microsoft.Compute/virtualMachines"
 NETWORK_INTERFACES = "Microsoft.Network/networkInterfaces"
 VIRTUAL_NETWORKS = "Microsoft.Network/virtualNetworks"
 RESOURCE_GROUPS = "Microsoft.Resources/resourceGroups"
+PUBLIC_IP_ADDRESSES = "Microsoft.Network/publicIPAddresses"
+NETWORK_SECURITY_GROUPS = "Microsoft.Network/networkSecurityGroups"
+AVAILABILITY_SETS = "Microsoft.Compute/availabilitySets"
+DISK_ENCRYPTION_SETS = "Microsoft.Compute/diskEncryptionSets"
 
 
 def resource_group_id(subscription: str, resource_group: str) -> str:

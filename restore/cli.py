@@ -491,7 +491,9 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
         "restore_id": ctx.restore_id,
         "mode": "replace_disks" if ctx.replace else "vm" if ctx.vm else "disks",
         "restored_disks": [{"id": d.final_id, "lun": d.lun, "sku": d.sku,
-                            "size_gb": d.size_gb, "source": d.source} for d in ctx.disks],
+                            "size_gb": d.size_gb, "source": d.source,
+                            "encryption_set": d.encryption_set} for d in ctx.disks],
+        "vm_settings": dataclasses.asdict(ctx.vm.settings) if ctx.vm else None,
         "removed_not_restored": list(ctx.unrestored_disks) if removes_source else [],
         "replaced_disks": [{"lun": lun, "old": old, "new": new, "kept": not
                             ctx.replace.delete_replaced} for lun, old, new in ctx.replace.swaps]

@@ -86,6 +86,11 @@ def show_plan(summary: dict[str, Any]) -> None:
             "kept detached and tagged):" if kept else "[bold red]deleted[/] once it runs):"))
         for swap in summary["replaced_disks"]:
             out.print(f"  {short(swap['old'])} -> {short(swap['new'])}", soft_wrap=True)
+    settings = _settings_lines(summary.get("vm_settings"))
+    if settings:
+        out.print("[bold]Network and security[/] of the restored VM:")
+        for line in settings:
+            out.print(f"  {line}", soft_wrap=True)
     if summary["removed_not_restored"]:
         out.print("[bold red]Removes with the source VM and does not restore[/] (lost):")
         for arm_id in summary["removed_not_restored"]:
@@ -96,8 +101,27 @@ def show_plan(summary: dict[str, Any]) -> None:
 
 def _disk_line(disk: dict[str, Any]) -> str:
     lun = "OS disk" if disk["lun"] is None else f"LUN {disk['lun']}"
-    return (f"{short(disk['id'])} ({lun}, {disk['size_gb']} GB {disk['sku']}, from "
+    keys = f", encrypted by {short(disk['encryption_set'])}" if disk.get("encryption_set") \
+        else ""
+    return (f"{short(disk['id'])} ({lun}, {disk['size_gb']} GB {disk['sku']}{keys}, from "
             f"{short(disk['source'])})")
+
+
+def _settings_lines(settings: dict[str, Any] | None) -> list[str]:
+    """The restored VM's settings that are not the defaults, one line each."""
+    if not settings:
+        return []
+    ip, security = settings["public_ip"], settings["security"]
+    return [line for line in (
+        settings["nsg"] and f"network security group {short(settings['nsg'])}",
+        ip and f"new public IP {short(ip['id'])} ({ip['sku']}, {ip['allocation']})",
+        settings["availability_set"] and
+        f"availability set {short(settings['availability_set'])}",
+        settings["accelerated_networking"] and "accelerated networking",
+        security and f"security type {security['type']} (secure boot "
+        f"{'on' if security['secure_boot'] else 'off'}, vTPM "
+        f"{'on' if security['vtpm'] else 'off'})",
+    ) if line]
 
 
 def show_changes(creates: list[str], deletes: list[str], lost: Sequence[str] = ()) -> None:

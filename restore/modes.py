@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from restore.scenario import Scenario
 
 VM_ONLY_FIELDS = ("vm_name", "vm_size", "subnet", "power_on", "safety_snapshot",
-                  "remove_unrestored_disks")
+                  "remove_unrestored_disks", "nsg", "public_ip", "availability_set",
+                  "security_type")
 """Target fields about the restored VM or the source's removal: none takes effect when
 only disks are restored (the source is never touched)."""
 

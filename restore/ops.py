@@ -116,6 +116,7 @@ class CreateDisk(Operation):
     zone: str | None = None
     source_snapshot: str | None = None
     tags: Tags = ()
+    encryption_set: str | None = None  # a disk encryption set's id; None: platform keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,9 @@ class CreateNic(Operation):
     location: str
     subnet: str
     tags: Tags = ()
+    nsg: str | None = None  # an existing network security group's id
+    public_ip: str | None = None  # on its IP configuration
+    accelerated_networking: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,34 @@ class CreateVm(Operation):
     zone: str | None = None
     tags: Tags = ()
     delete_with_vm: bool = False  # its OS disk and NIC go when it is deleted (a pool worker)
+    availability_set: str | None = None
+    security: SecurityProfile | None = None  # None: the Standard security type
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityProfile:
+    """A VM's security type (TrustedLaunch, ConfidentialVM) and its UEFI settings."""
+
+    type: str
+    secure_boot: bool
+    vtpm: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePublicIp(Operation):
+    kind: ClassVar[str] = "create_public_ip"
+    id: str
+    location: str
+    sku: str  # Standard, Basic
+    allocation: str  # Static, Dynamic
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePublicIp(Operation):
+    kind: ClassVar[str] = "delete_public_ip"
+    removes: ClassVar[bool] = True
+    id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import armid as arm
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
+from restore.placement import VmSettings, disk_encryption_set, vm_settings
 from restore.plan_steps import PlannedStep, planned_steps
 from restore.scenario import DiskSpec, Scenario
 
@@ -70,6 +71,7 @@ class DiskPlan:
     final_id: str  # where it ends up (after move_disks)
     snapshot: str | None = None  # the source's cloud-native snapshot
     snapshot_copy: str | None = None  # its copy in the target region, when that differs
+    encryption_set: str | None = None  # its disk encryption set; None: platform keys
 
     @property
     def restore_snapshot(self) -> str | None:
@@ -96,6 +98,7 @@ class VmPlan:
     zone: str | None
     tags: Tags
     power_on: bool
+    settings: VmSettings = VmSettings()  # network, placement and security
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +305,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
         id=arm.resource_id(sub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
         size=vm_size, nic=nic, create_nic=create_nic, zone=zone,
         tags=tags_of({**(target.tags if not original else {}), **tags}),
-        power_on=target.power_on,
+        power_on=target.power_on, settings=vm_settings(sc, target_rg, vm_name),
     )
     return RestoreContext(
         restore_id=rid, subscription=sub, location=location, zone=zone, tags=tags_of(tags),
@@ -372,6 +375,7 @@ def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name
         if from_snapshot else None,
         snapshot_copy=arm.resource_id(sub, target_rg, arm.SNAPSHOTS,
                                       f"{snapshot_name(name)}-{rid}") if copy_needed else None,
+        encryption_set=disk_encryption_set(sc, spec),
     )
 
 

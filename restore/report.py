@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -203,7 +204,8 @@ def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | 
     return {"id": vm["id"], "name": vm["name"], "resource_group": vm["resource_group"],
             "location": vm["location"], "size": props["vmSize"], "zone": props["zone"],
             "power_state": props["powerState"], "tags": vm["tags"],
-            "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])]}
+            "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])],
+            "settings": asdict(ctx.vm.settings)}
 
 
 def _restored_disks(ctx: RestoreContext, inventory: Inventory) -> list[dict[str, Any]]:
@@ -216,5 +218,6 @@ def _restored_disks(ctx: RestoreContext, inventory: Inventory) -> list[dict[str,
         if found:
             props = found[0]["properties"]
             out.append({"id": found[0]["id"], "lun": disk.lun, "sku": props["sku"],
-                        "size_gb": props["diskSizeGB"], "source": disk.source})
+                        "size_gb": props["diskSizeGB"], "source": disk.source,
+                        "encryption_set": disk.encryption_set})
     return out

@@ -12,6 +12,7 @@ from pydantic import Field, PlainValidator, ValidationError, field_validator, mo
 
 from restore.errors import ScenarioError
 from restore.modes import check_mode
+from restore.placement import check_placement
 from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in one place)
     MAX_FLEET_VMS,
     VEEAM_KEEP_WARM_S,
@@ -21,6 +22,7 @@ from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in on
     FleetGroup,
     WorkerPool,
 )
+from restore.scenario_placement import Security, encryption_set_id
 from restore.scenario_target import NEW_LOCATION_FIELDS, DiskSkuChoice, Target  # noqa: F401
 from restore.scenario_text import UniqueKeyLoader, field_and_problem, shown, yaml_problem
 from restore.scenario_types import (  # noqa: F401
@@ -57,6 +59,14 @@ class DiskSpec(Strict):
     lun: int | None = Field(default=None, ge=0, le=MAX_LUN, strict=True)
     used_gb: float | None = Field(default=None, ge=0, strict=True,
                                   description="data in the restore point")
+    encryption_set: str | None = Field(
+        default=None, exclude_if=at_default(None),
+        description="the disk encryption set (ARM id) encrypting it (default: platform keys)")
+
+    @field_validator("encryption_set")
+    @classmethod
+    def _encryption_set_id(cls, value: str | None) -> str | None:
+        return encryption_set_id(value)
 
     @model_validator(mode="after")
     def _used_within_size(self) -> DiskSpec:
@@ -82,6 +92,10 @@ class SourceVm(Strict):
     os_disk: DiskSpec
     data_disks: list[DiskSpec] = Field(default=[], max_length=MAX_LUN + 1)
     network: Network = Network()
+    security: Security | None = Field(default=None, exclude_if=at_default(None),
+                                      description="its security type (default: Standard)")
+    accelerated_networking: bool = Field(default=False, exclude_if=at_default(False),
+                                         description="its NIC's accelerated networking")
 
     @field_validator("data_disks")
     @classmethod
@@ -213,6 +227,12 @@ class Scenario(Strict):
     def _fits_its_mode(self) -> Scenario:
         """The rules of ``target.mode`` and of the disks chosen (restore.modes)."""
         check_mode(self)
+        return self
+
+    @model_validator(mode="after")
+    def _placement_and_security(self) -> Scenario:
+        """The rules of the network, placement and security settings (restore.placement)."""
+        check_placement(self)
         return self
 
     @property

@@ -6,6 +6,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+import armid as arm
+from restore.scenario_placement import (
+    PLATFORM_KEYS,
+    PublicIp,
+    encryption_set_id,
+    resource_named,
+)
 from restore.scenario_types import DiskSku, Location, Name, Strict, at_default, subnet_named
 
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
@@ -34,6 +41,34 @@ class Target(Strict):
     remove_unrestored_disks: bool = Field(default=False, exclude_if=at_default(False), description=(
         "original location, vm mode, some disks restored: remove the source's other disks "
         "with the source VM (they are lost)"))
+    nsg: str | None = Field(default=None, exclude_if=at_default(None), description=(
+        "an existing network security group (name in the target group, or ARM id) for the "
+        "new NIC (default: none)"))
+    public_ip: PublicIp | None = Field(default=None, exclude_if=at_default(None), description=(
+        "a new public IP for the new NIC (default: none)"))
+    availability_set: str | None = Field(default=None, exclude_if=at_default(None), description=(
+        "an existing availability set (name in the target group, or ARM id)"))
+    encryption_set: str | None = Field(default=None, exclude_if=at_default(None), description=(
+        "the restored disks' encryption: a disk encryption set's ARM id, or 'platform' for "
+        "platform-managed keys (default: each disk's as on the source)"))
+    security_type: Literal["Standard", "TrustedLaunch"] | None = Field(
+        default=None, exclude_if=at_default(None),
+        description="the restored VM's security type (default: the source's)")
+
+    @field_validator("nsg")
+    @classmethod
+    def _nsg_named(cls, nsg: str | None) -> str | None:
+        return resource_named(nsg, arm.NETWORK_SECURITY_GROUPS)
+
+    @field_validator("availability_set")
+    @classmethod
+    def _availability_set_named(cls, value: str | None) -> str | None:
+        return resource_named(value, arm.AVAILABILITY_SETS)
+
+    @field_validator("encryption_set")
+    @classmethod
+    def _encryption_set(cls, value: str | None) -> str | None:
+        return value if value == PLATFORM_KEYS else encryption_set_id(value)
 
     @field_validator("subnet")
     @classmethod
@@ -57,4 +92,5 @@ class Target(Strict):
 
 NEW_LOCATION_FIELDS = (
     "resource_group", "region", "vm_name", "vm_size", "subnet", "disk_sku", "zone", "tags",
+    "nsg", "public_ip", "availability_set", "encryption_set", "security_type",
 )

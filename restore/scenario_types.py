@@ -52,16 +52,20 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 
 
+def is_id_of(value: str, type_: str) -> bool:
+    """Whether ``value`` is the ARM id of a resource of ``type_``."""
+    try:
+        return arm.parse_id(value).type.lower() == type_.lower()
+    except ValueError:
+        return False
+
+
 def subnet_named(subnet: str | None) -> str | None:
     """'vnet', 'vnet/subnet' (names), or a subnet's ARM id."""
     if subnet is None:
         return None
     if subnet.startswith("/"):
-        try:
-            parsed = arm.parse_id(subnet)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.type.lower() != SUBNET_TYPE.lower():
+        if not is_id_of(subnet, SUBNET_TYPE):
             raise ValueError(f"{subnet!r} is not a subnet's ARM id (/subscriptions/.../"
                              "virtualNetworks/VNET/subnets/SUBNET)")
         return subnet

@@ -19,12 +19,14 @@ from restore.ops import (
     ClaimWarmWorker,
     CreateDisk,
     CreateNic,
+    CreatePublicIp,
     CreateResourceGroup,
     CreateSnapshot,
     CreateVm,
     DeallocateVm,
     DeleteDisk,
     DeleteNic,
+    DeletePublicIp,
     DeleteResourceGroup,
     DeleteSnapshot,
     DeleteVm,
@@ -60,7 +62,17 @@ def preflight(ctx: RestoreContext) -> StepGen:
 def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
     snapshots = [d.snapshot for d in ctx.disks if d.snapshot]
     pool_subnet = (ctx.pool.subnet,) if ctx.pool and ctx.pool.subnet else ()
-    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group, *pool_subnet)
+    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group, *pool_subnet,
+            *_referenced(ctx))
+
+
+def _referenced(ctx: RestoreContext) -> tuple[str, ...]:
+    """The existing resources the restored VM and disks use: its security group and
+    availability set, the disks' encryption sets."""
+    settings = ctx.vm.settings if ctx.vm else None
+    ids = [settings.nsg, settings.availability_set] if settings else []
+    ids += [d.encryption_set for d in ctx.disks]
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
@@ -77,6 +89,8 @@ def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
         ids += [vm.id, *(d.final_id for d in ctx.disks)]
     if vm is not None and vm.create_nic:
         ids.append(vm.nic)
+    if vm is not None and vm.settings.public_ip:
+        ids.append(vm.settings.public_ip.id)
     return tuple(dict.fromkeys(ids))
 
 
@@ -101,8 +115,8 @@ def create_staging_rg(ctx: RestoreContext) -> StepGen:
 
 def create_empty_disks(ctx: RestoreContext) -> StepGen:
     """3. Create one empty disk per disk restored, all at once."""
-    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.disk_tags)
-           for d in ctx.disks]
+    yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, tags=ctx.disk_tags,
+                      encryption_set=d.encryption_set) for d in ctx.disks]
 
 
 def copy_snapshots(ctx: RestoreContext) -> StepGen:
@@ -113,7 +127,7 @@ def copy_snapshots(ctx: RestoreContext) -> StepGen:
 def create_disks_from_snapshots(ctx: RestoreContext) -> StepGen:
     """Snapshot path: create every disk from its cloud-native snapshot, all at once."""
     yield [CreateDisk(d.id, ctx.location, d.size_gb, d.sku, ctx.zone, d.restore_snapshot,
-                      ctx.disk_tags) for d in ctx.disks]
+                      ctx.disk_tags, d.encryption_set) for d in ctx.disks]
 
 
 def remove_snapshot_copies(ctx: RestoreContext) -> StepGen:
@@ -255,13 +269,19 @@ def move_disks(ctx: RestoreContext) -> StepGen:
 
 
 def create_vm(ctx: RestoreContext) -> StepGen:
-    """10. Create the VM on the restored OS disk in the target location."""
+    """10. Create the VM on the restored OS disk in the target location (a new NIC first,
+    with its new public IP before it)."""
     vm = ctx.vm
     assert vm is not None
+    settings, ip = vm.settings, vm.settings.public_ip
+    if ip is not None:
+        yield CreatePublicIp(ip.id, ctx.location, ip.sku, ip.allocation, ctx.tags)
     if vm.create_nic:
-        yield CreateNic(vm.nic, ctx.location, ctx.subnet, ctx.tags)
+        yield CreateNic(vm.nic, ctx.location, ctx.subnet, ctx.tags, settings.nsg,
+                        ip.id if ip else None, settings.accelerated_networking)
     yield CreateVm(vm.id, ctx.location, vm.size, vm.nic, ctx.os_disk.final_id, zone=vm.zone,
-                   tags=vm.tags)
+                   tags=vm.tags, availability_set=settings.availability_set,
+                   security=settings.security)
 
 
 def attach_disks(ctx: RestoreContext) -> StepGen:
@@ -375,6 +395,8 @@ def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
     disks = {d.id.lower() for d in ctx.disks} | {d.final_id.lower() for d in ctx.disks}
     safety = {snapshot.lower() for _, snapshot in ctx.safety_snapshots}
     vm = {ctx.vm.id.lower(), ctx.vm.nic.lower()} if ctx.vm else set()
+    if ctx.vm and ctx.vm.settings.public_ip:
+        vm.add(ctx.vm.settings.public_ip.id.lower())
     present = {arm_id.lower() for arm_id in existing}
     kept = present & (disks | safety | vm)
     staging = ctx.staging_group.lower() if ctx.staging_group else None
@@ -384,14 +406,15 @@ def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:
 
 
 def _delete(found: list[tuple[str, str]]) -> StepGen:
-    """Delete resources in ARM's order: VMs, then what they used, then resource groups
-    (whose contents go with them). A failed delete does not stop the others; the first
-    failure is raised at the end."""
+    """Delete resources in ARM's order: VMs, then what they used, then the public IPs
+    (the NICs used them), then resource groups (whose contents go with them). A failed
+    delete does not stop the others; the first failure is raised at the end."""
     groups = {i.lower() for t, i in found if t == arm.RESOURCE_GROUPS}
+    loose = [(t, i) for t, i in found if arm.group_id_of(i).lower() not in groups]
     waves = [
         [DeleteVm(i) for t, i in found if t == arm.VIRTUAL_MACHINES],
-        [_DELETES[t](i) for t, i in found
-         if t in _DELETES and arm.group_id_of(i).lower() not in groups],
+        [_DELETES[t](i) for t, i in loose if t in _DELETES],
+        [DeletePublicIp(i) for t, i in loose if t.lower() == arm.PUBLIC_IP_ADDRESSES.lower()],
         [DeleteResourceGroup(i) for t, i in found if t == arm.RESOURCE_GROUPS],
     ]
     failures: list[CloudError] = []
@@ -421,7 +444,8 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
 }
 
 RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGroup.kind,
-                            StartVm.kind, *(delete.kind for delete in _DELETES.values())})
+                            StartVm.kind, DeletePublicIp.kind,
+                            *(delete.kind for delete in _DELETES.values())})
 """The operation kinds a recovery step (rollback, keep_restored_data) may send."""
 
 CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapshot_copies",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_placement import assert_vm_settings, public_ips
 
 from restore import Report, Scenario, parse_scenario
 from restore.backends.profiles import RestoreProfile, load_profile
@@ -323,6 +324,7 @@ def assert_restored(sc: Scenario, report: Report) -> None:
     nic = res[props["networkInterface"].lower()]
     assert nic["location"] == want["location"]
     assert nic["properties"]["virtualMachine"].lower() == vm_id.lower()
+    assert_vm_settings(sc, res, vm, nic, disks)
 
     # The source: gone after an original-location restore, untouched after a new one.
     before = {r["id"].lower(): r for r in before_state(sc)}
@@ -353,7 +355,8 @@ def assert_restored(sc: Scenario, report: Report) -> None:
 
     # Nothing temporary is left.
     assert report.leaked == []
-    kept = {vm_id.lower(), props["networkInterface"].lower(), *(d.lower() for d in disks.values())}
+    kept = {vm_id.lower(), props["networkInterface"].lower(), *(d.lower() for d in disks.values()),
+            *public_ips(nic)}
     tagged = {i for i, r in res.items() if r["tags"].get(RESTORE_ID_TAG) == rid}
     assert tagged <= kept
     assert not [i for i in res if is_worker(i)]

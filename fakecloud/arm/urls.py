@@ -37,7 +37,8 @@ EXTENSIONS = "Microsoft.Compute/virtualMachines/extensions"
 LISTED = [("Microsoft.Compute", "disks"), ("Microsoft.Compute", "snapshots"),
           ("Microsoft.Compute", "virtualMachines"), ("Microsoft.Network", "networkInterfaces"),
           ("Microsoft.Network", "virtualNetworks"), ("Microsoft.Network", "networkSecurityGroups"),
-          ("Microsoft.Network", "publicIPAddresses"), ("Microsoft.Compute", "availabilitySets")]
+          ("Microsoft.Network", "publicIPAddresses"), ("Microsoft.Compute", "availabilitySets"),
+          ("Microsoft.Compute", "diskEncryptionSets")]
 """Resource types listed by resource group and by subscription."""
 ROUTES = [
     _route("GET", r"/tenants", "Microsoft.Resources/tenants", id_="tenant"),
@@ -64,8 +65,9 @@ ROUTES = [
     *[_route(method, NETWORK + rf"/{kind.lower()}/(?P<name>[^/]+)", f"Microsoft.Network/{kind}")
       for kind in ("networkInterfaces", "virtualNetworks", "networkSecurityGroups",
                    "publicIPAddresses") for method in ("PUT", "GET", "DELETE")],
-    *[_route(method, COMPUTE + r"/availabilitysets/(?P<name>[^/]+)",
-             "Microsoft.Compute/availabilitySets") for method in ("PUT", "GET", "DELETE")],
+    *[_route(method, COMPUTE + rf"/{kind.lower()}/(?P<name>[^/]+)", f"Microsoft.Compute/{kind}")
+      for kind in ("availabilitySets", "diskEncryptionSets")
+      for method in ("PUT", "GET", "DELETE")],
     *[_route(method, NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)",
              SUBNETS, id_="subnet") for method in ("PUT", "GET", "DELETE")],
     _route("GET", NETWORK + r"/virtualnetworks/(?P<vnet>[^/]+)/subnets", SUBNETS, id_="vnet"),

@@ -3,6 +3,7 @@
 from fakecloud.models.resources import (
     AvailabilitySet,
     Disk,
+    DiskEncryptionSet,
     NetworkInterface,
     NetworkSecurityGroup,
     PublicIPAddress,
@@ -16,7 +17,7 @@ from fakecloud.models.resources import (
 from fakecloud.models.state import ArmError, CloudState, Quotas
 
 __all__ = [
-    "ArmError", "AvailabilitySet", "CloudState", "Disk", "NetworkInterface",
+    "ArmError", "AvailabilitySet", "CloudState", "Disk", "DiskEncryptionSet", "NetworkInterface",
     "NetworkSecurityGroup", "PublicIPAddress", "Quotas", "Resource", "ResourceGroup", "Snapshot",
     "VirtualMachine", "VirtualNetwork", "VmExtension",
 ]

@@ -31,6 +31,10 @@ class Resource:
     def properties(self) -> dict[str, Any]:
         return {}
 
+    def echoed(self, *keys: str) -> dict[str, Any]:
+        """The request's properties of these names, those it gave."""
+        return {k: self.requested[k] for k in keys if k in self.requested}
+
     def dump(self) -> dict[str, Any]:
         """Every field as JSON-able data (sets as sorted lists, LUN keys as strings)."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
@@ -104,7 +108,8 @@ class Disk(Resource):
     def properties(self) -> dict[str, Any]:
         return {"diskSizeGB": self.size_gb, "sku": self.sku, "zone": self.zone,
                 "managedBy": self.managed_by, "createOption": self.create_option,
-                "diskState": "Attached" if self.managed_by else "Unattached"}
+                "diskState": "Attached" if self.managed_by else "Unattached",
+                **self.echoed("encryption")}
 
 
 @dataclass(slots=True)
@@ -150,7 +155,11 @@ class NetworkInterface(Resource):
     type = arm.NETWORK_INTERFACES
 
     def properties(self) -> dict[str, Any]:
-        return {"subnet": self.subnet, "virtualMachine": self.vm}
+        ips = [ip["id"] for c in self.requested.get("ipConfigurations") or []
+               if (ip := (c.get("properties") or {}).get("publicIPAddress"))]
+        return {"subnet": self.subnet, "virtualMachine": self.vm,
+                **self.echoed("networkSecurityGroup", "enableAcceleratedNetworking"),
+                **({"publicIPAddresses": ips} if ips else {})}
 
 
 @dataclass(slots=True)
@@ -182,7 +191,8 @@ class VirtualMachine(Resource):
         return {"vmSize": self.size, "networkInterface": self.nic, "osDisk": self.os_disk,
                 "dataDisks": [{"lun": lun, "id": disk}
                               for lun, disk in sorted(self.data_disks.items())],
-                "zone": self.zone, "powerState": self.power_state}
+                "zone": self.zone, "powerState": self.power_state,
+                **self.echoed("availabilitySet", "securityProfile")}
 
 
 @dataclass(slots=True)
@@ -201,6 +211,14 @@ class PublicIPAddress(Resource):
 
     type = "Microsoft.Network/publicIPAddresses"
 
+    def properties(self) -> dict[str, Any]:
+        return self.echoed("publicIPAllocationMethod")
+
+
+@dataclass(slots=True)
+class DiskEncryptionSet(Resource):
+    type = "Microsoft.Compute/diskEncryptionSets"
+
 
 @dataclass(slots=True)
 class VmExtension(Resource):
@@ -209,4 +227,4 @@ class VmExtension(Resource):
 
 KINDS: dict[str, type[Resource]] = {kind.type: kind for kind in (
     ResourceGroup, Disk, Snapshot, VirtualNetwork, NetworkInterface, VirtualMachine,
-    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress, VmExtension)}
+    AvailabilitySet, NetworkSecurityGroup, PublicIPAddress, VmExtension, DiskEncryptionSet)}

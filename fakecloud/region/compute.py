@@ -27,6 +27,7 @@ from fakecloud.region.common import (
     tags_of,
     zone_of,
 )
+from fakecloud.region.references import check_vm_placement
 
 if TYPE_CHECKING:
     from fakecloud.models import CloudState
@@ -49,6 +50,7 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
     storage = props.get("storageProfile") or {}
     if isinstance(existing, VirtualMachine):
         return _update(region, existing, call.body)
+    check_vm_placement(region.state, call)
     os_disk = storage.get("osDisk") or {}
     from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
     if from_image and not storage.get("imageReference") and not os_disk.get("name"):

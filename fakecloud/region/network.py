@@ -19,6 +19,7 @@ from fakecloud.region.common import (
     Handler,
     Outcome,
     delete_handler,
+    echoed,
     echoed_handlers,
     get_or_list,
     location_of,
@@ -28,6 +29,7 @@ from fakecloud.region.common import (
     remember,
     tags_of,
 )
+from fakecloud.region.references import check_nic_references
 
 if TYPE_CHECKING:
     from fakecloud.models import CloudState
@@ -133,6 +135,7 @@ def put_nic(region: Region, call: ArmCall) -> Outcome:
     if not made[0]["subnet"]:
         raise ArmError(400, "InvalidParameter", f"IP configuration '{configs[0].get('name')}' "
                        "needs properties.subnet.id.")
+    check_nic_references(region.state, call)
     nic = region.state.create_nic(call.id, location_of(call.body), tags=tags_of(call.body),
                                   ip_configurations=made)
     remember(nic, call.body)
@@ -150,9 +153,25 @@ def _ip_configuration(config: dict[str, Any]) -> dict[str, Any]:
             "primary": bool(props.get("primary"))}
 
 
+_PUBLIC_IP_PUT = echoed(PublicIPAddress, "create_nic", long_running=True)
+
+
+def put_public_ip(region: Region, call: ArmCall) -> Outcome:
+    """A public IP kept as its request said; a Standard one is static only. ARM's answer,
+    as users quote it (MicrosoftDocs/azure-docs#42889): 400
+    ``StandardSkuPublicIPAddressesMustBeStatic``."""
+    sku = (call.body.get("sku") or {}).get("name") or ""
+    method = (call.body.get("properties") or {}).get("publicIPAllocationMethod") or ""
+    if sku.lower() == "standard" and method.lower() == "dynamic":
+        raise ArmError(400, "StandardSkuPublicIPAddressesMustBeStatic", f"Standard sku "
+                       f"publicIp {call.id} must have AllocationMethod set to Static.")
+    return _PUBLIC_IP_PUT(region, call)
+
+
 NETWORK_HANDLERS: dict[str, Handler] = {
     **echoed_handlers(NetworkSecurityGroup, "create_nic", "delete_nic", long_running=True),
     **echoed_handlers(PublicIPAddress, "create_nic", "delete_nic", long_running=True),
+    f"PUT {PublicIPAddress.type}": put_public_ip,
     "GET Microsoft.Network/networkInterfaces": get_or_list,
     "PUT Microsoft.Network/networkInterfaces": put_nic,
     "DELETE Microsoft.Network/networkInterfaces": delete_handler(

@@ -90,7 +90,7 @@ def _put(type_: str, arm_id: str, body: dict[str, Any]) -> Calls:
 
 
 def _delete(op: ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
-            | ops.DeleteResourceGroup, subscription: str) -> Calls:
+            | ops.DeleteResourceGroup | ops.DeletePublicIp, subscription: str) -> Calls:
     yield ArmCall("DELETE", arm.parse_id(op.id).type, op.id)
 
 
@@ -177,7 +177,17 @@ def _create_disk(op: ops.CreateDisk, subscription: str) -> Calls:
                 if op.source_snapshot else {"createOption": "Empty"})
     yield from _put(arm.DISKS, op.id, {
         "location": op.location, "tags": _tags(op), "sku": {"name": op.sku}, **_zones(op.zone),
-        "properties": {"creationData": creation, "diskSizeGB": op.size_gb}})
+        "properties": {"creationData": creation, "diskSizeGB": op.size_gb,
+                       **encryption_body(op.encryption_set)}})
+
+
+def encryption_body(encryption_set: str | None) -> dict[str, Any]:
+    """A disk's encryption with a customer key of its disk encryption set (none given:
+    ARM's default, platform-managed keys)."""
+    if encryption_set is None:
+        return {}
+    return {"encryption": {"type": "EncryptionAtRestWithCustomerKey",
+                           "diskEncryptionSetId": encryption_set}}
 
 
 def _create_snapshot(op: ops.CreateSnapshot, subscription: str) -> Calls:
@@ -187,10 +197,24 @@ def _create_snapshot(op: ops.CreateSnapshot, subscription: str) -> Calls:
 
 
 def _create_nic(op: ops.CreateNic, subscription: str) -> Calls:
+    ip = {"publicIPAddress": {"id": op.public_ip}} if op.public_ip else {}
     yield from _put(arm.NETWORK_INTERFACES, op.id, {
         "location": op.location, "tags": _tags(op), "properties": {"ipConfigurations": [
             {"name": "ipconfig1", "properties": {"subnet": {"id": op.subnet},
-                                                 "privateIPAllocationMethod": "Dynamic"}}]}})
+                                                 "privateIPAllocationMethod": "Dynamic", **ip}}],
+            **_nic_settings(op)}})
+
+
+def _nic_settings(op: ops.CreateNic) -> dict[str, Any]:
+    nsg = {"networkSecurityGroup": {"id": op.nsg}} if op.nsg else {}
+    accelerated = {"enableAcceleratedNetworking": True} if op.accelerated_networking else {}
+    return {**nsg, **accelerated}
+
+
+def _create_public_ip(op: ops.CreatePublicIp, subscription: str) -> Calls:
+    yield from _put(arm.PUBLIC_IP_ADDRESSES, op.id, {
+        "location": op.location, "tags": _tags(op), "sku": {"name": op.sku},
+        "properties": {"publicIPAllocationMethod": op.allocation}})
 
 
 def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
@@ -212,7 +236,22 @@ def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
     yield from _put(arm.VIRTUAL_MACHINES, op.id, {
         "location": op.location, "tags": _tags(op), **_zones(op.zone),
         "properties": {"hardwareProfile": {"vmSize": op.size}, "storageProfile": storage,
-                       "networkProfile": {"networkInterfaces": [_nic_ref(op)]}, **extra}})
+                       "networkProfile": {"networkInterfaces": [_nic_ref(op)]}, **extra,
+                       **_placement(op)}})
+
+
+def _placement(op: ops.CreateVm) -> dict[str, Any]:
+    """The VM's availability set and security profile, when it has them."""
+    aset = {"availabilitySet": {"id": op.availability_set}} if op.availability_set else {}
+    return {**aset, **security_body(op.security)}
+
+
+def security_body(security: ops.SecurityProfile | None) -> dict[str, Any]:
+    """A VM's ``securityProfile`` (none: the Standard security type)."""
+    if security is None:
+        return {}
+    return {"securityProfile": {"securityType": security.type, "uefiSettings": {
+        "secureBootEnabled": security.secure_boot, "vTpmEnabled": security.vtpm}}}
 
 
 def _nic_ref(op: ops.CreateVm) -> dict[str, Any]:
@@ -300,6 +339,8 @@ CALLS: dict[type, Callable[[Any, str], Calls]] = {
     ops.DeleteSnapshot: _delete,
     ops.CreateNic: _create_nic,
     ops.DeleteNic: _delete,
+    ops.CreatePublicIp: _create_public_ip,
+    ops.DeletePublicIp: _delete,
     ops.CreateVm: _create_vm,
     ops.AttachDisks: _attach,
     ops.DetachDisks: _detach,

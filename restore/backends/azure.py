@@ -191,6 +191,8 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
             ops.DeleteSnapshot: self.delete_snapshot,
             ops.CreateNic: self.create_nic,
             ops.DeleteNic: self.delete_nic,
+            ops.CreatePublicIp: self.create_public_ip,
+            ops.DeletePublicIp: self.delete_public_ip,
             ops.CreateVm: self.create_vm,
             ops.AttachDisks: self.attach_disks,
             ops.DetachDisks: self.detach_disks,
@@ -246,9 +248,13 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
         creation = (compute.CreationData(create_option="Copy",
                                          source_resource_id=op.source_snapshot)
                     if op.source_snapshot else compute.CreationData(create_option="Empty"))
+        encryption = compute.Encryption(
+            type="EncryptionAtRestWithCustomerKey", disk_encryption_set_id=op.encryption_set
+        ) if op.encryption_set else None
         disk = compute.Disk(location=op.location, tags=dict(op.tags),
                             sku=compute.DiskSku(name=op.sku), disk_size_gb=op.size_gb,
-                            creation_data=creation, zones=[op.zone] if op.zone else None)
+                            creation_data=creation, zones=[op.zone] if op.zone else None,
+                            encryption=encryption)
         self._wait(self.clients.compute.disks.begin_create_or_update, op.id, disk)
 
     def delete_disk(self, op: ops.DeleteDisk) -> None:
@@ -266,11 +272,26 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
     # -- network interfaces and VMs ----------------------------------------------------
 
     def create_nic(self, op: ops.CreateNic) -> None:
+        ip = network.PublicIPAddress(id=op.public_ip) if op.public_ip else None
         nic = network.NetworkInterface(location=op.location, tags=dict(op.tags),
                                        ip_configurations=[network.NetworkInterfaceIPConfiguration(
                                            name="ipconfig1", subnet=network.Subnet(id=op.subnet),
-                                           private_ip_allocation_method="Dynamic")])
+                                           private_ip_allocation_method="Dynamic",
+                                           public_ip_address=ip)],
+                                       network_security_group=network.NetworkSecurityGroup(
+                                           id=op.nsg) if op.nsg else None,
+                                       enable_accelerated_networking=(
+                                           True if op.accelerated_networking else None))
         self._wait(self.clients.network.network_interfaces.begin_create_or_update, op.id, nic)
+
+    def create_public_ip(self, op: ops.CreatePublicIp) -> None:
+        ip = network.PublicIPAddress(location=op.location, tags=dict(op.tags),
+                                     sku=network.PublicIPAddressSku(name=op.sku),
+                                     public_ip_allocation_method=op.allocation)
+        self._wait(self.clients.network.public_ip_addresses.begin_create_or_update, op.id, ip)
+
+    def delete_public_ip(self, op: ops.DeletePublicIp) -> None:
+        self._wait(self.clients.network.public_ip_addresses.begin_delete, op.id)
 
     def delete_nic(self, op: ops.DeleteNic) -> None:
         self._wait(self.clients.network.network_interfaces.begin_delete, op.id)
@@ -300,6 +321,8 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
             storage = compute.StorageProfile(os_disk=os_disk)
         vm = compute.VirtualMachine(
             location=op.location, tags=dict(op.tags), zones=[op.zone] if op.zone else None,
+            availability_set=compute.SubResource(id=op.availability_set)
+            if op.availability_set else None, security_profile=_security_profile(op.security),
             hardware_profile=compute.HardwareProfile(vm_size=op.size), storage_profile=storage,
             os_profile=os_profile, network_profile=compute.NetworkProfile(network_interfaces=[
                 compute.NetworkInterfaceReference(
@@ -356,6 +379,13 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
         statuses = result.value if result is not None and result.value else []
         check_agent_output([status.message or "" for status in statuses],
                            [w.disk for w in op.writes])
+
+
+def _security_profile(security: ops.SecurityProfile | None) -> compute.SecurityProfile | None:
+    if security is None:
+        return None
+    return compute.SecurityProfile(security_type=security.type, uefi_settings=compute.UefiSettings(
+        secure_boot_enabled=security.secure_boot, v_tpm_enabled=security.vtpm))
 
 
 class FaultHook(Protocol):

@@ -41,6 +41,11 @@ class AzureReads:
             arm.VIRTUAL_MACHINES: lambda: c.compute.virtual_machines.get(
                 group, name, expand="instanceView"),
             arm.NETWORK_INTERFACES: lambda: c.network.network_interfaces.get(group, name),
+            arm.PUBLIC_IP_ADDRESSES: lambda: c.network.public_ip_addresses.get(group, name),
+            arm.NETWORK_SECURITY_GROUPS: lambda: c.network.network_security_groups.get(
+                group, name),
+            arm.AVAILABILITY_SETS: lambda: c.compute.availability_sets.get(group, name),
+            arm.DISK_ENCRYPTION_SETS: lambda: c.compute.disk_encryption_sets.get(group, name),
             f"{arm.VIRTUAL_NETWORKS}/subnets": lambda: c.network.subnets.get(
                 group, arm_id.split("/")[-3], name),
         }

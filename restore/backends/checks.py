@@ -29,11 +29,11 @@ def already_done(op: Operation) -> Rule:
     exist); returns whether ``op`` need not be sent (a step run again after an
     interruption checks before acting)."""
     if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
-                  | ops.CreateNic | ops.CreateVm):
+                  | ops.CreateNic | ops.CreateVm | ops.CreatePublicIp):
         found = yield op.id
         return found is not None and found.tags == dict(op.tags)
     if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm
-                  | ops.DeleteResourceGroup):
+                  | ops.DeleteResourceGroup | ops.DeletePublicIp):
         return (yield op.id) is None
     if isinstance(op, ops.AttachDisks | ops.DetachDisks | ops.DeallocateVm):
         vm = yield op.resource

@@ -126,7 +126,8 @@ def discover(scenario: Scenario, executor: AzureExecutor, source: str) -> Scenar
                                 f"group '{src.resource_group}'; restorelab restores VMs whose "
                                 "disks and NIC are in the VM's group")
     specs = [_disk_spec(executor, lun, disk_id, source) for lun, disk_id in disks]
-    subnet_id = executor.get(nic_id).ip_configurations[0].subnet.id
+    nic = executor.get(nic_id)
+    subnet_id = nic.ip_configurations[0].subnet.id
     vnet_id, _, subnet = subnet_id.rpartition("/subnets/")
     raw = scenario.model_dump(mode="json")
     raw["subscription"] = sub
@@ -135,8 +136,22 @@ def discover(scenario: Scenario, executor: AzureExecutor, source: str) -> Scenar
         "size": vm.hardware_profile.vm_size, "zone": (vm.zones or [None])[0],
         "os_disk": specs[0], "data_disks": specs[1:],
         "network": {"vnet": arm.name_of(vnet_id), "subnet": subnet,
-                    "resource_group": arm.group_of(vnet_id), "nic": arm.name_of(nic_id)}}
+                    "resource_group": arm.group_of(vnet_id), "nic": arm.name_of(nic_id)},
+        **_security_of(vm), **({"accelerated_networking": True}
+                               if nic.enable_accelerated_networking else {})}
     return parse_scenario(raw, source=source)
+
+
+def _security_of(vm: Any) -> dict[str, Any]:
+    """The VM's security type and UEFI settings, when it is not a Standard VM."""
+    profile = vm.security_profile
+    kind = profile.security_type if profile else None
+    if not kind or kind == "Standard":
+        return {}
+    uefi = profile.uefi_settings
+    settings = {"secure_boot": uefi.secure_boot_enabled, "vtpm": uefi.v_tpm_enabled} \
+        if uefi else {}
+    return {"security": {"type": kind, **{k: v for k, v in settings.items() if v is not None}}}
 
 
 def _lun(data_disk: Any) -> int:
@@ -151,6 +166,9 @@ def _disk_spec(executor: AzureExecutor, lun: int | None, disk_id: str,
         raise ScenarioError(source, "source_vm", f"disk '{disk.name}' is {sku}, which "
                             f"restorelab does not restore (it knows {_skus()})")
     spec: dict[str, Any] = {"size_gb": disk.disk_size_gb, "sku": sku, "name": disk.name}
+    des = disk.encryption.disk_encryption_set_id if disk.encryption else None
+    if des:
+        spec["encryption_set"] = des
     return spec if lun is None else {**spec, "lun": lun}
 
 

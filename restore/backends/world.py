@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import armid as arm
-from fakecloud.models import CloudState, Quotas, ResourceGroup, VirtualNetwork
+from fakecloud.models import (
+    AvailabilitySet,
+    CloudState,
+    Disk,
+    DiskEncryptionSet,
+    NetworkInterface,
+    NetworkSecurityGroup,
+    Quotas,
+    ResourceGroup,
+    VirtualMachine,
+    VirtualNetwork,
+)
 from fakecloud.models.resources import subnet_prefixes
+from restore.backends.arm_calls import encryption_body, security_body
+from restore.placement import security_profile
 from restore.plan import Plan, snapshot_name
 from restore.scenario import Scenario
 
@@ -28,8 +41,9 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
                                 src.location, spec.size_gb, spec.sku, src.zone))
         for lun, spec, name in src.disks()
     ]
-    state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic, disks[0][1].id,
-                    zone=src.zone)
+    vm = state.create_vm(ctx.source.vm, src.location, src.size, ctx.source.nic,
+                         disks[0][1].id, zone=src.zone)
+    _describe_source(state, scenario, vm, [disk for _, disk in disks])
     if disks[1:]:
         state.attach_disks(ctx.source.vm, [(lun, disk.id) for lun, disk in disks[1:]])
     if scenario.restore_point.kind == "snapshot":
@@ -43,9 +57,43 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
         _ensure_subnet(state, ctx.subnet, ctx.location)
     if ctx.pool is not None and ctx.pool.subnet:  # the worker profile's own subnet
         _ensure_subnet(state, ctx.pool.subnet, ctx.location)
+    _ensure_referenced(state, scenario, plan)
     if quotas is not None:
         state.quotas = quotas
     return state
+
+
+def _describe_source(state: CloudState, scenario: Scenario, vm: VirtualMachine,
+                     disks: list[Disk]) -> None:
+    """The source's settings as ARM shows them (what a real restore discovers): its
+    security profile, its NIC's accelerated networking, its disks' encryption sets."""
+    src = scenario.source_vm
+    vm.requested = security_body(security_profile(
+        src.security.type if src.security else "Standard", src.security))
+    if src.accelerated_networking:
+        state.get(vm.nic, NetworkInterface).requested = {"enableAcceleratedNetworking": True}
+    for disk, (_, spec, _) in zip(disks, src.disks(), strict=True):
+        disk.requested = encryption_body(spec.encryption_set)
+
+
+def _ensure_referenced(state: CloudState, scenario: Scenario, plan: Plan) -> None:
+    """The existing resources the scenario names: the target's security group and
+    availability set and its disk encryption set (in the target region), the source
+    disks' encryption sets (in the source's)."""
+    ctx, settings = plan.context, plan.context.vm.settings if plan.context.vm else None
+    wanted = [(DiskEncryptionSet, spec.encryption_set, scenario.source_vm.location)
+              for _, spec, _ in scenario.source_vm.disks()]
+    if (scenario.target.encryption_set or "").startswith("/"):
+        wanted.append((DiskEncryptionSet, scenario.target.encryption_set, ctx.location))
+    if settings is not None:
+        wanted += [(NetworkSecurityGroup, settings.nsg, ctx.location),
+                   (AvailabilitySet, settings.availability_set, ctx.location)]
+    for kind, arm_id, location in wanted:
+        if arm_id and state.find(arm_id) is None:
+            group = arm.group_id_of(arm_id)
+            if state.find(group) is None:
+                state.create_resource_group(group, location)
+            state.put_echoed(kind(arm_id, location))
 
 
 def _ensure_subnet(state: CloudState, subnet_id: str, location: str) -> None:

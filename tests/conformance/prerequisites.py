@@ -185,6 +185,7 @@ def _echoed(body: dict[str, Any], params: dict[str, str]) -> Any:
 
 MAKERS = {"group": _group,
           "microsoft.compute/availabilitysets": _echoed({}, API),
+          "microsoft.compute/diskencryptionsets": _echoed({}, API),
           "microsoft.network/networksecuritygroups": _echoed({}, NETWORK_API),
           "microsoft.network/publicipaddresses": _echoed({}, NETWORK_API),
           "microsoft.compute/disks": _disk,

@@ -75,6 +75,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     **_crud("AvailabilitySets", COMPUTE + "/availabilitySets",
             SUB_COMPUTE + "/availabilitySets", "availabilitySetName", "List"),
     "AvailabilitySets_ListBySubscription": ("GET", SUB_COMPUTE + "/availabilitySets"),
+    **_crud("DiskEncryptionSets", COMPUTE + "/diskEncryptionSets",
+            SUB_COMPUTE + "/diskEncryptionSets", "diskEncryptionSetName", "ListByResourceGroup"),
     "Usage_List": ("GET", SUB_COMPUTE + "/locations/{location}/usages"),
     "ResourceSkus_List": ("GET", SUB_COMPUTE + "/skus"),
     **_crud("NetworkInterfaces", NETWORK + "/networkInterfaces",
