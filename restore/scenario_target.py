@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from restore.scenario_types import DiskSku, Location, Name, Strict, at_default, subnet_named
+from restore.scenario_types import (
+    GUID_PATTERN,
+    DiskSku,
+    Location,
+    Name,
+    Strict,
+    at_default,
+    subnet_named,
+)
 
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
 
@@ -16,6 +24,10 @@ class Target(Strict):
     mode: Literal["vm", "disks"] = Field(
         default="vm", exclude_if=at_default("vm"),
         description="vm: restore the VM; disks: only its disks, attached to nothing")
+    subscription: str | None = Field(
+        default=None, pattern=GUID_PATTERN, exclude_if=at_default(None),
+        description="the subscription to restore to, of the source's tenant (default: the "
+                    "source's)")
     resource_group: Name | None = None
     region: Location | None = None
     vm_name: Name | None = None
@@ -53,4 +65,5 @@ class Target(Strict):
 
 NEW_LOCATION_FIELDS = (
     "resource_group", "region", "vm_name", "vm_size", "subnet", "disk_sku", "zone", "tags",
+    "subscription",
 )
