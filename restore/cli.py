@@ -467,6 +467,8 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
         "scenario": the_plan.scenario,
         "restore_id": ctx.restore_id,
         "mode": "vm" if ctx.vm else "disks",
+        "subscription": ctx.subscription,
+        "target_subscription": ctx.target_subscription,
         "restored_disks": [{"id": d.final_id, "lun": d.lun, "sku": d.sku,
                             "size_gb": d.size_gb, "source": d.source} for d in ctx.disks],
         "removed_not_restored": list(ctx.unrestored_disks) if removes_source else [],

@@ -36,6 +36,7 @@ from restore import ops
 from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.azure_pool import AzurePool
 from restore.backends.azure_reads import AzureReads, error_code
+from restore.backends.azure_signin import SignedIn, acts_in
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -170,36 +171,6 @@ class AzureClients:
         if subscription.lower() == self.subscription.lower() or self.signed_in is None:
             return self
         return self.signed_in.clients(subscription)
-
-
-class SignedIn:
-    """One credential's clients: one set per subscription, made on first use."""
-
-    def __init__(self, make: Callable[[str], AzureClients]):
-        self._make, self._clients, self._lock = make, {}, threading.Lock()
-
-    def clients(self, subscription: str) -> AzureClients:
-        with self._lock:
-            found = self._clients.get(subscription.lower())
-            if found is None:
-                found = self._clients[subscription.lower()] = self._make(subscription)
-            return found
-
-    @property
-    def subscriptions(self) -> list[str]:
-        """The subscriptions whose clients were made, in that order."""
-        return [clients.subscription for clients in self._clients.values()]
-
-
-def acts_in(op: Operation) -> str | None:
-    """The subscription ``op`` acts in: the one it names, or its resource's (None for an
-    operation outside ARM: a restore point's)."""
-    named = getattr(op, "subscription", None)
-    if named is not None:
-        return named
-    resource = op.resource
-    return arm.parse_id(resource).subscription if resource.startswith("/subscriptions/") \
-        else None
 
 
 def cloud_error(exc: AzureError) -> CloudError:
