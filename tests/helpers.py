@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from restore import Report, Scenario, parse_scenario
-from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.prepared import tenant
+from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.world import build_world
 from restore.engine import dry_run
 from restore.ops import CreateDisk, CreateNic, CreateResourceGroup, CreateSnapshot, CreateVm
