@@ -112,8 +112,8 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
     def __enter__(self) -> ArmFake:
         if self._mock is not None:
             raise RuntimeError("this mock_azure is active already")
-        state = self.state or self.profile.add_subscriptions(CloudState(
-            self.subscription, self.profile.max_data_disks, self.profile.quota))
+        state = self.state or CloudState(self.subscription, self.profile.max_data_disks,
+                                         self.profile.quota)
         self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.rules, self.region,
                             any_subscription=self.any_subscription)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False,

@@ -305,3 +305,16 @@ def test_the_azure_backend_signs_in_once_and_has_one_client_set_per_subscription
         and len(token_requests) == 1
     writes = {r.path.split("/")[2] for r in fake.requests if r.method in ("PUT", "DELETE")}
     assert writes == {OTHER}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_interrupted_restore_to_another_subscription_resumes_there(tmp_path, backend):
+    """The journal keeps the region's state; resumed, the tenant's subscriptions are the
+    profile's again, and the restore ends in the target subscription."""
+    journal = tmp_path / "restore.db"
+    stopped = restore.simulate(restore.load_scenario(SHIPPED), journal=journal,
+                               faults=[Fault(at="create_vm", kind="crash")], backend=backend)
+    assert stopped.status == "interrupted"
+    resumed = restore.resume(journal)
+    assert resumed.status == "succeeded" and resumed.leaked == []
+    assert resumed.restored_vm["subscription"] == OTHER

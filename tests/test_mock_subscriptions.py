@@ -43,8 +43,14 @@ def new_disk(subscription: str, group: str, name: str, **creation) -> str:
     ).result().id
 
 
+def tenant() -> mock_azure:
+    """The fake of a tenant: the default subscription and the profile's other one."""
+    return mock_azure(state=PROFILE.add_subscriptions(CloudState(
+        HOME, PROFILE.max_data_disks, PROFILE.quota)), any_subscription=False)
+
+
 def test_the_profiles_subscriptions_are_the_states_and_share_its_region():
-    with mock_azure(any_subscription=False) as fake:
+    with tenant() as fake:
         made = new_disk(OTHER, "rg", "d1")
         assert made.startswith(f"/subscriptions/{OTHER}/")
         assert fake.state.find(made) is not None  # the default state holds it
@@ -54,7 +60,7 @@ def test_the_profiles_subscriptions_are_the_states_and_share_its_region():
 
 
 def test_another_subscription_is_refused_as_arm_refuses_it():
-    with mock_azure(any_subscription=False) as fake:
+    with tenant() as fake:
         with pytest.raises(HttpResponseError) as caught:
             list(groups(UNKNOWN).resource_groups.list())
         answer = requests.get(f"{ARM}/subscriptions/{UNKNOWN}",
@@ -73,7 +79,7 @@ def test_by_default_any_subscription_still_works_as_in_moto():
 
 
 def test_a_group_name_in_two_subscriptions_names_two_groups():
-    with mock_azure(any_subscription=False) as fake:
+    with tenant() as fake:
         mine, theirs = new_disk(HOME, "rg", "d"), new_disk(OTHER, "rg", "d")
         assert mine.lower() != theirs.lower()
         assert [d.id for d in compute(OTHER).disks.list()] == [theirs]
@@ -85,7 +91,7 @@ def test_a_group_name_in_two_subscriptions_names_two_groups():
 
 
 def test_a_disk_is_made_from_a_snapshot_of_another_subscription_in_its_region():
-    with mock_azure(any_subscription=False) as fake:
+    with tenant() as fake:
         source = new_disk(HOME, "rg-src", "src")
         snapshot = compute(HOME).snapshots.begin_create_or_update("rg-src", "snap", {
             "location": WE, "properties": {"creationData": {
