@@ -261,7 +261,8 @@ class QuotaLimits(StrictModel):
     managed_disks: int = Field(ge=0)
 
 
-SUBSCRIPTION_ID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+SUBSCRIPTION_ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+SubscriptionId = Annotated[str, Field(pattern=SUBSCRIPTION_ID_PATTERN)]
 
 
 class OtherSubscription(StrictModel):
@@ -330,7 +331,7 @@ class RegionProfile(StrictModel):
     """The locations the region's ARM accepts; None: any, each with ``zones``."""
     throttling: Throttling
     quotas: QuotaLimits
-    subscriptions: dict[Annotated[str, Field(pattern=SUBSCRIPTION_ID)], OtherSubscription] = {}
+    subscriptions: dict[SubscriptionId, OtherSubscription] = {}
     """More subscriptions of the tenant than a state's own (its default), by id: empty,
     each with its quotas; ARM knows of no others (SubscriptionNotFound)."""
     prices: Prices

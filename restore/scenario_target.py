@@ -6,15 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from restore.scenario_types import (
-    GUID_PATTERN,
-    DiskSku,
-    Location,
-    Name,
-    Strict,
-    at_default,
-    subnet_named,
-)
+from restore import scenario_types
+from restore.scenario_types import DiskSku, Location, Name, Strict, at_default, subnet_named
 
 DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
 
@@ -25,7 +18,7 @@ class Target(Strict):
         default="vm", exclude_if=at_default("vm"),
         description="vm: restore the VM; disks: only its disks, attached to nothing")
     subscription: str | None = Field(
-        default=None, pattern=GUID_PATTERN, exclude_if=at_default(None),
+        default=None, pattern=scenario_types.GUID_PATTERN, exclude_if=at_default(None),
         description="the subscription to restore to, of the source's tenant (default: the "
                     "source's)")
     resource_group: Name | None = None

@@ -30,12 +30,11 @@ from fakecloud.arm.lro import ARM_HOST, Operations
 from fakecloud.arm.urls import route_of
 from fakecloud.clock import VirtualClock
 from fakecloud.models import ArmError, CloudState
-from fakecloud.profile import RegionProfile
+from fakecloud.profile import SUBSCRIPTION_ID_PATTERN, RegionProfile
 from fakecloud.region import ChaosRule, Region
 
 Response = tuple[int, dict[str, str], str]
-SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                             re.IGNORECASE)
+SUBSCRIPTION_ID = re.compile(SUBSCRIPTION_ID_PATTERN)
 
 
 @dataclass(slots=True)
