@@ -318,3 +318,15 @@ def test_an_interrupted_restore_to_another_subscription_resumes_there(tmp_path, 
     resumed = restore.resume(journal)
     assert resumed.status == "succeeded" and resumed.leaked == []
     assert resumed.restored_vm["subscription"] == OTHER
+
+
+def test_a_fleet_restores_every_vm_and_its_warm_pool_into_the_target_subscription():
+    raw = yaml.safe_load((ROOT / "scenarios" / "fleet-40-vms.yaml").read_text())
+    raw["fleet"]["groups"] = [{"count": 3, "priority": 0}]
+    raw["target"] = {"location": "new", "subscription": OTHER}
+    report = restore.simulate_fleet(parse_scenario(raw)).to_dict()
+    assert report["status"] == "succeeded" and report["succeeded"] == 3
+    assert report["leaked"] == 0 and all(vm["source_intact"] for vm in report["per_vm"])
+    pool = report["worker_pool"]
+    assert subscription_of(pool["group"]) == OTHER and pool["kept"]
+    assert all(subscription_of(worker) == OTHER for worker in pool["kept"])

@@ -133,3 +133,21 @@ def test_a_copy_of_the_state_keeps_its_subscriptions():
     twin = state.copy()
     assert twin.subscriptions == [HOME, OTHER] and twin.knows(OTHER.upper())
     assert not twin.knows(UNKNOWN)
+
+
+def test_a_nics_subnet_of_another_subscription_is_a_reference_not_found():
+    """Learn: a NIC takes only a virtual network of its own subscription and location."""
+    state = PROFILE.add_subscriptions(CloudState(HOME, PROFILE.max_data_disks, PROFILE.quota))
+    for sub in (HOME, OTHER):
+        state.create_resource_group(arm.resource_group_id(sub, "rg"), WE)
+    vnet = arm.resource_id(HOME, "rg", arm.VIRTUAL_NETWORKS, "vnet")
+    state.create_virtual_network(vnet, WE, address_prefixes=["10.0.0.0/16"])
+    state.put_subnet(f"{vnet}/subnets/default", "10.0.0.0/24")
+    nic = arm.resource_id(OTHER, "rg", arm.NETWORK_INTERFACES, "nic")
+    with pytest.raises(ArmError) as caught:
+        state.create_nic(nic, WE, f"{vnet}/subnets/default")
+    assert (caught.value.status, caught.value.code) == (400, "InvalidResourceReference")
+    assert caught.value.message.startswith(f"Resource {vnet}/subnets/default referenced by "
+                                           f"resource {nic} was not found.")
+    assert state.create_nic(arm.resource_id(HOME, "rg", arm.NETWORK_INTERFACES, "nic"), WE,
+                            f"{vnet}/subnets/default").subnet.endswith("/default")
