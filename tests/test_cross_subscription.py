@@ -330,3 +330,4 @@ def test_a_fleet_restores_every_vm_and_its_warm_pool_into_the_target_subscriptio
     pool = report["worker_pool"]
     assert subscription_of(pool["group"]) == OTHER and pool["kept"]
     assert all(subscription_of(worker) == OTHER for worker in pool["kept"])
+    assert pool["remove_with"].endswith(f"--subscription {OTHER} --yes")
