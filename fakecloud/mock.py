@@ -7,7 +7,10 @@ parentheses, on a function or on a test class (each test gets a fresh fake)::
         client = ComputeManagementClient(FakeCredential(), azure.subscription)
         client.disks.get("rg", "disk")       # 404 ResourceNotFound, as ARM answers
 
-Any subscription id works (its region is made on first use). Every request to an Azure
+Any subscription id works (its region is made on first use); with
+``any_subscription=False`` only the state's do (its default one, and those added with
+``CloudState.add_subscription``), and any other is answered 404 SubscriptionNotFound, as
+ARM answers. Every request to an Azure
 host goes to the fake; one it does not implement gets 501 with an ARM error body naming
 the method and path. Sign-in is answered too: the managed identity endpoint (IMDS) and
 Microsoft Entra ID's token endpoints, so ``DefaultAzureCredential`` with a service
@@ -69,7 +72,8 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
     virtual time; ``seed`` draws the latencies; ``rules`` are fault rules in ARM's terms
     (``ChaosRule``), in force in every subscription. Given a ``region`` (fakecloud's
     region layer, with hooks installed), it is served instead. ``passthrough`` False:
-    requests to hosts that are neither Azure's nor local are refused.
+    requests to hosts that are neither Azure's nor local are refused. ``any_subscription``
+    False: only the state's subscriptions exist.
     """
 
     def __new__(cls, state: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -80,13 +84,15 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
     def __init__(self, state: CloudState | None = None, profile: RegionProfile | None = None,
                  clock: VirtualClock | None = None, seed: int = 0,
                  rules: Iterable[ChaosRule] = (), region: Region | None = None,
-                 subscription: str = DEFAULT_SUBSCRIPTION, passthrough: bool = True):
+                 subscription: str = DEFAULT_SUBSCRIPTION, passthrough: bool = True,
+                 any_subscription: bool = True):
         if state is not None and region is not None:
             raise ValueError("mock_azure takes a state or a region, not both")
         self.profile = region.profile if region else profile or load_profile("default")
         self.state = region.state if region else state
         self.clock, self.seed, self.rules, self.region = clock, seed, list(rules), region
         self.subscription, self.passthrough = subscription, passthrough
+        self.any_subscription = any_subscription
         self.fake: ArmFake | None = None
         self._mock: responses.RequestsMock | None = None
         self._sleep_patch: Any = None
@@ -108,7 +114,8 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
             raise RuntimeError("this mock_azure is active already")
         state = self.state or CloudState(self.subscription, self.profile.max_data_disks,
                                          self.profile.quota)
-        self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.rules, self.region)
+        self.fake = ArmFake(state, self.profile, self.clock, self.seed, self.rules, self.region,
+                            any_subscription=self.any_subscription)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False,
                                             real_adapter_send=requests.adapters.HTTPAdapter.send)
         self._mock.add_passthru(ANYTHING if self.passthrough else LOCAL)
@@ -134,7 +141,7 @@ class mock_azure:  # noqa: N801  (named like moto's mock_aws)
         """A mock with this one's settings, for one use: each use starts from them."""
         return mock_azure(None if self.region else self.state, self.profile, self.clock,
                           self.seed, self.rules, self.region, self.subscription,
-                          self.passthrough)
+                          self.passthrough, self.any_subscription)
 
     def _decorate_class(self, cls: Decorated) -> Decorated:
         """A unittest.TestCase gets the fake from setUp to its cleanups; a pytest class

@@ -7,12 +7,12 @@ import random
 from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fakecloud.models import Quotas
+from fakecloud.models import CloudState, Quotas
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -261,6 +261,16 @@ class QuotaLimits(StrictModel):
     managed_disks: int = Field(ge=0)
 
 
+SUBSCRIPTION_ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+SubscriptionId = Annotated[str, Field(pattern=SUBSCRIPTION_ID_PATTERN)]
+
+
+class OtherSubscription(StrictModel):
+    """Another subscription of the tenant: its own quotas (default: the profile's)."""
+
+    quotas: QuotaLimits | None = None
+
+
 class RehydrationPrice(StrictModel):
     per_gb: float = Field(ge=0)
     per_10k_reads: float = Field(ge=0)
@@ -321,6 +331,9 @@ class RegionProfile(StrictModel):
     """The locations the region's ARM accepts; None: any, each with ``zones``."""
     throttling: Throttling
     quotas: QuotaLimits
+    subscriptions: dict[SubscriptionId, OtherSubscription] = {}
+    """More subscriptions of the tenant than a state's own (its default), by id: empty,
+    each with its quotas; ARM knows of no others (SubscriptionNotFound)."""
     prices: Prices
     consistency: Consistency = Consistency()
 
@@ -355,8 +368,16 @@ class RegionProfile(StrictModel):
     @property
     def quota(self) -> Quotas:
         """The region's quotas as the state model enforces them."""
-        return Quotas(self.quotas.regional_vcpus, self.quotas.family_vcpus,
-                      self.quotas.managed_disks,
+        return self._quota(self.quotas)
+
+    def add_subscriptions(self, state: CloudState) -> CloudState:
+        """``state`` with the profile's other subscriptions added, each with its quotas."""
+        for subscription, other in self.subscriptions.items():
+            state.add_subscription(subscription, self._quota(other.quotas or self.quotas))
+        return state
+
+    def _quota(self, limits: QuotaLimits) -> Quotas:
+        return Quotas(limits.regional_vcpus, limits.family_vcpus, limits.managed_disks,
                       {name: (size.family, size.vcpus) for name, size in self.offered.items()})
 
     @property

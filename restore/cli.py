@@ -490,6 +490,8 @@ def _plan_summary(the_plan: Any) -> dict[str, Any]:
         "scenario": the_plan.scenario,
         "restore_id": ctx.restore_id,
         "mode": "replace_disks" if ctx.replace else "vm" if ctx.vm else "disks",
+        "subscription": ctx.subscription,
+        "target_subscription": ctx.target_subscription,
         "restored_disks": [{"id": d.final_id, "lun": d.lun, "sku": d.sku,
                             "size_gb": d.size_gb, "source": d.source,
                             "encryption_set": d.encryption_set} for d in ctx.disks],

@@ -69,6 +69,9 @@ def _shares(summary: dict[str, Any], key: str, shown: int = 3) -> str:
 
 def show_plan(summary: dict[str, Any]) -> None:
     out.print(f"[bold]Plan for {summary['scenario']}[/] (restore id {summary['restore_id']})")
+    if summary["target_subscription"].lower() != summary["subscription"].lower():
+        out.print(f"Creates everything in subscription {summary['target_subscription']} (the "
+                  f"source's: {summary['subscription']})", soft_wrap=True)
     for number, step in enumerate(summary["steps"], 1):
         after = f" [dim](after {', '.join(step['after'])})[/]" if step["after"] else ""
         out.print(f"{number:>2}. [bold cyan]{step['name']}[/]{after}", soft_wrap=True)

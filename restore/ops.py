@@ -38,12 +38,13 @@ class Tolerate:
 
 @dataclass(frozen=True, slots=True)
 class FindResources(Operation):
-    """Read: the resources carrying tag ``key: value``; the result is a list of
-    (type, id) pairs."""
+    """Read: the resources of ``subscription`` carrying tag ``key: value``; the result is
+    a list of (type, id) pairs (none in a subscription that does not exist)."""
 
     kind: ClassVar[str] = "find_resources"
     key: str
     value: str
+    subscription: str
 
     @property
     def resource(self) -> str:
@@ -77,12 +78,14 @@ class CheckNamesFree(Operation):
 
 @dataclass(frozen=True, slots=True)
 class CheckQuota(Operation):
-    """Read: these VMs and disks must fit the region's quotas (QuotaExceeded otherwise)."""
+    """Read: these VMs and disks must fit the quotas of ``subscription`` in ``location``
+    (QuotaExceeded otherwise)."""
 
     kind: ClassVar[str] = "check_quota"
     location: str
     vm_sizes: tuple[str, ...]
     disks: int
+    subscription: str
 
     @property
     def resource(self) -> str:

@@ -74,7 +74,7 @@ class VmSettings:
 
 def vm_settings(sc: Scenario, target_rg: str, vm_name: str) -> VmSettings:
     """What the scenario asks of the restored VM (named resources are in ``target_rg``)."""
-    target, sub = sc.target, sc.subscription
+    target, sub = sc.target, sc.target_subscription
     ip = target.public_ip
     return VmSettings(
         nsg=_in_group(target.nsg, sub, target_rg, arm.NETWORK_SECURITY_GROUPS),

@@ -164,7 +164,8 @@ class RestoreContext:
     """Everything the steps act on; built once per restore."""
 
     restore_id: str
-    subscription: str
+    subscription: str  # the source's
+    target_subscription: str  # where the restore creates everything (the source's, or other)
     location: str
     zone: str | None
     tags: Tags  # every resource the restore creates carries them
@@ -258,7 +259,7 @@ def scenario_restore_id(scenario: Scenario) -> str:
 
 def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
              pool: PoolSettings | None) -> RestoreContext:
-    src, target, sub = sc.source_vm, sc.target, sc.subscription
+    src, target, sub, tsub = sc.source_vm, sc.target, sc.subscription, sc.target_subscription
     original = sc.is_original_location
     snapshot = sc.restore_point.kind == "snapshot"
     staged = original and not snapshot and sc.target.mode == "vm"  # the seed's staging group
@@ -271,9 +272,9 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
     staging_rg = f"restorelab-staging-{src.name}-{rid}" if staged else None
     disk_rg = staging_rg or target_rg
     pool_plan = None if pool is None or snapshot else PoolPlan(
-        arm.resource_group_id(sub, pool_group_name(location)),
+        arm.resource_group_id(tsub, pool_group_name(location)),
         tags_of({POOL_TAG: location}), pool.min, pool.keep_warm_s,
-        _pool_subnet(pool.subnet, sub, location))
+        _pool_subnet(pool.subnet, tsub, location))
     worker_rg = pool_group_name(location) if pool_plan else disk_rg
 
     disks = tuple(
@@ -298,24 +299,25 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
     if original:
         subnet, nic, create_nic = src_subnet, src_nic, False
     else:
-        subnet = _target_subnet(sc, sub, target_rg, location, src_subnet)
-        nic = arm.resource_id(sub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
+        subnet = _target_subnet(sc, target_rg, location, src_subnet)
+        nic = arm.resource_id(tsub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
         create_nic = True
     vm = None if sc.disks_only or sc.replaces_disks else VmPlan(
-        id=arm.resource_id(sub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
+        id=arm.resource_id(tsub, target_rg, arm.VIRTUAL_MACHINES, vm_name),
         size=vm_size, nic=nic, create_nic=create_nic, zone=zone,
         tags=tags_of({**(target.tags if not original else {}), **tags}),
         power_on=target.power_on, settings=vm_settings(sc, target_rg, vm_name),
     )
     return RestoreContext(
-        restore_id=rid, subscription=sub, location=location, zone=zone, tags=tags_of(tags),
+        restore_id=rid, subscription=sub, target_subscription=tsub, location=location,
+        zone=zone, tags=tags_of(tags),
         disk_tags=tags_of({**target.tags, **tags}) if sc.disks_only else tags_of(tags),
-        staging_group=arm.resource_group_id(sub, staging_rg) if staging_rg else None,
+        staging_group=arm.resource_group_id(tsub, staging_rg) if staging_rg else None,
         staging_tags=tags_of({**tags, APPLIANCE_TAG: sc.appliance_id}),
-        target_group=arm.resource_group_id(sub, target_rg),
+        target_group=arm.resource_group_id(tsub, target_rg),
         subnet=subnet,
         disks=disks,
-        workers=() if snapshot else _workers(disks, sizing, sub, worker_rg, rid, source),
+        workers=() if snapshot else _workers(disks, sizing, tsub, worker_rg, rid, source),
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
             size=src.size,
@@ -354,7 +356,7 @@ def snapshot_name(disk_name: str) -> str:
 
 def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name: str,
                rid: str, disk_rg: str, target_rg: str, location: str) -> DiskPlan:
-    sub, src = sc.subscription, sc.source_vm
+    sub, tsub, src = sc.subscription, sc.target_subscription, sc.source_vm
     from_snapshot = sc.restore_point.kind == "snapshot"
     if sc.disks_only:
         new_name = f"{name}-restored"
@@ -369,11 +371,11 @@ def _disk_plan(sc: Scenario, lun: int | None, spec: DiskSpec, name: str, vm_name
         size_gb=spec.size_gb,
         data_gb=spec.used_gb if spec.used_gb is not None else float(spec.size_gb),
         sku=str(_disk_sku(sc, lun, spec)),
-        id=arm.resource_id(sub, disk_rg, arm.DISKS, new_name),
-        final_id=arm.resource_id(sub, target_rg, arm.DISKS, new_name),
+        id=arm.resource_id(tsub, disk_rg, arm.DISKS, new_name),
+        final_id=arm.resource_id(tsub, target_rg, arm.DISKS, new_name),
         snapshot=arm.resource_id(sub, src.resource_group, arm.SNAPSHOTS, snapshot_name(name))
         if from_snapshot else None,
-        snapshot_copy=arm.resource_id(sub, target_rg, arm.SNAPSHOTS,
+        snapshot_copy=arm.resource_id(tsub, target_rg, arm.SNAPSHOTS,
                                       f"{snapshot_name(name)}-{rid}") if copy_needed else None,
         encryption_set=disk_encryption_set(sc, spec),
     )
@@ -388,10 +390,12 @@ def _disk_sku(sc: Scenario, lun: int | None, spec: DiskSpec) -> str:
     return choice
 
 
-def _target_subnet(sc: Scenario, sub: str, target_rg: str, location: str, src_subnet: str) -> str:
-    subnet = sc.target.subnet
+def _target_subnet(sc: Scenario, target_rg: str, location: str, src_subnet: str) -> str:
+    """The subnet given, else the source's when it is in the target's location and
+    subscription, else the target group's ``<group>-<location>-vnet/default``."""
+    subnet, sub = sc.target.subnet, sc.target_subscription
     if subnet is None:
-        if location == sc.source_vm.location:
+        if location == sc.source_vm.location and sc.in_target_subscription(src_subnet):
             return src_subnet
         return arm.subnet_id(sub, target_rg, f"{target_rg}-{location}-vnet", "default")
     if subnet.startswith("/"):

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+import armid as arm
 from restore.engine import Engine, StepRun, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 from restore.steps import restored_data
@@ -201,7 +202,8 @@ def _restored_vm(ctx: RestoreContext, inventory: Inventory) -> dict[str, Any] | 
     if vm is None or vm["tags"].get(RESTORE_ID_TAG) != ctx.restore_id:
         return None  # not restored (at the original location: the source VM)
     props = vm["properties"]
-    return {"id": vm["id"], "name": vm["name"], "resource_group": vm["resource_group"],
+    return {"id": vm["id"], "subscription": arm.parse_id(vm["id"]).subscription,
+            "name": vm["name"], "resource_group": vm["resource_group"],
             "location": vm["location"], "size": props["vmSize"], "zone": props["zone"],
             "power_state": props["powerState"], "tags": vm["tags"],
             "disks": [props["osDisk"], *(d["id"] for d in props["dataDisks"])],

@@ -224,6 +224,16 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
+    def _subnet_in_target_subscription(self) -> Scenario:
+        """A NIC's subnet is in the NIC's subscription: the restored VM's, the target's."""
+        subnet = self.target.subnet
+        if subnet and subnet.startswith("/") and not self.in_target_subscription(subnet):
+            raise ValueError(f"target.subnet: {subnet!r} is not in the target's subscription "
+                             f"{self.target_subscription} (a NIC's subnet is in the NIC's "
+                             "subscription)")
+        return self
+
+    @model_validator(mode="after")
     def _fits_its_mode(self) -> Scenario:
         """The rules of ``target.mode`` and of the disks chosen (restore.modes)."""
         check_mode(self)
@@ -238,6 +248,14 @@ class Scenario(Strict):
     @property
     def is_original_location(self) -> bool:
         return self.target.location == "original"
+
+    @property
+    def target_subscription(self) -> str:
+        """Where the restore creates everything: ``target.subscription`` or the source's."""
+        return self.target.subscription or self.subscription
+
+    def in_target_subscription(self, arm_id: str) -> bool:
+        return arm_id.split("/")[2].lower() == self.target_subscription.lower()
 
     @property
     def disks_only(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 import armid as arm
+from restore import scenario_types
 from restore.scenario_placement import (
     PLATFORM_KEYS,
     PublicIp,
@@ -24,6 +25,10 @@ class Target(Strict):
         default="vm", exclude_if=at_default("vm"), description=(
             "vm: restore the VM; disks: only its disks, attached to nothing; replace_disks: "
             "swap the source VM's disks for the restored ones, the VM kept as it is"))
+    subscription: str | None = Field(
+        default=None, pattern=scenario_types.GUID_PATTERN, exclude_if=at_default(None),
+        description="the subscription to restore to, of the source's tenant (default: the "
+                    "source's)")
     resource_group: Name | None = None
     region: Location | None = None
     vm_name: Name | None = None
@@ -93,4 +98,5 @@ class Target(Strict):
 NEW_LOCATION_FIELDS = (
     "resource_group", "region", "vm_name", "vm_size", "subnet", "disk_sku", "zone", "tags",
     "nsg", "public_ip", "availability_set", "encryption_set", "security_type",
+    "subscription",
 )

@@ -54,9 +54,11 @@ StepGen = Generator[Operation | list[Operation], Any, None]
 
 def preflight(ctx: RestoreContext) -> StepGen:
     """Before anything is created or removed: the source (and its snapshots) and the target
-    group exist, the names the restore will create are free, the quotas suffice."""
+    group exist, the names the restore will create are free, the target subscription's
+    quotas suffice."""
     yield [CheckExists(_must_exist(ctx)), CheckNamesFree(_to_create(ctx), ctx.tags),
-           CheckQuota(ctx.location, _new_vm_sizes(ctx), len(ctx.disks) + len(ctx.workers))]
+           CheckQuota(ctx.location, _new_vm_sizes(ctx), len(ctx.disks) + len(ctx.workers),
+                      ctx.target_subscription)]
 
 
 def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
@@ -362,7 +364,7 @@ def remove_replaced_disks(ctx: RestoreContext) -> StepGen:
 def rollback(ctx: RestoreContext) -> StepGen:
     """Undo a restore that failed before touching the source: delete everything it
     created, found by its restore-id tag (nothing else is touched)."""
-    found = yield FindResources(RESTORE_ID_TAG, ctx.restore_id)
+    found = yield _created(ctx)
     yield from _delete(found)
 
 
@@ -384,9 +386,15 @@ def recovery_step(started: set[str]) -> str:
 def keep_restored_data(ctx: RestoreContext) -> StepGen:
     """A restore that failed after the source was removed: keep the restored disks (and
     the VM if it exists) and the group holding them; remove only temporary resources."""
-    found = yield FindResources(RESTORE_ID_TAG, ctx.restore_id)
+    found = yield _created(ctx)
     kept = restored_data(ctx, [arm_id for _, arm_id in found])
     yield from _delete([(type_, id_) for type_, id_ in found if id_.lower() not in kept])
+
+
+def _created(ctx: RestoreContext) -> FindResources:
+    """What the restore created: tagged with its id, in the target subscription (where it
+    creates everything)."""
+    return FindResources(RESTORE_ID_TAG, ctx.restore_id, ctx.target_subscription)
 
 
 def restored_data(ctx: RestoreContext, existing: list[str]) -> set[str]:

@@ -14,6 +14,7 @@ import pytest
 from helpers_placement import assert_vm_settings, public_ips
 
 from restore import Report, Scenario, parse_scenario
+from restore.backends.prepared import tenant
 from restore.backends.profiles import RestoreProfile, load_profile
 from restore.backends.world import build_world
 from restore.engine import dry_run
@@ -241,9 +242,10 @@ def expected_disks(sc: Scenario) -> dict[Any, tuple[int, str]]:
 
 def before_state(sc: Scenario) -> list[dict[str, Any]]:
     """The subscription as the sim backend seeds it before the restore."""
-    sizing = load_profile(sc.region_profile).sizing
-    plan = build_plan(sc, sizing)
-    return build_world(sc, plan, sizing.max_data_disks).export()
+    profile = load_profile(sc.region_profile)
+    plan = build_plan(sc, profile.sizing)
+    return build_world(sc, plan, profile.sizing.max_data_disks,
+                       state=tenant(sc, profile)).export()
 
 
 def planned_ops(sc: Scenario) -> list[tuple[str, Any]]:
@@ -288,7 +290,7 @@ def assert_restored(sc: Scenario, report: Report) -> None:
 
     # The restored VM: the target's settings.
     want = expected_target(sc)
-    vm_id = (f"/subscriptions/{sc.subscription}/resourceGroups/{want['resource_group']}"
+    vm_id = (f"/subscriptions/{sc.target_subscription}/resourceGroups/{want['resource_group']}"
              f"/providers/{VMS}/{want['name']}")
     vm = res.get(vm_id.lower())
     assert vm is not None, f"no VM at {vm_id}"

@@ -43,7 +43,8 @@ def test_a_pool_of_two_creates_two_workers_and_starts_them_for_the_other_restore
     pool = summary["worker_pool"]
     assert pool["warm"] and pool["group"].endswith(f"/resourceGroups/{POOL_GROUP}")
     assert len(pool["kept"]) == 1 and pool["leaked"] == []  # Veeam's minimum of one
-    assert pool["remove_with"] == f"az group delete --name {POOL_GROUP} --yes"
+    assert pool["remove_with"] == (f"az group delete --name {POOL_GROUP} --subscription "
+                                   f"{pool['group'].split('/')[2]} --yes")
 
 
 def test_without_the_warm_pool_every_restore_creates_and_removes_its_own_worker():

@@ -8,7 +8,10 @@ time); a long-running one answers at once as ARM does (``Azure-AsyncOperation`` 
 A URL the fake does not implement gets 501 with an ARM error body naming it.
 
 Any subscription id works, as any account does in moto: a subscription's region (state,
-fault rules, throttling, latencies) is made empty on its first request. A malformed id is
+fault rules, throttling, latencies) is made empty on its first request. The subscriptions
+the default state has (``CloudState.add_subscription``: its tenant's) share its region;
+with ``any_subscription=False`` they are the only ones, and any other is answered as ARM
+answers a subscription it does not know (404 SubscriptionNotFound). A malformed id is
 refused as ARM refuses it (400 InvalidSubscriptionId).
 """
 
@@ -27,12 +30,11 @@ from fakecloud.arm.lro import ARM_HOST, Operations
 from fakecloud.arm.urls import route_of
 from fakecloud.clock import VirtualClock
 from fakecloud.models import ArmError, CloudState
-from fakecloud.profile import RegionProfile
+from fakecloud.profile import SUBSCRIPTION_ID_PATTERN, RegionProfile
 from fakecloud.region import ChaosRule, Region
 
 Response = tuple[int, dict[str, str], str]
-SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                             re.IGNORECASE)
+SUBSCRIPTION_ID = re.compile(SUBSCRIPTION_ID_PATTERN)
 
 
 @dataclass(slots=True)
@@ -52,15 +54,17 @@ class Subscription:
 
 
 class ArmFake:
-    """ARM's endpoints for any subscription, each answered by its own region layer; the
-    default subscription is ``state``'s (or ``region``'s). ``host`` is the origin the
-    long-running operations' polling URLs name (ARM's, or a local server's)."""
+    """ARM's endpoints for any subscription (``any_subscription``; else only the default
+    state's), each answered by its own region layer; the default subscription is
+    ``state``'s (or ``region``'s). ``host`` is the origin the long-running operations'
+    polling URLs name (ARM's, or a local server's)."""
 
     def __init__(self, state: CloudState, profile: RegionProfile,
                  clock: VirtualClock | None = None, seed: int = 0,
                  rules: Iterable[ChaosRule] = (), region: Region | None = None,
-                 host: str = ARM_HOST):
+                 host: str = ARM_HOST, any_subscription: bool = True):
         self.profile, self.seed, self.rules, self.host = profile, seed, list(rules), host
+        self.any_subscription = any_subscription
         self.clock = clock or VirtualClock()
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
@@ -92,7 +96,8 @@ class ArmFake:
 
     def subscriptions(self) -> list[str]:
         """The ids of the subscriptions that exist so far, the default first."""
-        return [s.region.state.subscription for s in self._subscriptions.values()]
+        regions = {id(s.region): s.region for s in self._subscriptions.values()}
+        return [sub for region in regions.values() for sub in region.state.subscriptions]
 
     def reset(self) -> None:
         """Forget every resource, subscription and request; the default subscription (same
@@ -104,17 +109,25 @@ class ArmFake:
             self._default = self._serve(self._empty_region(subscription))
 
     def _subscription(self, subscription: str) -> Subscription:
+        """Who serves ``subscription``: the default region for the subscriptions of its
+        state (and, but for ``any_subscription``, for any other: to refuse it)."""
         found = self._subscriptions.get(subscription.lower())
-        return found if found is not None else self._serve(self._empty_region(subscription))
+        if found is not None:
+            return found
+        if self.state.knows(subscription):
+            return self._serve(self.region, subscription)
+        if not self.any_subscription:
+            return self._default
+        return self._serve(self._empty_region(subscription))
 
     def _empty_region(self, subscription: str) -> Region:
         state = CloudState(subscription, self.profile.max_data_disks, self.profile.quota)
         return Region(state, self.profile, self.seed, self.rules)
 
-    def _serve(self, region: Region) -> Subscription:
-        served = Subscription(region, Operations(region.state.subscription, self.seed,
-                                                  self.host))
-        self._subscriptions[region.state.subscription.lower()] = served
+    def _serve(self, region: Region, subscription: str | None = None) -> Subscription:
+        subscription = subscription or region.state.subscription
+        served = Subscription(region, Operations(subscription, self.seed, self.host))
+        self._subscriptions[subscription.lower()] = served
         return served
 
     def _tenant_level(self, type_: str) -> Response:
@@ -161,10 +174,11 @@ class ArmFake:
                                    f"identifier '{match['sub']}' is malformed or invalid."
                                    ), 0.0, None
         served = self._subscription(match["sub"])
-        if route.id == "tenant":
-            return (200, {}, json.dumps(responses.subscription(match["sub"]))), 0.0, served
         region, operations, now = served.region, served.operations, self.clock.now
         try:
+            region.state.check_subscription(path)
+            if route.id == "tenant":
+                return (200, {}, json.dumps(responses.subscription(match["sub"]))), 0.0, served
             if route.id == "poll":
                 poll = operations.status if route.action == "status" else (
                     lambda op_id, at: operations.result(op_id, at, request.url))

@@ -31,7 +31,7 @@ def parse(route: Route, match: re.Match[str], request: Any, query: dict[str, lis
           state: CloudState) -> ArmCall:
     """The ARM call a request is; the resource group spelled as it exists (ARM treats
     resource group names case-insensitively)."""
-    sub = state.subscription
+    sub = state.spelling(match["sub"])
     group = ""
     if "group" in match.groupdict():
         found = state.find(arm.resource_group_id(sub, match["group"]))

@@ -18,10 +18,10 @@ class MoveRules:
                    ) -> list[tuple[Resource, str]]:
         """What a move would do (each resource and its new id), or ARM's refusal of it;
         nothing changes (validateMoveResources)."""
-        source = self._group(arm.group_of(source_group))
-        target = self._group(arm.group_of(target_group))
+        source, target = self._group(source_group), self._group(target_group)
         moving = [self._movable(r, source) for r in resource_ids]
-        new_ids = [arm.resource_id(self.subscription, target.name, resource.type, resource.name)
+        subscription = arm.parse_id(target.id).subscription
+        new_ids = [arm.resource_id(subscription, target.name, resource.type, resource.name)
                    for resource in moving]
         for resource, new_id in zip(moving, new_ids, strict=True):
             if self.find(new_id):
@@ -41,7 +41,7 @@ class MoveRules:
 
     def _movable(self, resource_id: str, source: ResourceGroup) -> Resource:
         resource = self.find(resource_id)
-        if resource is None or key_of(resource.resource_group) != key_of(source.name):
+        if resource is None or key_of(arm.group_id_of(resource.id)) != key_of(source.id):
             raise ArmError(400, "ResourceNotFound", f"Resource '{resource_id}' is not in "
                            f"resource group '{source.name}'.")
         if isinstance(resource, Disk) and resource.managed_by:

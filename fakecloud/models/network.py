@@ -104,6 +104,7 @@ class NetworkRules:
         primary_named = any(config.get("primary") for config in configs)
         made: list[dict[str, Any]] = []
         for config in configs:
+            _in_its_subscription(config.get("subnet") or "", nic_id)
             made.append(self._ip_configuration(config, location,
                                                not made and not primary_named, made))
         primary = next(config for config in made if config["primary"])
@@ -240,3 +241,16 @@ def _ids_in(data: Any) -> set[str]:
     if isinstance(data, list):
         return set().union(*(_ids_in(v) for v in data))
     return set()
+
+
+def _in_its_subscription(subnet: str, nic_id: str) -> None:
+    """A NIC's subnet is in the NIC's subscription ("You can assign a NIC only to a virtual
+    network in the same subscription and location as the NIC", Learn's "Create, change, or
+    delete a network interface"); ARM answers another's as a reference not found
+    (Azure/azure-cli#13258)."""
+    if subnet.startswith("/subscriptions/") and \
+            subnet.split("/")[2].lower() != nic_id.split("/")[2].lower():
+        raise ArmError(400, "InvalidResourceReference", f"Resource {subnet} referenced by "
+                       f"resource {nic_id} was not found. Please make sure that the "
+                       "referenced resource exists, and that both resources are in the same "
+                       "region.")

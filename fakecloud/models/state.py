@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, TypeVar
 
 import armid as arm
@@ -25,55 +23,43 @@ from fakecloud.models.resources import (
     Snapshot,
     VirtualMachine,
 )
+from fakecloud.models.subscriptions import Quotas, SubscriptionRules
 
 R = TypeVar("R", bound=Resource)
 IMAGE_OS_DISK = ("Standard_LRS", 30)
 """The OS disk a VM created from the worker image gets: SKU and GB."""
 
 
-@dataclass(frozen=True)
-class Quotas:
-    """Per-region limits of a subscription; ``cores`` maps a VM size to (family, vCPUs)."""
-
-    regional_vcpus: int
-    family_vcpus: Mapping[str, int]
-    managed_disks: int
-    cores: Mapping[str, tuple[str, int]]
-
-    @cached_property
-    def limits(self) -> dict[str, int]:
-        """Each limit by the name usage counts it under."""
-        return {"regional_vcpus": self.regional_vcpus, "managed_disks": self.managed_disks,
-                **self.family_vcpus}
-
-
-class CloudState(NetworkRules, MoveRules):
-    """Resource groups and resources of one subscription, in any location."""
+class CloudState(NetworkRules, MoveRules, SubscriptionRules):
+    """Resource groups and resources of one subscription (``subscription``, the default),
+    in any location, and of the other subscriptions of its tenant added to it
+    (``add_subscription``): each has its own quotas; a resource names its subscription in
+    its id."""
 
     def __init__(self, subscription: str, max_data_disks: Mapping[str, int],
                  quotas: Quotas | None = None):
         self.subscription = subscription
         self.max_data_disks = max_data_disks
         self._resources: dict[str, Resource] = {}
-        self._groups: dict[str, ResourceGroup] = {}
-        self._members: dict[str, set[str]] = {}  # group (lower) -> keys of its resources
+        self._groups: dict[str, ResourceGroup] = {}  # group id (lower) -> the group
+        self._members: dict[str, set[str]] = {}  # group id (lower) -> keys of its resources
         self._by_tag: dict[tuple[str, str], set[str]] = {}  # (tag, value) -> keys
         self._ips: dict[str, dict[str, str]] = {}  # subnet (lower) -> IP -> its configuration
         self.now: float | None = None  # set by the region answering a call: creation times
-        self._usage: dict[str, Counter[str]] = {}  # location -> quota usage
+        self._others: dict[str, tuple[str, Quotas | None]] = {}  # (lower) -> id, quotas
+        self._usage: dict[tuple[str, str], Counter[str]] = {}  # (subscription, location)
         self.quotas = quotas
 
     def copy(self) -> CloudState:
         """An independent copy: changes to either do not show in the other."""
         twin = CloudState(self.subscription, self.max_data_disks)
         twin._resources = {key: resource.copy() for key, resource in self._resources.items()}
-        twin._groups = {name: twin._resources[key_of(group.id)]
-                        for name, group in self._groups.items()}
+        twin._groups = {key: twin._resources[key] for key in self._groups}
         twin._members = {group: set(keys) for group, keys in self._members.items()}
         twin._by_tag = {tag: set(keys) for tag, keys in self._by_tag.items()}
         twin._ips = {subnet: dict(ips) for subnet, ips in self._ips.items()}
-        twin._quotas = self._quotas
-        twin._usage = {location: used.copy() for location, used in self._usage.items()}
+        twin._quotas, twin._others = self._quotas, dict(self._others)
+        twin._usage = {where: used.copy() for where, used in self._usage.items()}
         return twin
 
     def dump(self) -> list[dict[str, Any]]:
@@ -88,7 +74,7 @@ class CloudState(NetworkRules, MoveRules):
         for data in dumped:
             resource = state._add(Resource.load(data))
             if isinstance(resource, ResourceGroup):
-                state._groups[key_of(resource.name)] = resource
+                state._groups[key_of(resource.id)] = resource
         return state
 
     # -- queries -----------------------------------------------------------------------
@@ -100,7 +86,7 @@ class CloudState(NetworkRules, MoveRules):
         found = self.find(arm_id)
         if isinstance(found, kind):
             return found
-        group = self._group(arm.group_of(arm_id)).name
+        group = self._group(arm_id).name
         raise ArmError(404, "ResourceNotFound", f"The Resource '{kind.type}/"
                        f"{arm.name_of(arm_id)}' under resource group '{group}' was not found.")
 
@@ -108,60 +94,15 @@ class CloudState(NetworkRules, MoveRules):
         return [self._resources[k] for k in sorted(self._resources)]
 
     def in_group(self, group: str) -> list[Resource]:
-        return [self._resources[k] for k in sorted(self._members.get(key_of(group), ()))]
+        """The resources of a group, by its id (or name, in the default subscription)."""
+        group_id = group if group.startswith("/") else arm.resource_group_id(self.subscription,
+                                                                             group)
+        return [self._resources[k] for k in sorted(self._members.get(key_of(group_id), ()))]
 
-    def usage(self, location: str) -> dict[str, int]:
-        """What counts against the quotas in ``location``: vCPUs of VMs that are not
-        deallocated (in all and per family), and managed disks."""
-        return {"regional_vcpus": 0, "managed_disks": 0, **self._usage.get(location, {})}
-
-    @property
-    def quotas(self) -> Quotas | None:
-        return self._quotas
-
-    @quotas.setter
-    def quotas(self, quotas: Quotas | None) -> None:
-        """Enforce ``quotas`` from now on (None: none), counting what exists."""
-        self._quotas = quotas
-        self._usage = {}
-        for resource in self._resources.values():
-            self._count(resource, +1)
-
-    def _count(self, resource: Resource, sign: int) -> None:
-        """Keep the quota usage as resources come and go (and VMs start or stop)."""
-        if self._quotas is None or not isinstance(resource, (Disk, VirtualMachine)):
-            return
-        used = self._usage.get(resource.location)
-        if used is None:
-            used = self._usage[resource.location] = Counter()
-        if isinstance(resource, Disk):
-            used["managed_disks"] += sign
-        elif resource.power_state != "deallocated":
-            family, vcpus = self._quotas.cores.get(resource.size, ("", 0))
-            used["regional_vcpus"] += sign * vcpus
-            used[family] += sign * vcpus
-
-    def check_quota(self, location: str, vm_sizes: Iterable[str] = (), disks: int = 0) -> None:
-        """Raise QuotaExceeded if these VMs and disks do not fit next to what exists."""
-        quotas = self._quotas
-        if quotas is None:
-            return
-        vm_sizes = list(vm_sizes)
-        if not vm_sizes and len(self._resources) + disks <= quotas.managed_disks:
-            return  # fewer resources of any kind than the disk quota: it cannot be hit
-        used = self._usage.get(location, {})
-        wanted = {"regional_vcpus": 0, "managed_disks": disks}
-        for size in vm_sizes:
-            family, vcpus = quotas.cores.get(size, ("", 0))
-            wanted["regional_vcpus"] += vcpus
-            wanted[family] = wanted.get(family, 0) + vcpus
-        limits = quotas.limits
-        for name, extra in wanted.items():
-            limit = limits.get(name)
-            if extra and limit is not None and used.get(name, 0) + extra > limit:
-                raise ArmError(409, "QuotaExceeded", f"Operation could not be completed as it "
-                               f"results in exceeding approved {name} quota in {location}: "
-                               f"limit {limit}, in use {used.get(name, 0)}, requested {extra}.")
+    def in_subscription(self, subscription: str) -> list[Resource]:
+        """The resources (groups too) of one subscription."""
+        prefix = key_of(f"/subscriptions/{subscription}/")
+        return [r for k, r in sorted(self._resources.items()) if k.startswith(prefix)]
 
     def export(self) -> list[dict[str, Any]]:
         return [r.export() for r in self.resources()]
@@ -190,19 +131,19 @@ class CloudState(NetworkRules, MoveRules):
             existing.tags = dict(tags)
             return self._add(existing)
         group = self._add(ResourceGroup(group_id, location, dict(tags)))
-        self._groups[key_of(group.name)] = group
+        self._groups[key_of(group.id)] = group
         return group
 
     def delete_resource_group(self, group_id: str) -> None:
-        group = self._group(arm.group_of(group_id))
-        members = self.in_group(group.name)
+        group = self._group(group_id)
+        members = self.in_group(group.id)
         for resource in members:
             if isinstance(resource, VirtualMachine):
                 self._release(resource)
         for resource in members:
             self._drop(resource)
         self._drop(group)
-        del self._groups[key_of(group.name)]
+        del self._groups[key_of(group.id)]
 
     # -- disks and snapshots -----------------------------------------------------------
 
@@ -213,7 +154,7 @@ class CloudState(NetworkRules, MoveRules):
         its location (``CopyStart``: any location), as large as it or larger (``size_gb``
         0: its size)."""
         self._new_name(disk_id)
-        self.check_quota(location, disks=1)
+        self.check_quota(location, disks=1, subscription=arm.parse_id(disk_id).subscription)
         option = create_option or ("Copy" if source is not None else "Empty")
         if source is not None:
             origin = self._copy_source(source, location, cross_region=option == "CopyStart")
@@ -288,7 +229,8 @@ class CloudState(NetworkRules, MoveRules):
         if size not in self.max_data_disks:
             raise ArmError(409, "SkuNotAvailable", f"The requested VM size '{size}' is not "
                            f"available in location '{location}'.")
-        self.check_quota(location, [size], disks=1 if os_disk_from_image else 0)
+        self.check_quota(location, [size], disks=1 if os_disk_from_image else 0,
+                         subscription=arm.parse_id(vm_id).subscription)
         interface = self.get(nic, NetworkInterface)
         if interface.vm:
             raise ArmError(400, "NicInUse", f"Network interface '{interface.name}' is used by "
@@ -371,7 +313,7 @@ class CloudState(NetworkRules, MoveRules):
         old, vm.size = vm.size, size
         try:
             if vm.power_state != "deallocated":
-                self.check_quota(vm.location, [size])
+                self.check_quota(vm.location, [size], subscription=arm.parse_id(vm_id).subscription)
         except ArmError:
             vm.size = old
             raise
@@ -396,7 +338,7 @@ class CloudState(NetworkRules, MoveRules):
         starting a deallocated VM needs its vCPUs within quota again."""
         vm = self.get(vm_id, VirtualMachine)
         if vm.power_state == "deallocated" and power_state != "deallocated":
-            self.check_quota(vm.location, [vm.size])
+            self.check_quota(vm.location, [vm.size], subscription=arm.parse_id(vm_id).subscription)
         self._count(vm, -1)  # a deallocated VM holds no vCPU quota
         vm.power_state = power_state
         self._count(vm, +1)
@@ -410,16 +352,17 @@ class CloudState(NetworkRules, MoveRules):
 
     # -- rules -------------------------------------------------------------------------
 
-    def _group(self, name: str) -> ResourceGroup:
-        group = self._groups.get(key_of(name))
+    def _group(self, arm_id: str) -> ResourceGroup:
+        """The group ``arm_id`` is or is in."""
+        group = self._groups.get(key_of(arm.group_id_of(arm_id)))
         if group is None:
             raise ArmError(404, "ResourceGroupNotFound",
-                           f"Resource group '{name}' could not be found.")
+                           f"Resource group '{arm.group_of(arm_id)}' could not be found.")
         return group
 
     def _new_name(self, arm_id: str) -> None:
         """The group must exist and the name be free in it."""
-        self._group(arm.group_of(arm_id))
+        self._group(arm_id)
         existing = self.find(arm_id)
         if existing is not None:
             raise ArmError(409, "Conflict", f"A resource named '{existing.name}' of type "
@@ -429,15 +372,14 @@ class CloudState(NetworkRules, MoveRules):
     def _drop(self, resource: Resource) -> None:
         key = key_of(resource.id)
         del self._resources[key]
-        members = self._members.get(key_of(resource.resource_group))
+        members = self._members.get(key_of(arm.group_id_of(resource.id)))
         if members is not None:
             members.discard(key)
         for tag in resource.tags.items():
             self._by_tag[tag].discard(key)
         if resource.__class__ is NetworkInterface:
             self._index_ips(resource, False)
-        if self._quotas is not None:
-            self._count(resource, -1)
+        self._count(resource, -1)
 
     def _add(self, resource: R) -> R:
         if resource.created_s is None:
@@ -445,13 +387,12 @@ class CloudState(NetworkRules, MoveRules):
         key = key_of(resource.id)
         self._resources[key] = resource
         if not isinstance(resource, ResourceGroup):
-            self._members.setdefault(key_of(resource.resource_group), set()).add(key)
+            self._members.setdefault(key_of(arm.group_id_of(key)), set()).add(key)
         for tag in resource.tags.items():
             self._by_tag.setdefault(tag, set()).add(key)
         if resource.__class__ is NetworkInterface:
             self._index_ips(resource, True)
-        if self._quotas is not None:
-            self._count(resource, +1)
+        self._count(resource, +1)
         return resource
 
     def _attachable(self, disk: Disk, location: str, zone: str | None) -> Disk:

@@ -98,17 +98,14 @@ def get_or_list(region: Region, call: ArmCall) -> Outcome:
 def list_in(region: Region, type_: str, scope: str) -> list[Resource]:
     """The resources of ``type_`` in a subscription's or a group's scope (404 for a group
     that does not exist); a deleted one may linger (``consistency``)."""
-    group = None
     if "/resourcegroups/" in scope.lower():
-        region.state.get(scope, ResourceGroup)
-        group = arm.name_of(scope).lower()
-        live = region.state.in_group(group)
+        live = region.state.in_group(region.state.get(scope, ResourceGroup).id)
     else:
-        live = region.state.resources()
+        live = region.state.in_subscription(arm.name_of(scope))
+    inside = scope.lower().rstrip("/") + "/"
 
     def wanted(r: Resource) -> bool:
-        return r.type.lower() == type_.lower() and (group is None
-                                                    or r.resource_group.lower() == group)
+        return r.type.lower() == type_.lower() and r.id.lower().startswith(inside)
 
     return region.lingering.listed([r for r in live if wanted(r)], region.state.now, wanted)
 

@@ -55,8 +55,9 @@ def put_vm(region: Region, call: ArmCall) -> Outcome:
     from_image = (os_disk.get("createOption") or "").lower() == "fromimage"
     if from_image and not storage.get("imageReference") and not os_disk.get("name"):
         raise missing("properties.storageProfile.imageReference")
-    os_disk_id = (arm.resource_id(region.state.subscription, arm.group_of(call.id), arm.DISKS,
-                                  os_disk.get("name") or f"{arm.name_of(call.id)}_OsDisk_1")
+    os_disk_id = (arm.resource_id(arm.parse_id(call.id).subscription, arm.group_of(call.id),
+                                  arm.DISKS, os_disk.get("name")
+                                  or f"{arm.name_of(call.id)}_OsDisk_1")
                   if from_image else normal_id((os_disk.get("managedDisk") or {}).get("id", "")))
     nics = (props.get("networkProfile") or {}).get("networkInterfaces") or [{}]
     image_disk = ((os_disk.get("managedDisk") or {}).get("storageAccountType") or IMAGE_OS_DISK[0],

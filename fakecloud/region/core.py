@@ -69,6 +69,7 @@ class Region:
         accepts a request; ``latency_s`` says when it answers or ends. A refusal is
         raised as ArmError."""
         self.state.now = now  # what the call creates, it creates now
+        self.state.check_subscription(call.id)
         handler = HANDLERS.get(call.operation)
         if handler is None:
             raise ArmError(501, "NotImplementedInFake", f"fakecloud does not implement "

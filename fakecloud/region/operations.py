@@ -68,31 +68,34 @@ def _by_tag(resources: list[Resource], text: str) -> list[Resource]:
 def list_resources(region: Region, call: ArmCall) -> Outcome:
     """Every resource of the subscription, or (the call names a group) of one group."""
     if call.id.count("/") == 2:
-        in_scope, group = region.state.resources(), None
+        in_scope, group = region.state.in_subscription(arm.name_of(call.id)), None
     else:
-        group = region.state.get(call.id, ResourceGroup).name.lower()
+        group = region.state.get(call.id, ResourceGroup).id.lower()
         in_scope = region.state.in_group(group)
+    scope = (group or call.id).lower() + "/"
     found = region.lingering.listed(
         [r for r in in_scope if not isinstance(r, ResourceGroup)], region.state.now,
-        lambda r: not isinstance(r, ResourceGroup)
-        and (group is None or r.resource_group.lower() == group))
+        lambda r: not isinstance(r, ResourceGroup) and r.id.lower().startswith(scope))
     return 200, _by_tag(found, call.filter), "find_resources", False
 
 
 def list_groups(region: Region, call: ArmCall) -> Outcome:
     """Every resource group (a deleted one may linger: ``consistency``)."""
+    scope = call.id.lower() + "/"
     groups = region.lingering.listed(
-        [r for r in region.state.resources() if isinstance(r, ResourceGroup)],
-        region.state.now, lambda r: isinstance(r, ResourceGroup))
+        [r for r in region.state.in_subscription(arm.name_of(call.id))
+         if isinstance(r, ResourceGroup)],
+        region.state.now, lambda r: isinstance(r, ResourceGroup) and r.id.lower().startswith(scope))
     return 200, _by_tag(groups, call.filter), "find_resources", False
 
 
 def usages(region: Region, call: ArmCall) -> Outcome:
     """Compute's usages of a location: each quota's limit and what counts against it."""
-    quotas, location = region.state.quotas, arm.name_of(call.id)
+    subscription, location = call.id.split("/")[2], arm.name_of(call.id)
+    quotas = region.state.quotas_of(subscription)
     if quotas is None:
         return 200, [], "find_resources", False
-    used = region.state.usage(location)
+    used = region.state.usage(location, subscription)
     limits = {"cores": ("Total Regional vCPUs", quotas.regional_vcpus, "regional_vcpus"),
               "managedDisks": ("Managed Disks", quotas.managed_disks, "managed_disks"),
               **{family: (family, limit, family) for family, limit in quotas.family_vcpus.items()}}

@@ -18,7 +18,7 @@ from fakecloud.region import Answer, ArmCall, rehydration
 from restore import ops
 from restore.backends import checks
 from restore.backends.agent_call import check_agent_output, run_command_input
-from restore.backends.checks import Seen
+from restore.backends.checks import NO_SUBSCRIPTION, Seen
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.errors import CloudError
@@ -57,7 +57,7 @@ def look(arm_id: str) -> Generator[ArmCall, Answer, Resource | None]:
     try:
         answer = yield ArmCall("GET", type_, arm_id)
     except ArmError as exc:
-        if exc.status == 404:
+        if exc.status == 404 and exc.code != NO_SUBSCRIPTION:
             return None
         raise
     return answer.result
@@ -107,10 +107,15 @@ def _zones(zone: str | None) -> dict[str, Any]:
 
 def _find(op: ops.FindResources, subscription: str) -> Calls:
     where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
-    found = yield ArmCall("GET", "Microsoft.Resources/resources",
-                          f"/subscriptions/{subscription}", filter_=where)
-    groups = yield ArmCall("GET", "Microsoft.Resources/subscriptions/resourceGroups",
-                           f"/subscriptions/{subscription}", filter_=where)
+    scope = f"/subscriptions/{op.subscription}"
+    try:
+        found = yield ArmCall("GET", "Microsoft.Resources/resources", scope, filter_=where)
+    except ArmError as exc:
+        if exc.code == NO_SUBSCRIPTION:
+            return []
+        raise
+    groups = yield ArmCall("GET", "Microsoft.Resources/subscriptions/resourceGroups", scope,
+                           filter_=where)
     pairs = [(r.type, r.id) for r in found.result] + [(arm.RESOURCE_GROUPS, g.id)
                                                      for g in groups.result]
     return sorted(pairs, key=lambda pair: pair[1].lower())
@@ -134,7 +139,7 @@ def _check_names(op: ops.CheckNamesFree, subscription: str) -> Calls:
 def _check_quota(op: ops.CheckQuota, subscription: str) -> Calls:
     """The VM sizes must be offered in the location without restriction, and the VMs and
     disks must fit next to the usage."""
-    skus = yield ArmCall("GET", "Microsoft.Compute/skus", f"/subscriptions/{subscription}",
+    skus = yield ArmCall("GET", "Microsoft.Compute/skus", f"/subscriptions/{op.subscription}",
                          filter_=f"location eq '{op.location}'")
     offered = {s["name"]: s for s in skus.result if s["resourceType"] == "virtualMachines"}
     wanted: dict[str, int] = {"cores": 0, "managedDisks": op.disks}
@@ -147,7 +152,7 @@ def _check_quota(op: ops.CheckQuota, subscription: str) -> Calls:
         wanted["cores"] += vcpus
         wanted[sku["family"]] = wanted.get(sku["family"], 0) + vcpus
     usages = yield ArmCall("GET", "Microsoft.Compute/locations/usages",
-                           f"/subscriptions/{subscription}/providers/Microsoft.Compute/"
+                           f"/subscriptions/{op.subscription}/providers/Microsoft.Compute/"
                            f"locations/{op.location}")
     for usage in usages.result:
         extra = wanted.get(usage["name"]["value"], 0)

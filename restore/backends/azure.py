@@ -37,6 +37,7 @@ from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.azure_pool import AzurePool
 from restore.backends.azure_reads import AzureReads, error_code
 from restore.backends.azure_replace import AzureReplace
+from restore.backends.azure_signin import SignedIn, acts_in
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
@@ -44,6 +45,8 @@ from restore.ops import Operation
 
 _current_calls: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "calls", default=None)
+_acting_clients: contextvars.ContextVar[AzureClients | None] = contextvars.ContextVar(
+    "clients", default=None)
 
 
 class Clock(Protocol):
@@ -138,24 +141,37 @@ class Repository(Protocol):
 
 @dataclass
 class AzureClients:
-    """The three management clients of one subscription, sharing a transport."""
+    """The three management clients of one subscription, sharing a transport; ``of``
+    gives those of another subscription, signed in with the same credential."""
 
     compute: ComputeManagementClient
     network: NetworkManagementClient
     resource: ResourceManagementClient
     subscription: str
     polling_interval: float = 30.0  # seconds between polls when ARM gives no Retry-After
+    signed_in: SignedIn | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def connect(cls, credential: Any, subscription: str, clock: Clock,
                 polling_interval: float = 30.0, **kwargs: Any) -> AzureClients:
-        transport = ClockTransport(clock)
-        options = {"transport": transport, "polling_interval": polling_interval,
-                   "per_retry_policies": [RequestLogPolicy()], **kwargs}
-        return cls(ComputeManagementClient(credential, subscription, **options),
-                   NetworkManagementClient(credential, subscription, **options),
-                   ResourceManagementClient(credential, subscription, **options),
-                   subscription, polling_interval)
+        """The clients of ``subscription``; those of the others are made as they are
+        first used, with the same ``credential`` (one sign-in)."""
+        def clients_of(sub: str) -> AzureClients:
+            options = {"transport": ClockTransport(clock), "polling_interval": polling_interval,
+                       "per_retry_policies": [RequestLogPolicy()], **kwargs}
+            return cls(ComputeManagementClient(credential, sub, **options),
+                       NetworkManagementClient(credential, sub, **options),
+                       ResourceManagementClient(credential, sub, **options),
+                       sub, polling_interval, signed_in)
+
+        signed_in = SignedIn(clients_of)
+        return signed_in.clients(subscription)
+
+    def of(self, subscription: str) -> AzureClients:
+        """The clients of ``subscription`` (these, for their own)."""
+        if subscription.lower() == self.subscription.lower() or self.signed_in is None:
+            return self
+        return self.signed_in.clients(subscription)
 
 
 def cloud_error(exc: AzureError) -> CloudError:
@@ -178,7 +194,7 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
 
     def __init__(self, clients: AzureClients, repository: Repository | None = None,
                  now: Callable[[], float] | None = None):
-        self.clients, self.repository = clients, repository
+        self.home, self.repository = clients, repository
         self.now = now or time.time
         self._handlers: dict[type, Callable[[Any], Any]] = {
             **self.pool_handlers(),
@@ -207,15 +223,26 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
             ops.CheckQuota: self.check_quota,
         }
 
+    @property
+    def clients(self) -> AzureClients:
+        """The clients of the subscription the operation being executed acts in (else the
+        home subscription's, those given)."""
+        return _acting_clients.get() or self.home
+
     def execute(self, op: Operation, recheck: bool = False) -> Any:
-        """Run ``op``; with ``recheck`` (its step ran before an interruption) look first
-        and skip it when its effect is there. Raises CloudError."""
+        """Run ``op`` with the clients of the subscription it acts in; with ``recheck``
+        (its step ran before an interruption) look first and skip it when its effect is
+        there. Raises CloudError."""
+        subscription = acts_in(op)
+        acting = _acting_clients.set(self.home.of(subscription) if subscription else None)
         try:
             if recheck and self.already_done(op):
                 return op.resource
             result = self._handlers[type(op)](op)
         except AzureError as exc:
             raise cloud_error(exc) from None
+        finally:
+            _acting_clients.reset(acting)
         return op.resource if result is None else result
 
     def _wait(self, begin: Callable[..., LROPoller[Any]], arm_id: str, *args: Any) -> Any:

@@ -13,7 +13,7 @@ from azure.core.exceptions import HttpResponseError
 import armid as arm
 from restore import ops
 from restore.backends import checks
-from restore.backends.checks import Seen
+from restore.backends.checks import NO_SUBSCRIPTION, Seen
 from restore.errors import CloudError
 from restore.ops import Operation
 
@@ -26,14 +26,15 @@ def error_code(exc: HttpResponseError) -> str | None:
 
 
 class AzureReads:
-    """The reads of one subscription's clients (``clients``)."""
+    """The reads of the clients of the subscription an operation acts in (``clients``);
+    a resource is read with its own subscription's."""
 
     clients: AzureClients
 
     def get(self, arm_id: str) -> Any | None:
         """The resource (an SDK model), or None when it does not exist."""
         parsed = arm.parse_id(arm_id)
-        c, group, name = self.clients, parsed.resource_group, parsed.name
+        c, group, name = self.clients.of(parsed.subscription), parsed.resource_group, parsed.name
         getters: dict[str, Callable[[], Any]] = {
             arm.RESOURCE_GROUPS: lambda: c.resource.resource_groups.get(group),
             arm.DISKS: lambda: c.compute.disks.get(group, name),
@@ -52,7 +53,7 @@ class AzureReads:
         try:
             return getters[parsed.type]()
         except HttpResponseError as exc:
-            if exc.status_code == 404 and error_code(exc) != "SubscriptionNotFound":
+            if exc.status_code == 404 and error_code(exc) != NO_SUBSCRIPTION:
                 return None
             raise
 
@@ -62,9 +63,15 @@ class AzureReads:
 
     def find_resources(self, op: ops.FindResources) -> list[tuple[str, str]]:
         where = f"tagName eq '{op.key}' and tagValue eq '{op.value}'"
-        found = [(r.type, r.id) for r in self.clients.resource.resources.list(filter=where)]
+        resource = self.clients.of(op.subscription).resource
+        try:
+            found = [(r.type, r.id) for r in resource.resources.list(filter=where)]
+        except HttpResponseError as exc:
+            if error_code(exc) == NO_SUBSCRIPTION:
+                return []  # nothing was created in a subscription that does not exist
+            raise
         found += [(arm.RESOURCE_GROUPS, g.id)
-                  for g in self.clients.resource.resource_groups.list(filter=where)]
+                  for g in resource.resource_groups.list(filter=where)]
         return sorted(found, key=lambda pair: pair[1].lower())
 
     def check_exists(self, op: ops.CheckExists) -> None:
@@ -83,8 +90,8 @@ class AzureReads:
     def check_quota(self, op: ops.CheckQuota) -> None:
         """The VM sizes must be offered in the location without restriction, and the VMs
         and disks must fit next to the usage (Compute's usages API)."""
-        where = f"location eq '{op.location}'"
-        offered = {sku.name: sku for sku in self.clients.compute.resource_skus.list(filter=where)
+        where, compute = f"location eq '{op.location}'", self.clients.of(op.subscription).compute
+        offered = {sku.name: sku for sku in compute.resource_skus.list(filter=where)
                    if sku.resource_type == "virtualMachines"}
         wanted: dict[str, int] = {"cores": 0, "managedDisks": op.disks}
         for size in op.vm_sizes:
@@ -95,7 +102,7 @@ class AzureReads:
             vcpus = int(next((c.value for c in sku.capabilities or [] if c.name == "vCPUs"), 0))
             wanted["cores"] += vcpus
             wanted[sku.family] = wanted.get(sku.family, 0) + vcpus
-        for usage in self.clients.compute.usage.list(op.location):
+        for usage in compute.usage.list(op.location):
             extra = wanted.get(usage.name.value, 0)
             if extra and usage.current_value + extra > usage.limit:
                 raise CloudError("QuotaExceeded", f"Operation could not be completed as it "

@@ -10,6 +10,10 @@ import armid as arm
 from restore import ops
 from restore.ops import Operation
 
+NO_SUBSCRIPTION = "SubscriptionNotFound"
+"""ARM's code (404) for a subscription it does not know: not a resource found missing,
+and a subscription in which nothing was created."""
+
 Rule = Generator[str, "Seen | None", bool]
 
 

@@ -75,7 +75,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     if book:
         book.follow(simulated_session(engine, state, lambda: clock.now, step_faults, data,
                                       resuming))
-    with mock_azure(clock=clock, region=region) as fake:
+    with mock_azure(clock=clock, region=region, any_subscription=False) as fake:
         driver = drive(engine, clock, state.subscription, FakeRepository(fake),
                        book.record_operation if book else (lambda ticket: None), step_faults)
     if book:

@@ -13,7 +13,7 @@ import simpy
 from fakecloud.models import CloudState
 from restore.backends.cost import restore_cost
 from restore.backends.pool_report import Housekeeping, pool_fields, pool_outcome
-from restore.backends.prepared import check_disks, injector_for, scenario_profile
+from restore.backends.prepared import check_disks, injector_for, scenario_profile, tenant
 from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
@@ -130,7 +130,8 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     for replica, priority in scenario.replicas():
         plan = build_plan(replica, profile.sizing, pool=pooled)
         check_disks(plan, profile)
-        state = build_world(replica, plan, profile.sizing.max_data_disks, state=state)
+        state = build_world(replica, plan, profile.sizing.max_data_disks,
+                            state=state or tenant(replica, profile))
         members.append((replica, plan, priority))
     state.quotas = profile.quota
     env = simpy.Environment()

@@ -99,7 +99,8 @@ def prepare(scenario: Scenario, clients: AzureClients, source: str = "<scenario>
     sizing = load_profile(found.region_profile).sizing
     plan = build_plan(found, sizing, restore_id or new_restore_id(), source)
     _azure_calls(lambda: _preflight(plan, executor))
-    before = _azure_calls(lambda: source_snapshot(plan.context, AzureInventory(executor).lookup))
+    before = _azure_calls(lambda: source_snapshot(
+        plan.context, AzureInventory(executor, plan.context.target_subscription).lookup))
     return LiveRestore(found, plan, clients, before, repository)
 
 
@@ -239,7 +240,7 @@ def _run(live: LiveRestore, book: Journal | None, progress: Callable[[Ticket], N
     finally:  # stopped midway too: the journal keeps where the rehydration stood
         if book is not None:
             book.save()
-    inventory = AzureInventory(executor)
+    inventory = AzureInventory(executor, live.plan.context.target_subscription)
     report = _azure_calls(lambda: Report(engine, BACKEND, live.scenario.seed, driver.end_s,
                                          live.source_before, inventory))
     report.arm_requests = driver.calls
@@ -292,10 +293,11 @@ def resume(journal: str | Path, credential: Any = None,
 
 
 class AzureInventory:
-    """The report's view of the subscription after the restore, read with the SDK."""
+    """The report's view of Azure after the restore, read with the SDK; what the restore
+    created is in ``subscription`` (its target's)."""
 
-    def __init__(self, executor: AzureExecutor):
-        self.executor = executor
+    def __init__(self, executor: AzureExecutor, subscription: str):
+        self.executor, self.subscription = executor, subscription
         self._seen: dict[str, Resource] = {}
 
     def lookup(self, arm_id: str) -> Resource | None:
@@ -308,7 +310,7 @@ class AzureInventory:
 
     def tagged(self, key: str, value: str) -> list[str]:
         return [arm_id for _, arm_id in self.executor.find_resources(
-            ops.FindResources(key, value))]
+            ops.FindResources(key, value, self.subscription))]
 
     def export(self) -> list[Resource]:
         """What the restore left (tagged with its id) and what the report looked at."""

@@ -61,7 +61,7 @@ def pool_outcome(pool: PoolPlan | None, settings: WorkerPool, engines: list[Engi
                            now)
     left = [state.find(i) for i in state.tagged(POOL_TAG, dict(pool.tags)[POOL_TAG])]
     kept = [r for r in left if isinstance(r, VirtualMachine)
-            and r.resource_group.lower() == arm.name_of(pool.group).lower()]
+            and arm.group_id_of(r.id).lower() == pool.group.lower()]
     owned = {i.lower() for vm in kept for i in (vm.id, vm.nic, vm.os_disk)}
     leaked = [r.id for r in left if r is not None and r.id.lower() not in owned
               and r.id.lower() != pool.group.lower()]  # the group stays, as Veeam's
@@ -77,8 +77,9 @@ def pool_fields(pool: PoolOutcome | None) -> dict[str, Any]:
                               "workers_started": pool.started}
     if pool.group is None:
         return {**fields, "worker_pool": {"warm": False}}
-    name = arm.name_of(pool.group)
+    name, subscription = arm.name_of(pool.group), arm.parse_id(pool.group).subscription
     return {**fields, "worker_pool": {
         "warm": True, "group": pool.group, "min": pool.min, "keep_warm_s": pool.keep_warm_s,
         "kept": pool.kept, "leaked": pool.leaked, "idle_end_s": round(pool.idle_end_s, 3),
-        "remove_with": f"az group delete --name {name} --yes" if pool.kept else None}}
+        "remove_with": f"az group delete --name {name} --subscription {subscription} --yes"
+        if pool.kept else None}}

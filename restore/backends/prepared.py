@@ -42,7 +42,8 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
     profile = scenario_profile(scenario, profile)
     plan = build_plan(scenario, profile.sizing)
     check_disks(plan, profile)
-    world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota)
+    world = build_world(scenario, plan, profile.sizing.max_data_disks, profile.quota,
+                        tenant(scenario, profile))
     data: RegionData | None = None
     if scenario.data is not None and scenario.data.mode == "bytes":
         from restore.backends.bytes_mode import DataPath, SnapshotBytes
@@ -51,6 +52,12 @@ def prepare(scenario: Scenario, profile: RestoreProfile | None = None) -> Prepar
                 SnapshotBytes.seed(plan, scenario.data.size_mb))
     return Prepared(scenario, profile, plan, world,
                     source_snapshot(plan.context, world.lookup), data)
+
+
+def tenant(scenario: Scenario, profile: RestoreProfile) -> CloudState:
+    """An empty world: the scenario's subscription and the profile's others."""
+    return profile.add_subscriptions(CloudState(scenario.subscription,
+                                                profile.sizing.max_data_disks))
 
 
 def scenario_profile(scenario: Scenario, profile: RestoreProfile | None = None

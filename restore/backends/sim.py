@@ -81,9 +81,9 @@ def resume(journal: str | Path) -> Report:
         if prepared.plan.context.restore_id != book.meta("restore_id"):
             raise JournalError(f"{journal}: the journal's restore id does not match its plan")
         region = book.meta("region")  # none yet: stopped before its first record
-        state = prepared.world.copy() if region is None else CloudState.load(
-            scenario.subscription, prepared.profile.sizing.max_data_disks, region,
-            prepared.profile.quota)
+        state = prepared.world.copy() if region is None else prepared.profile.add_subscriptions(
+            CloudState.load(scenario.subscription, prepared.profile.sizing.max_data_disks, region,
+                            prepared.profile.quota))
         finished, interrupted = book.stopped_at()
         resumption = Resumption(finished, interrupted, error=book.meta("error"),
                                 next_ticket=book.meta("next_ticket") or 0,

@@ -28,8 +28,9 @@ NETWORK, SUBNET_BITS = "10.0.0.0/8", 16
 def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
                 quotas: Quotas | None = None, state: CloudState | None = None) -> CloudState:
     """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
-    for a new location, the target group and subnet. ``quotas`` apply from then on. Given
-    a ``state``, adds to it (a fleet: groups and networks are shared)."""
+    for a new location, the target group and subnet (when the state has the target's
+    subscription). ``quotas`` apply from then on. Given a ``state``, adds to it (a fleet:
+    groups and networks are shared; the tenant's other subscriptions: in it)."""
     ctx, src = plan.context, scenario.source_vm
     state = state or CloudState(scenario.subscription, max_data_disks)
     state.create_resource_group(ctx.source.group, src.location)
@@ -51,7 +52,7 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
             snapshot = arm.resource_id(scenario.subscription, src.resource_group, arm.SNAPSHOTS,
                                        snapshot_name(disk.name))
             state.create_snapshot(snapshot, src.location, disk.id)
-    if not scenario.is_original_location:
+    if not scenario.is_original_location and state.knows(ctx.target_subscription):
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
         _ensure_subnet(state, ctx.subnet, ctx.location)
@@ -98,9 +99,9 @@ def _ensure_referenced(state: CloudState, scenario: Scenario, plan: Plan) -> Non
 
 def _ensure_subnet(state: CloudState, subnet_id: str, location: str) -> None:
     vnet_id, _, subnet = subnet_id.rpartition("/subnets/")
-    group = arm.parse_id(vnet_id).resource_group
-    if not isinstance(state.find(arm.resource_group_id(state.subscription, group)), ResourceGroup):
-        state.create_resource_group(arm.resource_group_id(state.subscription, group), location)
+    group = arm.group_id_of(vnet_id)
+    if not isinstance(state.find(group), ResourceGroup):
+        state.create_resource_group(group, location)
     vnet = state.find(vnet_id)
     if not isinstance(vnet, VirtualNetwork):
         vnet = state.create_virtual_network(vnet_id, location, address_prefixes=[NETWORK])
