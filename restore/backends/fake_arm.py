@@ -15,7 +15,8 @@ from fakecloud.arm import ArmFake
 from fakecloud.clock import VirtualClock
 from fakecloud.mock import FakeCredential, mock_azure
 from fakecloud.region import rehydration
-from restore.backends.azure import AzureClients, AzureExecutor, Driver, Repository
+from restore.backends.azure import AzureClients, AzureExecutor, Repository
+from restore.backends.azure_driver import Driver
 from restore.backends.cost import restore_cost
 from restore.backends.data import REPOSITORY_URL
 from restore.backends.faults import FaultRule, StepFaults

@@ -21,11 +21,11 @@ from restore import ops
 from restore.backends.azure import (
     AzureClients,
     AzureExecutor,
-    Driver,
     Repository,
     WallClock,
     cloud_error,
 )
+from restore.backends.azure_driver import Driver
 from restore.backends.azure_reads import power_state
 from restore.backends.journal import Journal, JournalError, engine_session
 from restore.backends.profiles import load_profile
