@@ -31,7 +31,10 @@ def check_placement(scenario: Scenario) -> None:
         raise ValueError("source_vm.security.type: a confidential VM (ConfidentialVM) cannot "
                          "be restored: restorelab, like Veeam Backup for Microsoft Azure, "
                          "restores Standard and Trusted Launch VMs only")
-    target = scenario.target
+    src, target = scenario.source_vm, scenario.target
+    if src.availability_set is not None and src.zone is not None:
+        raise ValueError("source_vm.availability_set: a VM is in an availability set or in a "
+                         "zone, not both (ARM refuses the combination)")
     if target.availability_set is not None and target.zone is not None:
         raise ValueError("target.availability_set: a VM is in an availability set or in a "
                          "zone, not both (drop target.zone; ARM refuses the combination)")
@@ -81,11 +84,18 @@ def vm_settings(sc: Scenario, target_rg: str, vm_name: str) -> VmSettings:
         public_ip=None if ip is None else PublicIpPlan(
             arm.resource_id(sub, target_rg, arm.PUBLIC_IP_ADDRESSES, f"{vm_name}-ip"),
             ip.sku, ip.allocation.capitalize()),
-        availability_set=_in_group(target.availability_set, sub, target_rg,
-                                   arm.AVAILABILITY_SETS),
+        availability_set=_availability_set(sc, sub, target_rg),
         accelerated_networking=sc.source_vm.accelerated_networking,
         security=_security(sc),
     )
+
+
+def _availability_set(sc: Scenario, sub: str, target_rg: str) -> str | None:
+    """The target's availability set; at the original location, the source's (the VM is
+    made again where it was)."""
+    if sc.is_original_location:
+        return _in_group(sc.source_vm.availability_set, sub, target_rg, arm.AVAILABILITY_SETS)
+    return _in_group(sc.target.availability_set, sub, target_rg, arm.AVAILABILITY_SETS)
 
 
 def _security(sc: Scenario) -> SecurityProfile | None:

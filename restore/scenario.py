@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, PlainValidator, ValidationError, field_validator, model_validator
 
+import armid as arm
 from restore.errors import ScenarioError
 from restore.modes import check_mode
 from restore.placement import check_placement
@@ -22,7 +23,7 @@ from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in on
     FleetGroup,
     WorkerPool,
 )
-from restore.scenario_placement import Security, encryption_set_id
+from restore.scenario_placement import Security, encryption_set_id, resource_named
 from restore.scenario_target import NEW_LOCATION_FIELDS, DiskSkuChoice, Target  # noqa: F401
 from restore.scenario_text import UniqueKeyLoader, field_and_problem, shown, yaml_problem
 from restore.scenario_types import (  # noqa: F401
@@ -96,6 +97,14 @@ class SourceVm(Strict):
                                       description="its security type (default: Standard)")
     accelerated_networking: bool = Field(default=False, exclude_if=at_default(False),
                                          description="its NIC's accelerated networking")
+    availability_set: str | None = Field(default=None, exclude_if=at_default(None), description=(
+        "the availability set it is in (name in its group, or ARM id): an original-location "
+        "restore puts the VM back in it"))
+
+    @field_validator("availability_set")
+    @classmethod
+    def _availability_set_named(cls, value: str | None) -> str | None:
+        return resource_named(value, arm.AVAILABILITY_SETS)
 
     @field_validator("data_disks")
     @classmethod

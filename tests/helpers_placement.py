@@ -38,8 +38,10 @@ def assert_vm_settings(sc: Scenario, res: dict[str, dict[str, Any]], vm: dict[st
     props, nic_props, target = vm["properties"], nic["properties"], sc.target
     assert props.get("securityProfile") == expected_security(sc)
     aset = (props.get("availabilitySet") or {}).get("id", "")
-    assert aset.endswith(f"/availabilitySets/{target.availability_set.rsplit('/', 1)[-1]}"
-                         if target.availability_set else ""), aset
+    wanted = sc.source_vm.availability_set if sc.is_original_location else \
+        target.availability_set  # at the original location the VM goes back into its own
+    assert aset.endswith(f"/availabilitySets/{wanted.rsplit('/', 1)[-1]}"
+                         if wanted else ""), aset
     for lun, disk_id in disks.items():
         encryption = res[disk_id.lower()]["properties"].get("encryption") or {}
         assert encryption.get("diskEncryptionSetId") == expected_encryption_set(sc, lun), lun

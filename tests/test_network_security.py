@@ -320,3 +320,52 @@ def test_a_real_restore_refuses_a_confidential_source():
         _live(parse_scenario(raw), _bare(raw), confidential)
     assert info.value.field == "source_vm.security.type"
     assert "confidential VM" in info.value.message
+
+
+# -- the source's availability set -----------------------------------------------------------
+
+def in_availability_set(location="original", kind="backup", tier="hot", target=None):
+    raw = scenario_dict(location=location, kind=kind, tier=tier, target=target)
+    raw["source_vm"]["availability_set"] = "avset-web"
+    return raw
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("point", RESTORE_POINTS)
+def test_an_original_location_restore_puts_the_vm_back_in_its_availability_set(point, backend):
+    needs_the_sdk(backend)
+    kind, tier, priority = point
+    raw = in_availability_set("original", kind, tier)
+    if priority:
+        raw["restore_point"]["rehydrate_priority"] = priority
+    sc = parse_scenario(raw)
+    report = restore.simulate(sc, backend=backend)
+    assert_restored(sc, report)  # helpers_placement checks the VM's availability set
+    assert report.restored_vm["settings"]["availability_set"].endswith(
+        "/resourceGroups/rg-prod/providers/Microsoft.Compute/availabilitySets/avset-web")
+
+
+def test_a_new_location_restore_takes_only_the_targets_availability_set():
+    sc = parse_scenario(in_availability_set("new", target={"resource_group": "rg-restore"}))
+    assert [op.availability_set for op in ops_of(sc.model_dump(mode="json"), CreateVm)
+            if not op.os_disk_from_image] == [None]
+    report = restore.simulate(sc)
+    assert_restored(sc, report)
+
+
+def test_a_source_in_an_availability_set_and_a_zone_is_refused():
+    raw = in_availability_set()
+    raw["source_vm"]["zone"] = "1"
+    error = error_of(raw)
+    assert error.field == "source_vm.availability_set" and "not both" in error.message
+
+
+def test_a_real_restore_reads_the_sources_availability_set():
+    raw = in_availability_set()
+    sc = parse_scenario(raw)
+    bare = parse_scenario({**raw, "source_vm": {k: v for k, v in raw["source_vm"].items()
+                                                if k != "availability_set"}})
+    ready, report, fake = _live(sc, bare)
+    assert ready.scenario.source_vm.availability_set.endswith("/availabilitySets/avset-web")
+    assert report.status == "succeeded"
+    assert fake.state.export() == restore.simulate(sc).final_state["resources"]

@@ -139,7 +139,8 @@ def discover(scenario: Scenario, executor: AzureExecutor, source: str) -> Scenar
         "network": {"vnet": arm.name_of(vnet_id), "subnet": subnet,
                     "resource_group": arm.group_of(vnet_id), "nic": arm.name_of(nic_id)},
         **_security_of(vm), **({"accelerated_networking": True}
-                               if nic.enable_accelerated_networking else {})}
+                               if nic.enable_accelerated_networking else {}),
+        **({"availability_set": vm.availability_set.id} if vm.availability_set else {})}
     return parse_scenario(raw, source=source)
 
 

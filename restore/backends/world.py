@@ -71,6 +71,8 @@ def _describe_source(state: CloudState, scenario: Scenario, vm: VirtualMachine,
     src = scenario.source_vm
     vm.requested = security_body(security_profile(
         src.security.type if src.security else "Standard", src.security))
+    if src.availability_set:
+        vm.requested["availabilitySet"] = {"id": _source_availability_set(scenario)}
     if src.accelerated_networking:
         state.get(vm.nic, NetworkInterface).requested = {"enableAcceleratedNetworking": True}
     for disk, (_, spec, _) in zip(disks, src.disks(), strict=True):
@@ -84,6 +86,8 @@ def _ensure_referenced(state: CloudState, scenario: Scenario, plan: Plan) -> Non
     ctx, settings = plan.context, plan.context.vm.settings if plan.context.vm else None
     wanted = [(DiskEncryptionSet, spec.encryption_set, scenario.source_vm.location)
               for _, spec, _ in scenario.source_vm.disks()]
+    wanted.append((AvailabilitySet, _source_availability_set(scenario),
+                   scenario.source_vm.location))
     if (scenario.target.encryption_set or "").startswith("/"):
         wanted.append((DiskEncryptionSet, scenario.target.encryption_set, ctx.location))
     if settings is not None:
@@ -95,6 +99,14 @@ def _ensure_referenced(state: CloudState, scenario: Scenario, plan: Plan) -> Non
             if state.find(group) is None:
                 state.create_resource_group(group, location)
             state.put_echoed(kind(arm_id, location))
+
+
+def _source_availability_set(scenario: Scenario) -> str | None:
+    src, name = scenario.source_vm, scenario.source_vm.availability_set
+    if name is None or name.startswith("/"):
+        return name
+    return arm.resource_id(scenario.subscription, src.resource_group, arm.AVAILABILITY_SETS,
+                           name)
 
 
 def _ensure_subnet(state: CloudState, subnet_id: str, location: str) -> None:
