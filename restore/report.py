@@ -30,7 +30,7 @@ FIELDS = (
     "scenario", "backend", "seed", "restore_id", "status", "error", "recovery_error",
     "duration_s", "steps", "operations", "final_state", "restored_vm", "restored_disks",
     "removed_not_restored", "replaced_disks", "leaked", "kept", "source_intact",
-    "data_verified",
+    "downtime_s", "data_verified",
     "critical_path_s", "cost", "faults_never_fired",
     "cleanup_errors",
 )
@@ -46,7 +46,9 @@ class Inventory(Protocol):
     def export(self) -> list[Resource]: ...
 
 
-TIMED = frozenset({"cost", "steps", "operations"})
+UP_AGAIN = ("start_source_vm", "create_vm", "attach_disks")
+"""The steps whose end has the VM running again with its disks (the latest of them)."""
+TIMED = frozenset({"cost", "steps", "operations", "downtime_s"})
 """A report's cached fields that depend on the operations' times."""
 
 
@@ -100,6 +102,22 @@ class Report:
     def cost(self) -> dict[str, Any] | None:
         """What the restore itself cost, by item (None when the backend has no prices)."""
         return self._costing() if self._costing else None
+
+    @cached_property
+    def downtime_s(self) -> float | None:
+        """How long the source VM was down: from the step that stops or removes it to the
+        end of the step that has it (or the restored VM) running with all its disks. None
+        when the restore never stops the source (a new location, disks only) or no VM runs
+        at its end (it failed, or ``power_on: false``)."""
+        if self.status != "succeeded":
+            return None
+        ended = {s.name: s for s in self._step_records}
+        down = ended.get("deallocate_source_vm") or ended.get("remove_source_vm")
+        up = [ended[n].end_s for n in UP_AGAIN if n in ended]
+        if down is None or not up or "stop_restored_vm" in ended or (
+                "deallocate_source_vm" in ended and "start_source_vm" not in ended):
+            return None
+        return _t(max(up) - down.start_s)
 
     @cached_property
     def steps(self) -> list[dict[str, Any]]:

@@ -311,3 +311,34 @@ def test_the_readmes_replace_disks_example_restores_as_it_says():
     report = restore.simulate(scenario)
     assert_restored(scenario, report)
     assert [r["lun"] for r in report.replaced_disks] == [None]  # the OS disk only
+
+
+# -- downtime ------------------------------------------------------------------------------
+
+def test_downtime_runs_from_the_sources_stop_to_the_vm_running_again():
+    replaced = restore.simulate(replacing(), seed=3)
+    assert replaced.downtime_s == pytest.approx(
+        step(replaced, "start_source_vm")["end_s"] - step(replaced, "deallocate_source_vm")[
+            "start_s"]) and replaced.downtime_s > 0
+    whole = restore.simulate(path_scenario(("backup", "hot", None), "original"), seed=3)
+    assert whole.downtime_s == pytest.approx(
+        step(whole, "attach_disks")["end_s"] - step(whole, "remove_source_vm")["start_s"])
+    assert replaced.to_dict()["downtime_s"] == replaced.downtime_s
+
+
+@pytest.mark.parametrize("scenario", [
+    path_scenario(("backup", "hot", None), "new"),
+    path_scenario(("backup", "hot", None), "original", "disks"),
+    replacing(power_on=False),
+], ids=["new-location", "disks-only", "left-off"])
+def test_no_downtime_where_the_source_is_never_stopped_or_nothing_runs_at_the_end(scenario):
+    report = restore.simulate(scenario)
+    assert report.status == "succeeded" and report.downtime_s is None
+
+
+def test_a_failed_restore_has_no_downtime_and_each_seed_has_its_own():
+    failed = restore.simulate(replacing(), faults=[Fault(at="start_source_vm",
+                                                        kind="allocation_failed")])
+    assert failed.status == "failed" and failed.downtime_s is None
+    downs = {restore.simulate(replacing(), seed=seed).downtime_s for seed in range(4)}
+    assert len(downs) > 1  # a timed field: each seed's own
