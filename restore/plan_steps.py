@@ -63,11 +63,8 @@ def _disks_only_steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedS
         return tuple(_chained(["preflight", *(["copy_snapshots"] if copies else []),
                                "create_disks_from_snapshots",
                                *(["remove_snapshot_copies"] if copies else [])]))
-    return tuple(_chained([
-        "preflight",
-        *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
-        "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
-        "deallocate_worker", "release_worker" if ctx.pool else "remove_worker"]))
+    return tuple(_chained([*_disks_written(scenario),
+                           "release_worker" if ctx.pool else "remove_worker"]))
 
 
 def _replace_steps(scenario: Scenario, ctx: RestoreContext, replace: ReplacePlan
@@ -78,11 +75,7 @@ def _replace_steps(scenario: Scenario, ctx: RestoreContext, replace: ReplacePlan
     if scenario.restore_point.kind == "snapshot":
         steps = _chained(["preflight", "create_disks_from_snapshots", "deallocate_source_vm"])
     else:
-        steps = _chained([
-            "preflight",
-            *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
-            "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
-            "deallocate_worker"])
+        steps = _chained(_disks_written(scenario))
         steps += [PlannedStep("release_worker" if ctx.pool else "remove_worker",
                               ("deallocate_worker",)),
                   PlannedStep("deallocate_source_vm", ("detach_disks",))]
@@ -94,6 +87,15 @@ def _replace_steps(scenario: Scenario, ctx: RestoreContext, replace: ReplacePlan
         steps.append(PlannedStep("remove_replaced_disks", (
             "keep_replaced_disks", *(["start_source_vm"] if replace.power_on else []))))
     return tuple(steps)
+
+
+def _disks_written(scenario: Scenario) -> list[str]:
+    """The image-level steps up to restored disks detached from deallocated workers, when
+    no staging group is made (disks only, disks replaced)."""
+    return ["preflight",
+            *(["retrieve_archived_data"] if scenario.restore_point.tier == "archive" else []),
+            "create_empty_disks", "launch_worker", "restore_data", "detach_disks",
+            "deallocate_worker"]
 
 
 def _chained(names: list[str]) -> list[PlannedStep]:

@@ -114,8 +114,7 @@ class Report:
         ended = {s.name: s for s in self._step_records}
         down = ended.get("deallocate_source_vm") or ended.get("remove_source_vm")
         up = [ended[n].end_s for n in UP_AGAIN if n in ended]
-        if down is None or not up or "stop_restored_vm" in ended or (
-                "deallocate_source_vm" in ended and "start_source_vm" not in ended):
+        if down is None or not up or "stop_restored_vm" in ended:
             return None
         return _t(max(up) - down.start_s)
 

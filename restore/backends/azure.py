@@ -366,11 +366,20 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
         self._update_data_disks(op.vm, lambda disks: [
             d for d in disks if d.managed_disk.id.lower() not in leaving])
 
-    def _update_data_disks(self, vm_id: str, change: Callable[[list[Any]], list[Any]]) -> None:
+    def _update_data_disks(self, vm_id: str, change: Callable[[list[Any]], list[Any]],
+                           os_disk: str | None = None) -> None:
+        """GET the VM, PUT it back with its data disks changed (one VM update); with
+        ``os_disk``, its OS disk swapped for that managed disk too (named and referenced
+        as the new disk, as Set-AzVMOSDisk -ManagedDiskId -Name does)."""
         parsed = arm.parse_id(vm_id)
         machines = self.clients.compute.virtual_machines
         vm = machines.get(parsed.resource_group, parsed.name)
-        vm.storage_profile.data_disks = change(list(vm.storage_profile.data_disks or []))
+        storage = vm.storage_profile
+        if os_disk is not None:
+            storage.os_disk.name = arm.name_of(os_disk)
+            storage.os_disk.create_option = "Attach"
+            storage.os_disk.managed_disk = compute.ManagedDiskParameters(id=os_disk)
+        storage.data_disks = change(list(storage.data_disks or []))
         self._wait(machines.begin_create_or_update, vm_id, vm)
 
     def deallocate_vm(self, op: ops.DeallocateVm) -> None:
