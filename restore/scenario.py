@@ -30,6 +30,7 @@ from restore.scenario_types import (  # noqa: F401
     GUID_PATTERN,
     NAME_PATTERN,
     DiskSku,
+    Duration,
     Location,
     Name,
     Strict,
@@ -213,6 +214,9 @@ class Scenario(Strict):
     data: DataBlock | None = None
     faults: list[Fault] = []
     fleet: Fleet | None = None
+    rto: Duration | None = Field(default=None, exclude_if=at_default(None), description=(
+        "the recovery time objective: 4h, 90m, 1h30m or seconds (sweep and drill measure "
+        "against it)"))
 
     @model_validator(mode="after")
     def _disk_skus_for_disks_it_has(self) -> Scenario:

@@ -48,6 +48,35 @@ def at_default(default: object) -> Callable[[object], bool]:
     return lambda value: value == default
 
 
+DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+DURATION_PATTERN = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
+
+
+def seconds_of(value: object) -> float:
+    """A duration as seconds: a number of seconds, or a text like ``4h``, ``90m``,
+    ``1h30m``, ``45s``, ``2d``."""
+    if isinstance(value, bool):
+        raise ValueError(f"a duration (4h, 90m, 1h30m, or seconds), not {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace(" ", "")
+        text = f"{text}s" if re.fullmatch(r"\d+(\.\d+)?", text) else text  # bare seconds
+        parts = DURATION_PATTERN.findall(text)
+        if "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{value!r} is not a duration (4h, 90m, 1h30m, 45s, or seconds)")
+        seconds = sum(float(n) * DURATION_UNITS[u] for n, u in parts)
+    else:
+        raise ValueError(f"a duration (4h, 90m, 1h30m, or seconds), not {value!r}")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"a duration must be more than 0 seconds (got {value!r})")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(seconds_of)]
+"""A duration in seconds, given as seconds or as ``4h``, ``90m``, ``1h30m``, ``2d``."""
+
+
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 
