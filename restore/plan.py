@@ -48,6 +48,8 @@ class Sizing:
 
     worker_profile: Sequence[WorkerRule]
     max_data_disks: Mapping[str, int]
+    vm_sizes: frozenset[str] = frozenset()
+    """The sizes restores can use (the profile's vm_sizes): a worker's size is one."""
 
     def limit(self, vm_size: str, field: str, source: str) -> int:
         try:
@@ -317,7 +319,7 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
         target_group=arm.resource_group_id(tsub, target_rg),
         subnet=subnet,
         disks=disks,
-        workers=() if snapshot else _workers(disks, sizing, tsub, worker_rg, rid, source),
+        workers=() if snapshot else _workers(disks, sizing, sc, tsub, worker_rg, rid, source),
         source=SourcePlan(
             vm=arm.resource_id(sub, src.resource_group, arm.VIRTUAL_MACHINES, src.name),
             size=src.size,
@@ -411,15 +413,34 @@ def _pool_subnet(subnet: str | None, sub: str, location: str) -> str | None:
     return arm.subnet_id(sub, pool_group_name(location), vnet, name or "default")
 
 
-def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sub: str, group: str, rid: str,
-             source: str) -> tuple[WorkerPlan, ...]:
-    """Enough workers of the profile's size that none gets more disks than its size takes."""
-    total_gb = sum(d.size_gb for d in disks)
+def worker_sizing(disks: Sequence[DiskPlan], sizing: Sizing, sc: Scenario,
+                  source: str = "<scenario>") -> tuple[str, int, int]:
+    """The workers' size, their count and the disks one takes: the scenario's ``workers``
+    block, else the profile's size by the disks' total and as few as the size's data-disk
+    slots take."""
+    chosen = sc.workers.size if sc.workers else None
+    size = chosen or next(r.size for r in sizing.worker_profile
+                          if r.fits(sum(d.size_gb for d in disks)))
+    if chosen and chosen not in sizing.vm_sizes:
+        raise ScenarioError(source, "workers.size", f"{chosen!r} is not a size of the region "
+                            f"profile's vm_sizes ({', '.join(sorted(sizing.vm_sizes))})")
+    per_worker = sizing.limit(size, "workers.size" if chosen else
+                              "region_profile.worker_profile", source)
+    fewest = math.ceil(len(disks) / per_worker)
+    count = sc.workers.count if sc.workers and sc.workers.count else fewest
+    if not fewest <= count <= max(len(disks), 1):
+        raise ScenarioError(source, "workers.count", f"{count} workers of {size} for "
+                            f"{len(disks)} disks: at least {fewest} ({per_worker} data-disk "
+                            f"slots each), at most {len(disks)} (one per disk)")
+    return size, count, per_worker
+
+
+def _workers(disks: tuple[DiskPlan, ...], sizing: Sizing, sc: Scenario, sub: str, group: str,
+             rid: str, source: str) -> tuple[WorkerPlan, ...]:
+    """``worker_sizing``'s workers, the largest disks first to the least loaded."""
+    size, count, per_worker = worker_sizing(disks, sizing, sc, source)
     sizes = [r.size for r in sizing.worker_profile]
-    size = next(r.size for r in sizing.worker_profile if r.fits(total_gb))
-    fallback = tuple(sizes[sizes.index(size) + 1:])
-    per_worker = sizing.limit(size, "region_profile.worker_profile", source)
-    count = math.ceil(len(disks) / per_worker)
+    fallback = tuple(sizes[sizes.index(size) + 1:]) if size in sizes else ()
     loads: list[list[DiskPlan]] = [[] for _ in range(count)]
     for disk in sorted(disks, key=lambda d: -d.size_gb):
         open_ = [w for w in loads if len(w) < per_worker]

@@ -22,6 +22,7 @@ from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in on
     Fleet,
     FleetGroup,
     WorkerPool,
+    Workers,
 )
 from restore.scenario_placement import Security, encryption_set_id, resource_named
 from restore.scenario_target import NEW_LOCATION_FIELDS, DiskSkuChoice, Target  # noqa: F401
@@ -214,6 +215,8 @@ class Scenario(Strict):
     data: DataBlock | None = None
     faults: list[Fault] = []
     fleet: Fleet | None = None
+    workers: Workers | None = Field(default=None, exclude_if=at_default(None), description=(
+        "the restore's workers: size and count (default: Veeam's sizing)"))
     rto: Duration | None = Field(default=None, exclude_if=at_default(None), description=(
         "the recovery time objective: 4h, 90m, 1h30m or seconds (sweep and drill measure "
         "against it)"))
@@ -234,6 +237,20 @@ class Scenario(Strict):
             if skipped:
                 raise ValueError(f"target.disk_sku: {', '.join(skipped)} is not restored (see "
                                  f"restore_point.{rp.selection_field})")
+        return self
+
+    @model_validator(mode="after")
+    def _choices_that_take_effect(self) -> Scenario:
+        """``workers`` needs workers (not a snapshot restore); a group's
+        ``rehydrate_priority`` an archived restore point."""
+        if self.workers is not None and self.restore_point.kind == "snapshot":
+            raise ValueError("workers: a snapshot restore uses no workers (its disks are "
+                             "made from the snapshots)")
+        groups = self.fleet.groups if self.fleet else []
+        for i, group in enumerate(groups):
+            if group.rehydrate_priority is not None and self.restore_point.tier != "archive":
+                raise ValueError(f"fleet.groups.{i}.rehydrate_priority: applies only to "
+                                 "restore_point.tier: archive")
         return self
 
     @model_validator(mode="after")
@@ -291,6 +308,8 @@ class Scenario(Strict):
                 raw["source_vm"]["name"] = f"{self.source_vm.name}-{tag}"
                 if raw["target"].get("vm_name"):
                     raw["target"]["vm_name"] = f"{self.target.vm_name}-{tag}"
+                if group.rehydrate_priority is not None:
+                    raw["restore_point"]["rehydrate_priority"] = group.rehydrate_priority
                 out.append((Scenario.model_validate(raw), group.priority))
         return out
 

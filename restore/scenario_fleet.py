@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationInfo, field_validator
 
-from restore.scenario_types import Strict, subnet_named
+from restore.scenario_types import Strict, at_default, subnet_named
 
 MAX_FLEET_VMS = 10_000
 """The most VMs a fleet may restore at once, in all its groups (each is planned and
@@ -15,6 +17,21 @@ class FleetGroup(Strict):
     count: int = Field(ge=1, le=100_000, strict=True)
     priority: int = Field(default=0, strict=True,
                           description="lower goes first for a worker slot")
+    rehydrate_priority: Literal["standard", "high"] | None = Field(
+        default=None, exclude_if=at_default(None), description=(
+            "its VMs' archive rehydration priority (default: restore_point's); archive "
+            "restore points only"))
+
+
+class Workers(Strict):
+    """The restore's workers (default: Veeam's sizing, the region profile's
+    worker_profile by the disks' total size, as few as their data-disk slots take)."""
+
+    size: str | None = Field(default=None, min_length=1, description=(
+        "the workers' VM size, one the region profile's vm_sizes has"))
+    count: int | None = Field(default=None, ge=1, strict=True, description=(
+        "how many workers share the disks: at least what the size's data-disk slots "
+        "need, at most one per disk restored"))
 
 
 VEEAM_MAX_WORKERS = 5

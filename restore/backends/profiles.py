@@ -59,7 +59,7 @@ class RestoreProfile(RegionProfile):
         """What the plan needs of the region: the worker rules and the VM sizes' slots."""
         return Sizing(
             tuple(WorkerRule(r.size, r.under_gb, r.up_to_gb) for r in self.worker_profile),
-            self.max_data_disks)
+            self.max_data_disks, frozenset(self.vm_sizes))
 
 
 def load_profile(name_or_path: str) -> RestoreProfile:
