@@ -219,6 +219,7 @@ def sweep(
     """Monte Carlo: run SCENARIO many times and show percentiles of duration and cost.
 
     Faults with a probability in the scenario make some runs fail; the summary counts them.
+    A fleet (mass restore) is swept as a whole: each run's duration is its makespan.
     A compiled sweep also shows which steps make the critical path, in the tail.
     """
     summary = _guarded(lambda: _sweep(scenario, runs, seed, workers, dask, method.value,

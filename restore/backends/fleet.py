@@ -76,6 +76,11 @@ class FleetReport:
         return 0 if self.status == "succeeded" else 1
 
     @property
+    def cost(self) -> float:
+        """What the fleet's restores cost together."""
+        return round(sum(v.cost for v in self.vms), 4)
+
+    @property
     def lower_bound_s(self) -> float:
         """No schedule ends sooner: the longest restore's own chain, or all the worker
         time spread evenly over the pool between the shortest lead-in before a restore
@@ -101,7 +106,7 @@ class FleetReport:
             "leaked": sum(v.leaked for v in self.vms) + (
                 len(self.pool.leaked) if self.pool else 0),
             **pool_fields(self.pool),
-            "cost": round(sum(v.cost for v in self.vms), 4),
+            "cost": self.cost,
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
             "errors": dict(Counter(v.error for v in self.vms if v.error)),

@@ -4,7 +4,8 @@ sampled from its compiled restore.
 ``simulated``: run ``i`` of a sweep with seed ``S`` is the SimPy simulation of a seed
 derived from both, and results are gathered in run order, so a sweep gives the same
 numbers whatever the number of worker processes, and each run is ``simulate`` of its
-seed. ``compiled`` (a fault-free single-VM restore, ``restore.backends.compiled``): the
+seed (of a fleet, ``simulate_fleet``: its status, makespan and total cost). ``compiled``
+(a fault-free single-VM restore, ``restore.backends.compiled``): the
 runs are draws of the same distribution, the same numbers for the same seed.
 """
 
@@ -19,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from restore.backends.fleet import simulate_fleet
 from restore.backends.prepared import check_fault_targets, remembered
 from restore.backends.sim import simulate
 from restore.errors import ScenarioError
@@ -128,6 +130,9 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
 
         return sample_sweep(compiled, scenario.name, runs, seed, progress)
     check_fault_targets(remembered(scenario, None).plan, [*scenario.faults, *(faults or [])])
+    if scenario.fleet is not None and faults:  # simulate_fleet takes the scenario's rules
+        scenario, faults = scenario.model_copy(update={"faults": [*scenario.faults,
+                                                                  *faults]}), None
     workers = workers or os.cpu_count() or 1
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [])
               for start in range(0, runs, CHUNK)]
@@ -198,13 +203,21 @@ def _map(function: Callable, chunks: list[tuple], workers: int) -> Iterator[list
 def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault]]) -> list[Outcome]:
     scenario, seed, start, stop, faults = chunk
     scenario = _seen(scenario)
-    outcomes = []
-    for run in range(start, stop):
-        report = simulate(scenario, seed=run_seed(seed, run), faults=faults)
-        cost = report.cost
-        outcomes.append(Outcome(report.status, report.duration_s,
-                                cost["total"] if cost else None))
-    return outcomes
+    run = _fleet_run if scenario.fleet is not None else _single_run
+    return [run(scenario, run_seed(seed, i), faults) for i in range(start, stop)]
+
+
+def _single_run(scenario: Scenario, seed: int, faults: list[Fault]) -> Outcome:
+    report = simulate(scenario, seed=seed, faults=faults)
+    cost = report.cost
+    return Outcome(report.status, report.duration_s, cost["total"] if cost else None)
+
+
+def _fleet_run(scenario: Scenario, seed: int, faults: list[Fault]) -> Outcome:
+    """A fleet's run: every VM at once; its status, makespan and total cost (``faults``
+    are already the scenario's)."""
+    report = simulate_fleet(scenario, seed=seed)
+    return Outcome(report.status, round(report.makespan_s, 3), report.cost)
 
 
 _scenarios: dict[str, Scenario] = {}
