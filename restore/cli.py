@@ -444,4 +444,4 @@ def scenarios() -> None:
                     for name, path in shipped_scenarios().items()})
 
 
-from restore import cli_calibrate, cli_live, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)
+from restore import cli_calibrate, cli_live, cli_optimize, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)
