@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
-    "load_scenario", "resume", "simulate_fleet", "sweep",
+    "load_scenario", "resume", "simulate_fleet", "sweep", "optimize",
     "parse_scenario", "plan_for", "simulate", "calibrate", "validate", "Sessions",
 ]
 
@@ -95,6 +95,30 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
 
     return sweep_runs(scenario, runs, seed, workers, list(faults), dask_address=dask_address,
                       method=method)
+
+
+def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = None,
+             budget: float | None = None, runs: int | None = None, seed: int | None = None,
+             confidence: float = 0.95, restore_points: Iterable[str] | None = None,
+             disk_skus: Iterable[str] | None = None, worker_sizes: Iterable[str] | None = None,
+             max_workers: Iterable[int] | None = None):
+    """Search ``scenario``'s choices (workers, rehydration priority, the restore points
+    that exist, disk SKUs allowed, a fleet's pool and group order), each candidate a sweep
+    of ``runs`` with the same ``seed``. ``objective`` "rto": the lowest p95 duration
+    within ``budget`` (USD); "cost": the cheapest with P(duration <= ``rto`` seconds, or
+    the scenario's rto) at least ``confidence``, within ``budget``. The result has
+    ``.candidates``, ``.front`` (Pareto: p95 duration vs mean cost), ``.best`` (None when
+    none qualifies), ``.to_dict()``, ``.plot(path=None)`` (a matplotlib figure) and
+    ``.best_yaml()``."""
+    from restore.backends.optimize import optimize as search
+    from restore.optimize_space import SpaceOptions
+
+    def listed(values: Iterable | None) -> tuple | None:
+        return None if values is None else tuple(values)
+
+    options = SpaceOptions(listed(restore_points), listed(disk_skus), listed(worker_sizes),
+                           listed(max_workers))
+    return search(scenario, objective, rto, budget, runs, seed, confidence, options)
 
 
 def resume(journal: str | Path, repository: str | None = None) -> Report:

@@ -102,7 +102,7 @@ def _optimize(scenario: str, objective: str, rto: str | None, budget: float | No
 
     loaded = restore.load_scenario(find_scenario(scenario))
     options = SpaceOptions(_listed(restore_points), _listed(disk_skus), _listed(worker_sizes),
-                           _pool_sizes(max_workers))
+                           _pool_sizes(max_workers, scenario))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task(f"optimizing {loaded.name}", total=None)
@@ -114,23 +114,23 @@ def _optimize(scenario: str, objective: str, rto: str | None, budget: float | No
                 bar.advance(task, done)
 
         with _naming(scenario):
-            return search(loaded, objective, _rto(rto), budget, runs, seed, confidence,
+            return search(loaded, objective, _rto(rto, scenario), budget, runs, seed, confidence,
                           options, progress)
 
 
-def _rto(value: str | None) -> float | None:
+def _rto(value: str | None, scenario: str) -> float | None:
     try:
         return None if value is None else seconds_of(value)
     except ValueError as exc:
-        raise ScenarioError("--rto", "", str(exc)) from None
+        raise ScenarioError(scenario, "--rto", str(exc)) from None
 
 
-def _pool_sizes(value: str | None) -> tuple[int, ...] | None:
+def _pool_sizes(value: str | None, scenario: str) -> tuple[int, ...] | None:
     listed = _listed(value)
     if listed is None:
         return None
     if not all(v.isdigit() and int(v) >= 1 for v in listed):
-        raise ScenarioError("--max-workers", "", f"whole numbers of at least 1, comma "
+        raise ScenarioError(scenario, "--max-workers", f"whole numbers of at least 1, comma "
                             f"separated (got {value!r})")
     return tuple(int(v) for v in listed)
 
@@ -138,18 +138,19 @@ def _pool_sizes(value: str | None) -> tuple[int, ...] | None:
 def _outputs(result: OptimizeResult, plot: Path | None, write: Path | None
              ) -> dict[str, str | None]:
     """Write the plot and the best scenario; where they went."""
+    name = result.scenario.name
     if plot is not None:
         try:
             result.plot(str(plot))
         except (RuntimeError, OSError) as exc:
-            raise ScenarioError("--plot", "", " ".join(str(exc).split())) from None
+            raise ScenarioError(name, "--plot", " ".join(str(exc).split())) from None
     path = None
     if result.best is not None:
         path = write or Path(f"{result.scenario.name}-optimized.yaml")
         try:
             path.write_text(result.best_yaml(), encoding="utf-8")
         except OSError as exc:
-            raise ScenarioError("--write", "", f"cannot write {path} ({exc.strerror})"
+            raise ScenarioError(name, "--write", f"cannot write {path} ({exc.strerror})"
                                 ) from None
     return {"written": None if path is None else str(path),
             "plot": None if plot is None else str(plot)}

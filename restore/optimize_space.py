@@ -114,10 +114,10 @@ def _restore_points(sc: Scenario, allowed: tuple[str, ...] | None) -> Dimension 
         return None
     unknown = [p for p in allowed if p not in RESTORE_POINTS]
     if unknown:
-        raise ScenarioError("--restore-points", "", f"{unknown[0]!r} is not a restore point "
+        raise ScenarioError(sc.name, "--restore-points", f"{unknown[0]!r} is not a restore point "
                             f"kind ({', '.join(RESTORE_POINTS)})")
     if "snapshot" in allowed and sc.restore_point.tier == "archive":
-        raise ScenarioError("--restore-points", "", "snapshot: the scenario's restore point "
+        raise ScenarioError(sc.name, "--restore-points", "snapshot: the scenario's restore point "
                             "is archived (restore_point.tier: archive); an archived backup "
                             "has no cloud-native snapshot of the same point")
     own = sc.restore_point.kind
@@ -145,11 +145,11 @@ def _workers(sc: Scenario, sizing: Sizing, options: SpaceOptions) -> Dimension |
     kinds = options.restore_points or (sc.restore_point.kind,)
     if "backup" not in kinds:
         if options.worker_sizes:
-            raise ScenarioError("--worker-sizes", "", "a snapshot restore uses no workers")
+            raise ScenarioError(sc.name, "--worker-sizes", "a snapshot restore uses no workers")
         return None
     for size in options.worker_sizes or ():
         if size not in sizing.vm_sizes:
-            raise ScenarioError("--worker-sizes", "", f"{size!r} is not a size of the region "
+            raise ScenarioError(sc.name, "--worker-sizes", f"{size!r} is not a size of the region "
                                 f"profile's vm_sizes ({', '.join(sorted(sizing.vm_sizes))})")
     base = sc if sc.restore_point.kind == "backup" else variant(sc, {"restore_point": "backup"})
     plan = build_plan(base.model_copy(update={"workers": None}), sizing)
@@ -172,13 +172,13 @@ def _disk_skus(sc: Scenario, skus: tuple[str, ...] | None) -> Dimension | None:
     if skus is None:
         return None
     if sc.is_original_location:
-        raise ScenarioError("--disk-skus", "", "target.disk_sku is settable only with "
+        raise ScenarioError(sc.name, "--disk-skus", "target.disk_sku is settable only with "
                             "target.location: new (an original-location restore keeps the "
                             "source's disks' SKUs)")
     known = {s.value for s in DiskSku}
     unknown = [s for s in skus if s not in known]
     if unknown:
-        raise ScenarioError("--disk-skus", "", f"{unknown[0]!r} is not a disk SKU "
+        raise ScenarioError(sc.name, "--disk-skus", f"{unknown[0]!r} is not a disk SKU "
                             f"({', '.join(sorted(known))})")
     own = sc.target.disk_sku
     own = {str(k): str(v) for k, v in own.items()} if isinstance(own, dict) else (
@@ -191,7 +191,7 @@ def _fleet(sc: Scenario, max_workers: tuple[int, ...] | None) -> list[Dimension 
     fleet = sc.fleet
     if fleet is None:
         if max_workers:
-            raise ScenarioError("--max-workers", "", "applies to a fleet only (the scenario "
+            raise ScenarioError(sc.name, "--max-workers", "applies to a fleet only (the scenario "
                                 "has no fleet block)")
         return []
     own = fleet.max_workers

@@ -308,8 +308,8 @@ class Scenario(Strict):
                 raw["source_vm"]["name"] = f"{self.source_vm.name}-{tag}"
                 if raw["target"].get("vm_name"):
                     raw["target"]["vm_name"] = f"{self.target.vm_name}-{tag}"
-                if group.rehydrate_priority is not None:
-                    raw["restore_point"]["rehydrate_priority"] = group.rehydrate_priority
+                raw["restore_point"]["rehydrate_priority"] = (
+                    group.rehydrate_priority or self.restore_point.rehydrate_priority)
                 out.append((Scenario.model_validate(raw), group.priority))
         return out
 

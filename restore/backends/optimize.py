@@ -199,16 +199,16 @@ def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = Non
 def _goal(scenario: Scenario, objective: str, rto: float | None, budget: float | None,
           confidence: float) -> Goal:
     if objective not in OBJECTIVES:
-        raise ScenarioError("--objective", "", f"{objective!r} is not an objective "
+        raise ScenarioError(scenario.name, "--objective", f"{objective!r} is not an objective "
                             f"({', '.join(OBJECTIVES)})")
     rto = rto if rto is not None else scenario.rto
     if objective == "cost" and rto is None:
-        raise ScenarioError("--objective", "", "cost: the cheapest restore that meets an "
-                            "RTO needs one (--rto 4h, or the scenario's rto)")
+        raise ScenarioError(scenario.name, "--objective", "cost: the cheapest restore that "
+                            "meets an RTO needs one (--rto 4h, or the scenario's rto)")
     if budget is not None and budget < 0:
-        raise ScenarioError("--budget", "", f"a budget is at least 0 USD (got {budget})")
+        raise ScenarioError(scenario.name, "--budget", f"a budget is at least 0 USD (got {budget})")
     if not 0 < confidence <= 1:
-        raise ScenarioError("--confidence", "", f"a share above 0, at most 1 (got "
+        raise ScenarioError(scenario.name, "--confidence", f"a share above 0, at most 1 (got "
                             f"{confidence})")
     return Goal(objective, rto, budget, confidence)
 
