@@ -46,8 +46,8 @@ def optimize(
     budget: Annotated[float | None, typer.Option(
         "--budget", help="The most a restore may cost on average (USD).")] = None,
     confidence: Annotated[float, typer.Option(
-        "--confidence", help="--objective cost: the share of runs that must meet the "
-        "RTO.")] = 0.95,
+        "--confidence", help="The share of runs that must meet the RTO (--objective "
+        "cost) or succeed (--objective rto).")] = 0.95,
     runs: Annotated[int | None, typer.Option(
         "--runs", min=1, help="Runs per candidate (default 200; a fleet 20).")] = None,
     seed: SeedOpt = None,
@@ -87,7 +87,8 @@ def optimize(
         _error(ScenarioError(result.scenario.name, "", f"no candidate meets the constraints; "
                              f"the closest is candidate {result.closest.number} "
                              f"({_changed(result.closest)}: p95 {clock(result.closest.p95_s)}, "
-                             f"mean cost {result.closest.mean_cost:.2f} USD)"))
+                             f"mean cost {result.closest.mean_cost:.2f} USD, "
+                             f"{result.closest.failed} of {result.runs} runs failed)"))
         raise typer.Exit(1)
 
 
@@ -107,9 +108,9 @@ def _optimize(scenario: str, objective: str, rto: str | None, budget: float | No
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task(f"optimizing {loaded.name}", total=None)
 
-        def progress(label: str, done: int) -> None:
+        def progress(label: str, done: int, total: int) -> None:
             if done == 0:
-                bar.reset(task, description=f"candidate {label}", total=runs or None)
+                bar.reset(task, description=f"candidate {label}", total=total)
             else:
                 bar.advance(task, done)
 

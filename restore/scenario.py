@@ -241,11 +241,15 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _choices_that_take_effect(self) -> Scenario:
-        """``workers`` needs workers (not a snapshot restore); a group's
-        ``rehydrate_priority`` an archived restore point."""
+        """``workers`` needs workers (not a snapshot restore), a fleet's pool to hold them;
+        a group's ``rehydrate_priority`` an archived restore point."""
         if self.workers is not None and self.restore_point.kind == "snapshot":
             raise ValueError("workers: a snapshot restore uses no workers (its disks are "
                              "made from the snapshots)")
+        count = self.workers.count if self.workers else None
+        if self.fleet is not None and count and count > self.fleet.max_workers:
+            raise ValueError(f"workers.count: {count} workers per VM, more than the "
+                             f"{self.fleet.max_workers} of fleet.max_workers (the pool's most)")
         groups = self.fleet.groups if self.fleet else []
         for i, group in enumerate(groups):
             if group.rehydrate_priority is not None and self.restore_point.tier != "archive":

@@ -73,6 +73,16 @@ def test_a_snapshot_that_exists_beats_the_backup():
     assert result.best.scenario.workers is None
 
 
+def test_a_small_fleet_with_one_worker_gets_more():
+    raw = shipped("fleet-40-vms")
+    raw["fleet"] = {"max_workers": 1, "groups": [{"count": 2, "priority": 0},
+                                                 {"count": 4, "priority": 1}]}
+    result = restore.optimize(parse_scenario(raw), rto=4 * 3600, runs=4)
+    assert result.best.changes["fleet.max_workers"] == 4
+    assert result.best.p95_s < result.candidates[0].p95_s / 2
+    assert {d.name for d in result.dimensions} >= {"fleet.max_workers", "fleet.order"}
+
+
 def test_no_candidate_within_the_budget_exits_1_naming_the_closest(tmp_path):
     path = write(tmp_path, small_archive())
     out = runner.invoke(app, ["optimize", str(path), "--budget", "0.0001", "--runs", "20",
@@ -80,6 +90,12 @@ def test_no_candidate_within_the_budget_exits_1_naming_the_closest(tmp_path):
     assert out.exit_code == 1, out.output
     assert "no candidate meets the constraints; the closest is candidate" in out.output
     assert not (tmp_path / "best.yaml").exists()
+
+
+def test_a_restore_that_always_fails_has_no_best():
+    out = runner.invoke(app, ["optimize", "faulted-rolled-back", "--runs", "5"])
+    assert out.exit_code == 1, out.output
+    assert "5 of 5 runs failed" in " ".join(out.output.split())
 
 
 # (2) the Pareto front
@@ -183,6 +199,13 @@ def test_workers_out_of_range_name_the_field(workers, field):
     with pytest.raises(restore.ScenarioError) as caught:
         restore.plan_for(sc)
     assert caught.value.field == field
+
+
+def test_more_workers_per_vm_than_the_fleets_pool_are_refused():
+    raw = shipped("fleet-40-vms", workers={"count": 5})
+    with pytest.raises(restore.ScenarioError) as caught:
+        parse_scenario(raw)
+    assert caught.value.field == "workers.count"
 
 
 def test_workers_of_a_snapshot_restore_are_refused():

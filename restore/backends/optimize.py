@@ -10,8 +10,11 @@ that improves nothing ends it (at most ``MAX_PASSES`` passes), so at most
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,11 +75,13 @@ class Goal:
     confidence: float
 
     def shortfall(self, c: Candidate) -> float:
-        """0 for a candidate meeting the constraints, else how far it misses them."""
+        """0 for a candidate meeting the constraints, else how far it misses them: its
+        mean cost over the budget; ``cost``: its P(meet) under the confidence; ``rto``:
+        its share of failed runs over 1 - confidence (its p95 is a p95 of recoveries)."""
         over = max(0.0, c.mean_cost - self.budget) if self.budget is not None else 0.0
         if self.objective == "cost":
-            over += max(0.0, self.confidence - (c.p_meet or 0.0))
-        return over
+            return over + max(0.0, self.confidence - (c.p_meet or 0.0))
+        return over + max(0.0, c.failed / c.runs - (1 - self.confidence))
 
     def key(self, c: Candidate) -> tuple[float, float, float]:
         """Lower is better: qualifying first, then the objective, then the other figure."""
@@ -168,30 +173,33 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = None,
              budget: float | None = None, runs: int | None = None, seed: int | None = None,
              confidence: float = DEFAULT_CONFIDENCE, options: SpaceOptions | None = None,
-             progress: Callable[[str, int], None] | None = None) -> OptimizeResult:
+             progress: Callable[[str, int, int], None] | None = None,
+             processes: int | None = None) -> OptimizeResult:
     """Search ``scenario``'s choices for ``objective`` (``rto``: the lowest p95 duration,
     within ``budget``; ``cost``: the lowest mean cost with P(duration <= RTO) at least
-    ``confidence``, within ``budget``). ``progress(label, n)``: a candidate starts
-    (n = 0) or n more of its runs are done."""
+    ``confidence``, within ``budget``). ``progress(label, n, runs)``: a candidate
+    starts (n = 0) or n more of its runs are done. A fleet's candidates of one dimension are
+    swept side by side on ``processes`` (default: every core)."""
     goal = _goal(scenario, objective, rto, budget, confidence)
     runs = runs or (DEFAULT_FLEET_RUNS if scenario.fleet else DEFAULT_RUNS)
     seed = scenario.seed if seed is None else seed
     dims = dimensions(scenario, scenario_profile(scenario).sizing, options or SpaceOptions())
     result = OptimizeResult(scenario, goal, runs, seed, dims)
     started = time.perf_counter()
-    evaluate = _evaluator(result, progress or (lambda label, n: None))
-    current = own_choice(dims)
-    best = evaluate(current, first=True)
-    for _ in range(MAX_PASSES):
-        moved = False
-        for dim in dims:
-            for value in dim.values:
-                trial = {**current, dim.name: value}
-                found = evaluate(trial)
-                if found is not None and goal.key(found) < goal.key(best):
-                    best, current, moved = found, trial, True
-        if not moved:
-            break
+    parallel = scenario.fleet is not None and (processes or os.cpu_count() or 1) > 1
+    with ProcessPoolExecutor(processes) if parallel else nullcontext() as pool:
+        evaluator = _Evaluator(result, progress or (lambda label, done, total: None), pool)
+        current = own_choice(dims)
+        best = evaluator.batch([current], first=True)[0]
+        for _ in range(MAX_PASSES):
+            moved = False
+            for dim in dims:
+                trials = [{**current, dim.name: value} for value in dim.values]
+                for trial, found in zip(trials, evaluator.batch(trials), strict=True):
+                    if found is not None and goal.key(found) < goal.key(best):
+                        best, current, moved = found, trial, True
+            if not moved:
+                break
     result.seconds = time.perf_counter() - started
     return result
 
@@ -213,38 +221,79 @@ def _goal(scenario: Scenario, objective: str, rto: float | None, budget: float |
     return Goal(objective, rto, budget, confidence)
 
 
-def _evaluator(result: OptimizeResult, progress: Callable[[str, int], None]
-               ) -> Callable[..., Candidate | None]:
-    """Evaluate a choice once (by its effect); None for one that makes no valid restore.
-    The scenario's own choice is evaluated first: its errors are the scenario's."""
-    seen: dict[str, Candidate | None] = {}
-    sc = result.scenario
+class _Evaluator:
+    """Evaluates each choice once (by its effect): None for one that makes no valid
+    restore (pruned, with why). The scenario's own choice comes first: its errors are the
+    scenario's, raised."""
 
-    def evaluate(choice: Choice, first: bool = False) -> Candidate | None:
-        choice = effective(sc, choice)
-        key = json.dumps(choice, sort_keys=True)
-        if key in seen:
-            return seen[key]
-        shown = changes(sc, result.dimensions, choice)
-        try:
-            candidate = variant(sc, choice)
-            label = ", ".join(f"{k}={v}" for k, v in shown.items()) or "as the scenario"
-            progress(f"{len(result.candidates) + 1}: {label}", 0)
-            started = time.perf_counter()
-            swept = sweep(candidate, result.runs, result.seed,
-                          progress=lambda n: progress(label, n))
-        except ScenarioError as exc:
-            if first:
-                raise
-            result.pruned[json.dumps(shown)] = exc.message
-            seen[key] = None
-            return None
-        seen[key] = _candidate(result, choice, shown, candidate, swept,
-                               time.perf_counter() - started)
-        result.candidates.append(seen[key])
-        return seen[key]
+    def __init__(self, result: OptimizeResult, progress: Callable[[str, int, int], None],
+                 pool: ProcessPoolExecutor | None):
+        self.result, self.progress, self.pool = result, progress, pool
+        self.seen: dict[str, Candidate | None] = {}
 
-    return evaluate
+    def batch(self, choices: list[Choice], first: bool = False) -> list[Candidate | None]:
+        sc, todo = self.result.scenario, {}
+        for choice in choices:
+            choice = effective(sc, choice)
+            key = json.dumps(choice, sort_keys=True)
+            if key in self.seen or key in todo:
+                continue
+            shown = changes(sc, self.result.dimensions, choice)
+            try:
+                todo[key] = (choice, shown, variant(sc, choice))
+            except ScenarioError as exc:
+                self._prune(key, shown, exc, first)
+        for key, (swept, seconds, error) in zip(todo, self._sweeps(list(todo.values())),
+                                                strict=True):
+            choice, shown, candidate = todo[key]
+            if error is not None:
+                self._prune(key, shown, error, first)
+                continue
+            found = _candidate(self.result, choice, shown, candidate, swept, seconds)
+            self.seen[key] = found
+            self.result.candidates.append(found)
+        return [self.seen[json.dumps(effective(sc, c), sort_keys=True)] for c in choices]
+
+    def _prune(self, key: str, shown: dict[str, Any], error: ScenarioError,
+               first: bool) -> None:
+        if first:
+            raise error
+        self.result.pruned[json.dumps(shown)] = (f"{error.field}: {error.message}"
+                                                 if error.field else error.message)
+        self.seen[key] = None
+
+    def _sweeps(self, todo: list[tuple[Choice, dict[str, Any], Scenario]]) -> Iterator[tuple]:
+        """Each one's (sweep, seconds, error), in order: side by side on the pool, else
+        one after the other with each run's progress."""
+        result, number = self.result, len(self.result.candidates)
+        labels = [f"{number + i + 1}: " + (", ".join(f"{k}={v}" for k, v in shown.items())
+                                           or "as the scenario")
+                  for i, (_, shown, _) in enumerate(todo)]
+        if self.pool is not None:
+            futures = [self.pool.submit(_swept, sc, result.runs, result.seed)
+                       for _, _, sc in todo]
+            for label, future in zip(labels, futures, strict=True):
+                self.progress(label, 0, result.runs)
+                yield future.result()
+                self.progress(label, result.runs, result.runs)
+            return
+        for label, (_, _, sc) in zip(labels, todo, strict=True):
+            self.progress(label, 0, result.runs)
+            yield _swept(sc, result.runs, result.seed, lambda n, label=label:
+                         self.progress(label, n, result.runs))
+
+
+def _swept(scenario: Scenario, runs: int, seed: int,
+           progress: Callable[[int], None] | None = None) -> tuple:
+    """(its sweep, seconds, None), or (None, 0, the ScenarioError) for a choice that
+    makes no valid restore; on one process (a pool's task, or the caller's)."""
+    started = time.perf_counter()
+    try:
+        swept = sweep(scenario, runs, seed, workers=None if progress else 1,
+                      progress=progress)
+    except ScenarioError as exc:
+        return None, 0.0, exc
+    return swept, time.perf_counter() - started, None
 
 
 def _candidate(result: OptimizeResult, choice: Choice, shown: dict[str, Any],
