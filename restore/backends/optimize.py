@@ -1,10 +1,12 @@
 """`restorelab optimize`: search the operator's choices for a scenario (restore.optimize_space)
 and evaluate each candidate by a sweep with the same seed (common random numbers).
 
-The search is a coordinate search from the scenario's own choices: each dimension in
-turn is tried at every one of its values, the others held at the best so far; a pass
-that improves nothing ends it (at most ``MAX_PASSES`` passes), so at most
-``MAX_PASSES`` times the sum of the dimensions' sizes are evaluated, each at most once.
+The search is a coordinate search from the scenario's own choices, once for each restore
+point that exists (a snapshot restore has no workers to choose: the backup's choices are
+searched on their own): each dimension in turn is tried at every one of its values, the
+others held at the best so far; a pass that improves nothing ends it (at most
+``MAX_PASSES`` passes), so at most the restore points times ``MAX_PASSES`` times the sum
+of the dimensions' sizes are evaluated, each distinct restore once.
 """
 
 from __future__ import annotations
@@ -189,19 +191,31 @@ def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = Non
     parallel = scenario.fleet is not None and (processes or os.cpu_count() or 1) > 1
     with ProcessPoolExecutor(processes) if parallel else nullcontext() as pool:
         evaluator = _Evaluator(result, progress or (lambda label, done, total: None), pool)
-        current = own_choice(dims)
-        best = evaluator.batch([current], first=True)[0]
-        for _ in range(MAX_PASSES):
-            moved = False
-            for dim in dims:
-                trials = [{**current, dim.name: value} for value in dim.values]
-                for trial, found in zip(trials, evaluator.batch(trials), strict=True):
-                    if found is not None and goal.key(found) < goal.key(best):
-                        best, current, moved = found, trial, True
-            if not moved:
-                break
+        points = next((d.values for d in dims if d.name == "restore_point"), (None,))
+        others = [d for d in dims if d.name != "restore_point"]
+        own = own_choice(dims)
+        evaluator.batch([own], first=True)
+        for point in points:
+            start = own if point is None else {**own, "restore_point": point}
+            _coordinate_search(evaluator, goal, others, start)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _coordinate_search(evaluator: _Evaluator, goal: Goal, dims: Sequence[Dimension],
+                       current: Choice) -> None:
+    """From ``current``: each dimension in turn at all its values, the others at the best
+    so far, until a pass improves nothing (at most MAX_PASSES)."""
+    best = evaluator.batch([current])[0]
+    for _ in range(MAX_PASSES):
+        moved = False
+        for dim in dims:
+            trials = [{**current, dim.name: value} for value in dim.values]
+            for trial, found in zip(trials, evaluator.batch(trials), strict=True):
+                if found is not None and (best is None or goal.key(found) < goal.key(best)):
+                    best, current, moved = found, trial, True
+        if not moved:
+            return
 
 
 def _goal(scenario: Scenario, objective: str, rto: float | None, budget: float | None,
