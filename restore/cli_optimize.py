@@ -29,6 +29,11 @@ class Objective(StrEnum):
     COST = "cost"
 
 
+def Listed(name: str, text: str) -> Any:  # noqa: N802 (an annotation, as ScenarioArg)
+    """A comma-separated option's annotation."""
+    return Annotated[str | None, typer.Option(name, help=text)]
+
+
 def _listed(value: str | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -51,18 +56,15 @@ def optimize(
     runs: Annotated[int | None, typer.Option(
         "--runs", min=1, help="Runs per candidate (default 200; a fleet 20).")] = None,
     seed: SeedOpt = None,
-    restore_points: Annotated[str | None, typer.Option(
-        "--restore-points", help="The restore points that exist for this restore: "
-        "backup,snapshot (default: only the scenario's).")] = None,
-    disk_skus: Annotated[str | None, typer.Option(
-        "--disk-skus", help="Let the restored VM's disks take these SKUs "
-        "(target.disk_sku, a new-location restore): Premium_LRS,StandardSSD_LRS.")] = None,
-    worker_sizes: Annotated[str | None, typer.Option(
-        "--worker-sizes", help="Worker sizes to try (default: the region profile's "
-        "worker_profile sizes).")] = None,
-    max_workers: Annotated[str | None, typer.Option(
-        "--max-workers", help="A fleet's pool sizes to try: 4,8,16 (default: half, one, "
-        "two and four times its max_workers).")] = None,
+    restore_points: Listed("--restore-points", "The restore points that exist for this "
+                           "restore: backup,snapshot (default: only the scenario's).") = None,
+    disk_skus: Listed("--disk-skus", "Let the restored VM's disks take these SKUs "
+                      "(target.disk_sku, a new-location restore): "
+                      "Premium_LRS,StandardSSD_LRS.") = None,
+    worker_sizes: Listed("--worker-sizes", "Worker sizes to try (default: the region "
+                         "profile's worker_profile sizes).") = None,
+    max_workers: Listed("--max-workers", "A fleet's pool sizes to try: 4,8,16 (default: "
+                        "half, one, two and four times its max_workers).") = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Write the scatter of p95 duration and mean cost (PNG; needs "
         "matplotlib, the analysis extra).")] = None,
