@@ -389,9 +389,6 @@ class WriteDiskData(Operation):
         return self.worker
 
 
-OPERATION_KINDS = frozenset(cls.kind for cls in Operation.__subclasses__())
-"""Every operation kind: what fault rules may name besides steps."""
-
 
 @dataclass(frozen=True, slots=True)
 class SecurityRule:
@@ -446,3 +443,7 @@ class RunGuestCheck(Operation):
     check: str  # its name in the report
     script: str
     timeout_s: float
+
+
+OPERATION_KINDS = frozenset(cls.kind for cls in Operation.__subclasses__())
+"""Every operation kind: what fault rules may name besides steps."""

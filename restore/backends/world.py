@@ -29,8 +29,9 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
                 quotas: Quotas | None = None, state: CloudState | None = None) -> CloudState:
     """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
     for a new location, the target group and subnet (when the state has the target's
-    subscription; not for a drill). ``quotas`` apply from then on. Given a ``state``, adds to it (a fleet:
-    groups and networks are shared; the tenant's other subscriptions: in it)."""
+    subscription; not for a drill). ``quotas`` apply from then on. Given a ``state``, adds
+    to it (a fleet: groups and networks are shared; the tenant's other subscriptions: in
+    it)."""
     ctx, src = plan.context, scenario.source_vm
     state = state or CloudState(scenario.subscription, max_data_disks)
     state.create_resource_group(ctx.source.group, src.location)
