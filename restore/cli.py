@@ -324,7 +324,8 @@ def container_repository(repository: str | None, rehydrate_with: str | None) -> 
 
 
 def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None,
-                  source_group: str | None, repository: Any, show: bool):
+                  source_group: str | None, repository: Any, show: bool,
+                  changed: Callable[[restore.Scenario], restore.Scenario] = lambda s: s):
     from restore.backends import live
 
     if not subscription:
@@ -335,7 +336,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
     raw = loaded.model_dump(mode="json")
     raw["source_vm"]["name"] = source_vm or raw["source_vm"]["name"]
     raw["source_vm"]["resource_group"] = source_group or raw["source_vm"]["resource_group"]
-    loaded = restore.parse_scenario(raw, source=scenario)
+    loaded = changed(restore.parse_scenario(raw, source=scenario))
     reading = err.status(f"reading {loaded.source_vm.name} from Azure and checking the "
                          "restore (reads only)")
     with reading if show else nullcontext():
@@ -443,4 +444,4 @@ def scenarios() -> None:
                     for name, path in shipped_scenarios().items()})
 
 
-from restore import cli_calibrate, cli_live, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)
+from restore import cli_calibrate, cli_drill, cli_live, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)

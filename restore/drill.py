@@ -19,6 +19,7 @@ from restore.ops import RunGuestCheck, SecurityRule
 
 if TYPE_CHECKING:
     from restore.engine import StepRun, Ticket
+    from restore.scenario import Scenario
 
 DRILL_VNET, DRILL_NSG = "restorelab-drill-vnet", "restorelab-drill-nsg"
 ADDRESS_SPACE = "10.250.0.0/24"
@@ -117,3 +118,24 @@ def drill_answer(steps: list[StepRun], operations: list[Ticket], plan: DrillPlan
 
 def _check(name: str, status: str, detail: str | None = None) -> dict[str, Any]:
     return {"check": name, "status": status, "detail": detail}
+
+
+DRILL_KEPT = ("region", "vm_name", "vm_size", "disk_sku", "zone", "tags", "subscription",
+              "encryption_set", "security_type")
+"""A new-location target's settings a drill keeps (its group and network are its own)."""
+
+
+def as_drill(scenario: Scenario, rto_s: float | None = None) -> Scenario:
+    """``scenario`` as a drill: its VM restored with ``target.mode: drill`` (a new
+    location's settings kept, but its group and network); a fleet's VM alone; ``rto_s``
+    overrides the scenario's RTO."""
+    from restore.scenario import parse_scenario
+
+    raw = scenario.model_dump(mode="json", exclude={"fleet"})
+    target = raw["target"]
+    kept = {k: target[k] for k in DRILL_KEPT if k in target} if not (
+        scenario.is_original_location) else {}
+    raw["target"] = {**kept, "location": "new", "mode": "drill"}
+    if rto_s is not None:
+        raw["rto"] = rto_s
+    return parse_scenario(raw, source=scenario.name)
