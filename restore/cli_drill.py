@@ -116,7 +116,7 @@ def show_drill(answer: dict[str, Any]) -> None:
     healthy, target = answer["time_to_healthy_s"], answer["rto_s"]
     against = "no RTO given" if target is None else (
         f"RTO {clock(target)}: {'met' if answer['rto_met'] else 'missed'}")
-    shown = clock(healthy) if healthy is not None else "never (a check failed)"
+    shown = clock(healthy) if healthy is not None else "never (the drill failed)"
     out.print(f"time to healthy {shown} ({against})")
     verdict = "[bold green]drill passed[/]" if answer["passed"] else "[bold red]drill failed[/]"
     out.print(verdict)
