@@ -94,10 +94,11 @@ def exit_code(output: str) -> int | None:
 
 
 def drill_answer(steps: list[StepRun], operations: list[Ticket], plan: DrillPlan,
-                 left_behind: bool) -> dict[str, Any]:
+                 error: dict[str, Any] | None, left_behind: bool) -> dict[str, Any]:
     """The drill's report: each health check passed, failed or not run, the time from the
-    restore's start to healthy (the drill's RTO) and whether it is within the target. It
-    passed when healthy in time, with nothing ``left_behind``."""
+    restore's start to healthy (the drill's RTO) and whether it is within the target. A
+    failed check's detail is the restore's ``error`` message. It passed when healthy in
+    time, with nothing ``left_behind``."""
     names = [*VM_CHECKS, *(["disks_mounted"] if plan.data_luns else []),
              *(["script"] if plan.script else [])]
     checks = {name: _check(name, "not run") for name in names}
@@ -108,13 +109,15 @@ def drill_answer(steps: list[StepRun], operations: list[Ticket], plan: DrillPlan
         elif ticket.status == "failed":
             failing = VM_CHECK_ERRORS.get(ticket.error_code or "", found[0])
             checks.update({name: _check(name, "passed") for name in found[:found.index(failing)]})
-            checks[failing] = _check(failing, "failed", (ticket.errors or [None])[-1])
+            said = error["message"] if error and error.get("step") == "check_health" else None
+            checks[failing] = _check(failing, "failed", said or ticket.error_code)
     health = next((s for s in steps if s.name == "check_health"), None)
     healthy = health is not None and health.status == "succeeded"
     to_healthy = round(health.end_s, 3) if healthy and health.end_s is not None else None
     met = None if plan.rto_s is None or to_healthy is None else to_healthy <= plan.rto_s
-    return {"passed": healthy and met is not False and not left_behind, "checks": list(checks.values()),
-            "time_to_healthy_s": to_healthy, "rto_s": plan.rto_s, "rto_met": met}
+    return {"passed": healthy and met is not False and not left_behind,
+            "checks": list(checks.values()), "time_to_healthy_s": to_healthy,
+            "rto_s": plan.rto_s, "rto_met": met}
 
 
 def _check(name: str, status: str, detail: str | None = None) -> dict[str, Any]:

@@ -111,7 +111,7 @@ class Report:
         healthy against the RTO (None when the restore is no drill)."""
         if self._drill is None:
             return None
-        return drill_answer(self._step_records, self._op_records, self._drill,
+        return drill_answer(self._step_records, self._op_records, self._drill, self.error,
                             bool(self.leaked))
 
     @cached_property

@@ -205,6 +205,9 @@ class AvailabilitySet(Resource):
 class NetworkSecurityGroup(Resource):
     type = "Microsoft.Network/networkSecurityGroups"
 
+    def properties(self) -> dict[str, Any]:
+        return self.echoed("securityRules")
+
 
 @dataclass(slots=True)
 class PublicIPAddress(Resource):
