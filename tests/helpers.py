@@ -271,6 +271,11 @@ def assert_restored(sc: Scenario, report: Report) -> None:
 
         assert_disks_replaced(sc, report)
         return
+    if sc.target.mode == "drill":
+        from helpers_modes import assert_drilled
+
+        assert_drilled(report)
+        return
     assert report.status == "succeeded", report.error
     assert report.error is None
     res = by_id(report)
