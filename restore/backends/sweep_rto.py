@@ -38,11 +38,13 @@ class RunDetail:
 
 
 def wilson(successes: int, runs: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion ``successes / runs``."""
+    """The Wilson score interval of a proportion ``successes / runs`` (its bounds exactly
+    0 and 1 when none or all succeed)."""
     p, n = successes / runs, runs
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return (0.0 if successes == 0 else centre - half,
+            1.0 if successes == runs else centre + half)
 
 
 def critical_chain(spans: Sequence[Span], prerequisites: Mapping[str, Sequence[str]]
