@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from helpers import make_scenario, scenario_dict
+from helpers import ROOT, make_scenario, readme_example, scenario_dict
 from typer.testing import CliRunner
 
 import restore
@@ -229,3 +229,12 @@ def test_cli_sweep_rto_text_json_and_bad_values():
         refused = runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "10", "--rto", bad])
         assert refused.exit_code == 2, (bad, refused.output)
         assert "--rto" in refused.stderr and "Traceback" not in refused.output
+
+
+def test_the_readme_rto_example_runs(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    answer = readme_example('rto="12h"')["answer"]
+    assert answer["target_s"] == 12 * HOUR and answer["runs"] == 20_000
+    assert 0.8 < answer["p_meet"] < 0.95  # an archive restore's rehydration: often, not always
+    assert next(iter(answer["tail"]["critical_path"])) == "retrieve_archived_data"
+    assert "meet it (95% CI" in capsys.readouterr().out
