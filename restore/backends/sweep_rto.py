@@ -10,11 +10,14 @@ is fault-free).
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+SHARE_UNIT = 1e-4  # a critical-path share is kept to 0.01%
 Z95 = 1.959964  # the standard normal's 97.5% quantile: a two-sided 95% interval
 TAIL_PERCENTILE = 95
 WAIT_FOR_WORKER = "wait_for_worker"
@@ -30,11 +33,35 @@ Retried = tuple[str, str, int, int]
 
 @dataclass(frozen=True, slots=True)
 class RunDetail:
-    """What an RTO answer keeps of one simulated run."""
+    """What an RTO answer keeps of one simulated run: about a hundred bytes when nothing
+    retried or failed (the names of a critical path are one tuple for the many runs
+    whose path has those steps)."""
 
-    path: tuple[tuple[str, float], ...]  # critical path: (step, share of the duration)
+    steps: tuple[str, ...]  # the steps on its critical path
+    shares: array  # each one's share of the run's duration, in units of SHARE_UNIT
     retried: tuple[Retried, ...] = ()
     failed_at: tuple[tuple[str, str], ...] = ()  # (step, error code) of each failure
+
+    @classmethod
+    def of(cls, path: Iterable[tuple[str, float]], retried: tuple[Retried, ...] = (),
+           failed_at: tuple[tuple[str, str], ...] = ()) -> RunDetail:
+        """From (step, share) pairs; a share rounds to a SHARE_UNIT, none of 0 is kept."""
+        kept = [(name, round(share / SHARE_UNIT)) for name, share in path]
+        kept = [(name, units) for name, units in kept if units > 0]
+        return cls(_interned(tuple(name for name, _ in kept)),
+                   array("H", [units for _, units in kept]), retried, failed_at)
+
+    @property
+    def path(self) -> tuple[tuple[str, float], ...]:
+        """(step, share of the run's duration) along its critical path."""
+        return tuple((name, round(units * SHARE_UNIT, 4))
+                     for name, units in zip(self.steps, self.shares, strict=True))
+
+
+@lru_cache(maxsize=256)
+def _interned(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple for every run whose critical path has the same steps."""
+    return names
 
 
 def wilson(successes: int, runs: int, z: float = Z95) -> tuple[float, float]:
@@ -77,13 +104,12 @@ def run_detail(report: Any, prerequisites: Mapping[str, Sequence[str]]) -> RunDe
     """A single restore's ``RunDetail`` from its report."""
     spans = [(s["name"], s["start_s"], s["end_s"]) for s in report.steps]
     total = report.duration_s or 1.0
-    path = tuple((name, round((end - start) / total, 4))
-                 for name, start, end in reversed(critical_chain(spans, prerequisites))
-                 if end > start)
+    path = [(name, (end - start) / total)
+            for name, start, end in reversed(critical_chain(spans, prerequisites))]
     error = report.error
-    return RunDetail(path, retried_of([(o["step"], o["op"], o["attempts"])
-                                       for o in report.operations]),
-                     ((error["step"], error["code"]),) if error else ())
+    return RunDetail.of(path, retried_of([(o["step"], o["op"], o["attempts"])
+                                          for o in report.operations]),
+                        ((error["step"], error["code"]),) if error else ())
 
 
 def fleet_detail(fleet: Any) -> RunDetail:
@@ -92,11 +118,10 @@ def fleet_detail(fleet: Any) -> RunDetail:
     and failures of every VM."""
     last = max(fleet.vms, key=lambda v: v.end_s)
     total = fleet.makespan_s or 1.0
-    path = tuple((name, round(seconds / total, 4)) for name, seconds in last.path
-                 if seconds > 0)
     retried = _summed(entry for vm in fleet.vms for entry in vm.retried)
     failed = dict.fromkeys((v.failed_step, v.error) for v in fleet.vms if v.error)
-    return RunDetail(path, tuple((*at, *n) for at, n in retried.items()), tuple(failed))
+    return RunDetail.of(((name, seconds / total) for name, seconds in last.path),
+                        tuple((*at, *n) for at, n in retried.items()), tuple(failed))
 
 
 def _summed(entries: Iterable[Retried]) -> dict[tuple[str, str], list[int]]:
@@ -161,9 +186,10 @@ def _mean_path(details: list[RunDetail]) -> dict[str, float]:
     """Each step's mean share of the critical path over ``details``, largest first."""
     total = Counter()
     for detail in details:
-        for name, share in detail.path:
-            total[name] += share
-    return {name: round(share / len(details), 4) for name, share in total.most_common()}
+        for name, units in zip(detail.steps, detail.shares, strict=True):
+            total[name] += units
+    return {name: round(units * SHARE_UNIT / len(details), 4)
+            for name, units in total.most_common()}
 
 
 def _retried(details: list[RunDetail]) -> list[dict[str, Any]]:
