@@ -20,10 +20,10 @@ from restore.errors import ScenarioError
 from restore.shipped import find_scenario
 
 
-def small_fleet(count: int = 3, max_workers: int = 2, **kwargs) -> restore.Scenario:
-    raw = scenario_dict(size="Standard_D2s_v5", data_disks=[{"size_gb": 512, "used_gb": 30}],
-                        **kwargs)
+def small_fleet(count: int = 3, max_workers: int = 2, faults=()) -> restore.Scenario:
+    raw = scenario_dict(size="Standard_D2s_v5", data_disks=[{"size_gb": 512, "used_gb": 30}])
     raw["fleet"] = {"groups": [{"count": count}], "max_workers": max_workers}
+    raw["faults"] = list(faults)
     return restore.parse_scenario(raw)
 
 
@@ -238,3 +238,15 @@ def test_the_readme_rto_example_runs(monkeypatch, capsys):
     assert 0.8 < answer["p_meet"] < 0.95  # an archive restore's rehydration: often, not always
     assert next(iter(answer["tail"]["critical_path"])) == "retrieve_archived_data"
     assert "meet it (95% CI" in capsys.readouterr().out
+
+
+def test_a_fleets_failed_runs_are_named_by_where_its_vms_failed():
+    scenario = small_fleet(count=2, max_workers=2, faults=[
+        {"at": "restore_data", "kind": "quota_exceeded", "probability": 0.3}])
+    rto = rto_of(scenario, 8, 100 * HOUR, workers=1)
+    fleets = [simulate_fleet(scenario, seed=run_seed(4, run)) for run in range(8)]
+    failed = sum(f.status == "failed" for f in fleets)
+    assert 0 < failed < 8 and rto["missed"]["failed"] == failed
+    assert rto["missed"]["failed_at"] == [
+        {"step": "restore_data", "code": "QuotaExceeded", "runs": failed}]
+    assert rto["met"] == 8 - failed
