@@ -75,7 +75,8 @@ def show_rto(rto: dict[str, Any]) -> None:
     if tail["runs"]:
         shares = ", ".join(f"{name} {share:.0%}" for name, share in
                            list(tail["critical_path"].items())[:3])
-        out.print(f"  the slowest {100 - tail['percentile']}% ({tail['runs']} runs, "
+        runs = f"{tail['runs']} run" + ("s" if tail["runs"] != 1 else "")
+        out.print(f"  the slowest {100 - tail['percentile']}% ({runs}, "
                   f"{clock(tail['threshold_s'])[:-3]} or more): {shares}", soft_wrap=True)
         out.print(f"  retried in them: {_retried(tail['retried'])}", soft_wrap=True)
     missed = rto["missed"]
