@@ -2,7 +2,7 @@
 (with a Wilson score interval), where it sits among the durations, and what drives the
 slow tail (critical-path shares, retries) and the misses (failures or slowness).
 
-A simulated run keeps only a ``RunDetail`` (a few small tuples) for this; a compiled sweep
+A simulated run keeps only a ``RunDetail`` (a few hundred bytes) for this; a compiled sweep
 brings its arrays and its tail's critical-path shares, and has no retries or failures (it
 is fault-free).
 """
@@ -23,7 +23,7 @@ TAIL_PERCENTILE = 95
 WAIT_FOR_WORKER = "wait_for_worker"
 """A fleet's restore waiting for a slot in the worker pool (more max_workers shortens it)."""
 WAIT_TO_START = "wait_to_start"
-"""A fleet's restore waiting to start among max_active restores (or for a worker)."""
+"""A fleet's restore waiting to start, for a place among the max_active restores."""
 
 Span = tuple[str, float, float]
 """A step of a run: its name, start and end (s)."""
@@ -33,7 +33,7 @@ Retried = tuple[str, str, int, int]
 
 @dataclass(frozen=True, slots=True)
 class RunDetail:
-    """What an RTO answer keeps of one simulated run: about a hundred bytes when nothing
+    """What an RTO answer keeps of one simulated run: a few hundred bytes when nothing
     retried or failed (the names of a critical path are one tuple for the many runs
     whose path has those steps)."""
 
