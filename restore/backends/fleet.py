@@ -17,6 +17,7 @@ from restore.backends.prepared import check_disks, injector_for, scenario_profil
 from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
+from restore.backends.sweep_rto import Retried, retried_of, vm_path
 from restore.backends.world import build_world
 from restore.engine import Engine
 from restore.plan import Plan, PoolSettings, build_plan
@@ -39,6 +40,9 @@ class VmOutcome:
     cost: float
     leaked: int
     source_intact: bool
+    failed_step: str | None = None  # the step its failure came from
+    path: tuple[tuple[str, float], ...] = ()  # its critical path in seconds (vm_path)
+    retried: tuple[Retried, ...] = ()  # its operations that retried
 
 
 @dataclass(slots=True)
@@ -76,6 +80,11 @@ class FleetReport:
         return 0 if self.status == "succeeded" else 1
 
     @property
+    def cost(self) -> float:
+        """What the fleet's restores cost together."""
+        return round(sum(v.cost for v in self.vms), 4)
+
+    @property
     def lower_bound_s(self) -> float:
         """No schedule ends sooner: the longest restore's own chain, or all the worker
         time spread evenly over the pool between the shortest lead-in before a restore
@@ -101,7 +110,7 @@ class FleetReport:
             "leaked": sum(v.leaked for v in self.vms) + (
                 len(self.pool.leaked) if self.pool else 0),
             **pool_fields(self.pool),
-            "cost": round(sum(v.cost for v in self.vms), 4),
+            "cost": self.cost,
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
             "errors": dict(Counter(v.error for v in self.vms if v.error)),
@@ -175,9 +184,12 @@ def _outcome(replica: Scenario, plan: Plan, priority: int, before: list[dict] | 
     cost = restore_cost(engine.operations, driver.end_s, ctx, profile.prices)["total"]
     leaked, _ = leaked_and_kept(engine, state)
     tail = None if driver.last_release_s is None else driver.end_s - driver.last_release_s
-    error = engine.error["code"] if engine.error else None
-    return VmOutcome(replica.name, priority, engine.status, error, driver.end_s,
+    error = engine.error or {}
+    spans = [(s.name, s.start_s, s.end_s) for s in engine.steps if s.end_s is not None]
+    return VmOutcome(replica.name, priority, engine.status, error.get("code"), driver.end_s,
                      engine.critical_path_s() - driver.waited_s, driver.waited_s,
                      driver.placed_s, driver.first_ask_s, tail, cost, len(leaked),
-                     before == source_snapshot(ctx, state.lookup))
+                     before == source_snapshot(ctx, state.lookup), error.get("step"),
+                     vm_path(spans, plan.prerequisites, driver.waits),
+                     retried_of([(t.step, t.op.kind, t.attempts) for t in engine.operations]))
 
