@@ -35,7 +35,8 @@ LATENCY_KINDS = (
 Command's start before the script runs; ``find_resources`` a list or query read;
 ``get_resource`` a GET of one resource)."""
 OPTIONAL_LATENCY_KINDS = {"start_vm": "create_vm", "restart_vm": "create_vm",
-                          "power_off_vm": "deallocate_vm", "swap_os_disk": "attach_disks"}
+                          "power_off_vm": "deallocate_vm", "swap_os_disk": "attach_disks",
+                          "vm_agent_ready": "get_resource"}
 """Kinds a profile may leave out, and the kind whose latency they take then."""
 
 

@@ -85,16 +85,20 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None):
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
           faults: Iterable[Fault] = (), dask_address: str | None = None,
-          method: str = "auto"):
+          method: str = "auto", rto: str | float | None = None):
     """Monte Carlo: ``runs`` restores, simulated on all cores (or a Dask cluster), or
     sampled from the restore compiled into its ARM calls (``method`` "compiled"; "auto":
     whenever it can serve the scenario, see ``.method``); ``.to_dict()`` gives the
     percentiles of duration and cost. Same seed, same numbers, whatever ``workers`` or
-    cluster."""
+    cluster. A fleet scenario is swept as a whole (each run's duration its makespan).
+
+    ``rto`` (``"4h"``, ``"90m"``, ``"1h30m"`` or seconds; default the scenario's ``rto``):
+    ``.to_dict()["rto"]`` says how likely a restore meets it and what drives the tail."""
     from restore.backends.sweep import sweep as sweep_runs
+    from restore.scenario_types import seconds_of
 
     return sweep_runs(scenario, runs, seed, workers, list(faults), dask_address=dask_address,
-                      method=method)
+                      method=method, rto_s=None if rto is None else seconds_of(rto))
 
 
 def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = None,

@@ -214,6 +214,10 @@ def sweep(
         "--method", help="compiled: sample the restore's ARM calls with numpy (one VM, no "
         "fault rules, no bytes); simulated: the SimPy engine, run by run; auto: compiled "
         "when it can serve the scenario.")] = SweepMethod.AUTO,
+    rto: Annotated[str | None, typer.Option(
+        "--rto", help="Recovery time objective (4h, 90m, 1h30m or seconds; default the "
+        "scenario's rto): how likely a restore meets it, and what drives the slow tail "
+        "and the misses.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo: run SCENARIO many times and show percentiles of duration and cost.
@@ -223,7 +227,7 @@ def sweep(
     A compiled sweep also shows which steps make the critical path, in the tail.
     """
     summary = _guarded(lambda: _sweep(scenario, runs, seed, workers, dask, method.value,
-                                      show=not as_json))
+                                      show=not as_json, rto=rto))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
@@ -231,7 +235,8 @@ def sweep(
 
 
 def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
-           dask: str | None, method: str, show: bool) -> dict[str, Any]:
+           dask: str | None, method: str, show: bool, rto: str | None = None
+           ) -> dict[str, Any]:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -241,7 +246,12 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
     )
 
     from restore.backends.sweep import sweep as sweep_runs
+    from restore.scenario_types import seconds_of
 
+    try:
+        rto_s = None if rto is None else seconds_of(rto)
+    except ValueError as exc:
+        raise ScenarioError(scenario, "--rto", str(exc)) from None
     loaded = restore.load_scenario(find_scenario(scenario))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
@@ -251,7 +261,7 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
             with _naming(scenario):
                 result = sweep_runs(loaded, runs, seed, workers,
                                     progress=lambda done: bar.advance(task, done),
-                                    dask_address=dask, method=method)
+                                    dask_address=dask, method=method, rto_s=rto_s)
         except (RuntimeError, OSError) as exc:  # no Dask installed, or no scheduler there
             raise ScenarioError("--dask", "", " ".join(str(exc).split())) from None
     return result.to_dict()
@@ -325,7 +335,8 @@ def container_repository(repository: str | None, rehydrate_with: str | None) -> 
 
 
 def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None,
-                  source_group: str | None, repository: Any, show: bool):
+                  source_group: str | None, repository: Any, show: bool,
+                  changed: Callable[[restore.Scenario], restore.Scenario] = lambda s: s):
     from restore.backends import live
 
     if not subscription:
@@ -336,7 +347,7 @@ def _prepare_live(scenario: str, subscription: str | None, source_vm: str | None
     raw = loaded.model_dump(mode="json")
     raw["source_vm"]["name"] = source_vm or raw["source_vm"]["name"]
     raw["source_vm"]["resource_group"] = source_group or raw["source_vm"]["resource_group"]
-    loaded = restore.parse_scenario(raw, source=scenario)
+    loaded = changed(restore.parse_scenario(raw, source=scenario))
     reading = err.status(f"reading {loaded.source_vm.name} from Azure and checking the "
                          "restore (reads only)")
     with reading if show else nullcontext():
@@ -444,4 +455,4 @@ def scenarios() -> None:
                     for name, path in shipped_scenarios().items()})
 
 
-from restore import cli_calibrate, cli_live, cli_optimize, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)
+from restore import cli_calibrate, cli_drill, cli_live, cli_optimize, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)

@@ -59,6 +59,38 @@ def show_sweep(summary: dict[str, Any]) -> None:
     if summary.get("critical_path"):
         out.print(f"critical path, share of the time: {_shares(summary, 'share')}")
         out.print(f"  in the slowest 5% of runs: {_shares(summary, 'tail_share')}")
+    if summary.get("rto"):
+        show_rto(summary["rto"])
+
+
+def show_rto(rto: dict[str, Any]) -> None:
+    """The sweep's answer about its RTO: how often it is met, the tail, the misses."""
+    lo, hi = rto["ci95"]
+    place = "" if rto["percentile"] is None else (
+        f"; the RTO sits at p{rto['percentile']:g} of the succeeded runs")
+    out.print(f"RTO {clock(rto['target_s'])[:-3]}: met by {rto['p_meet']:.1%} of runs "
+              f"(95% CI {lo:.1%}-{hi:.1%}; {rto['met']} of {rto['runs']}){place}",
+              soft_wrap=True)
+    tail = rto["tail"]
+    if tail["runs"]:
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in
+                           list(tail["critical_path"].items())[:3])
+        runs = f"{tail['runs']} run" + ("s" if tail["runs"] != 1 else "")
+        out.print(f"  the slowest {100 - tail['percentile']}% ({runs}, "
+                  f"{clock(tail['threshold_s'])[:-3]} or more): {shares}", soft_wrap=True)
+        out.print(f"  retried in them: {_retried(tail['retried'])}", soft_wrap=True)
+    missed = rto["missed"]
+    failed_at = ", ".join(f"{at['step']}: {at['code']} ×{at['runs']}"
+                          for at in missed["failed_at"])
+    out.print(f"  missed: {missed['failed'] + missed['slow']} runs: {missed['slow']} "
+              f"succeeded too late, {missed['failed']} failed" + (
+                  f" (at {failed_at})" if failed_at else ""), soft_wrap=True)
+
+
+def _retried(retried: list[dict[str, Any]] | None) -> str:
+    if retried is None:
+        return "none (a compiled sweep is fault-free)"
+    return ", ".join(f"{r['step']}/{r['op']} ×{r['retries']}" for r in retried) or "none"
 
 
 def _shares(summary: dict[str, Any], key: str, shown: int = 3) -> str:

@@ -30,6 +30,8 @@ def check_mode(scenario: Scenario) -> None:
     be restored as written."""
     if scenario.disks_only:
         _check_disks_only(scenario)
+    if scenario.is_drill:
+        _check_drill(scenario)
     if scenario.replaces_disks:
         _check_replace_disks(scenario)
     elif scenario.target.delete_replaced_disks:
@@ -48,6 +50,26 @@ def _check_replace_disks(scenario: Scenario) -> None:
         raise ValueError(f"target.{given[0]}: applies only to mode: vm (replace_disks never "
                          "removes the source: its old disks are kept unless "
                          "delete_replaced_disks: true)")
+
+
+DRILL_REFUSED_FIELDS = ("subnet", "nsg", "public_ip", "availability_set")
+"""Target fields about the restored VM's network: a drill makes its own, isolated."""
+
+
+def _check_drill(scenario: Scenario) -> None:
+    """``target.mode: drill`` restores the VM into a new group and network of its own."""
+    target = scenario.target
+    if scenario.is_original_location:
+        raise ValueError("target.mode: drill restores the VM next to the source, in a group "
+                         "and network of its own: it takes location: new")
+    given = [f for f in DRILL_REFUSED_FIELDS if getattr(target, f) is not None]
+    if given:
+        raise ValueError(f"target.{given[0]}: a drill restores into an isolated network of "
+                         "its own (no peering, the internet closed both ways)")
+    if not target.power_on:
+        raise ValueError("target.power_on: a drill starts the VM to check its health")
+    if scenario.fleet is not None:
+        raise ValueError("fleet: a drill restores one VM (drill a fleet's VM alone)")
 
 
 def _check_disks_only(scenario: Scenario) -> None:
@@ -73,7 +95,7 @@ def _check_chosen_disks(scenario: Scenario) -> None:
     if unknown:
         raise ValueError(f"restore_point.{field}: no data disk at LUN {', '.join(unknown)} "
                          f"(the source's data disks are at LUN {luns or 'none'})")
-    vm_mode = scenario.target.mode == "vm"
+    vm_mode = scenario.target.mode in ("vm", "drill")
     if vm_mode and rp.disks is not None and "os" not in rp.disks:
         raise ValueError(f"restore_point.{field}: a restored VM needs its OS disk: add os "
                          "(or restore only disks with target.mode: disks)")

@@ -389,5 +389,61 @@ class WriteDiskData(Operation):
         return self.worker
 
 
+
+@dataclass(frozen=True, slots=True)
+class SecurityRule:
+    """One rule of a network security group (ARM's securityRules entry)."""
+
+    name: str
+    direction: str  # Inbound, Outbound
+    access: str  # Allow, Deny
+    priority: int
+    remote: str  # the address prefix or service tag at the other end (Internet)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateNsg(Operation):
+    kind: ClassVar[str] = "create_nsg"
+    id: str
+    location: str
+    rules: tuple[SecurityRule, ...]
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVnet(Operation):
+    """A virtual network with its subnets, each (name, address prefix, NSG id or None)."""
+
+    kind: ClassVar[str] = "create_vnet"
+    id: str
+    location: str
+    address_prefix: str
+    subnets: tuple[tuple[str, str, str | None], ...]
+    tags: Tags = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WaitVmHealthy(Operation):
+    """Read the VM's instance view until it is provisioned, running and its VM agent is
+    Ready, polling every ``poll_s`` for at most ``timeout_s``."""
+
+    kind: ClassVar[str] = "wait_vm_healthy"
+    id: str
+    timeout_s: float
+    poll_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunGuestCheck(Operation):
+    """A shell script run in the VM's guest through Run Command; it passes when it exits 0
+    within ``timeout_s``."""
+
+    kind: ClassVar[str] = "run_guest_check"
+    id: str
+    check: str  # its name in the report
+    script: str
+    timeout_s: float
+
+
 OPERATION_KINDS = frozenset(cls.kind for cls in Operation.__subclasses__())
 """Every operation kind: what fault rules may name besides steps."""

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import armid as arm
+from restore.drill import DrillPlan, drill_plan
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
 from restore.placement import VmSettings, disk_encryption_set, vm_settings
 from restore.plan_steps import PlannedStep, planned_steps
-from restore.scenario import DiskSpec, Scenario
+from restore.scenario import DiskSpec, DrillSettings, Scenario
 
 RESTORE_ID_TAG = "restorelab-restore-id"
 APPLIANCE_TAG = "veeam-backup-appliance-id"
@@ -184,9 +185,15 @@ class RestoreContext:
     safety_snapshots: tuple[tuple[str, str], ...] = ()  # (source disk, its snapshot)
     pool: PoolPlan | None = None  # workers come from (and go back to) the region's pool
     replace: ReplacePlan | None = None  # the source VM's disks are replaced
+    drill: DrillPlan | None = None  # a drill: its own group and network, health checked
     bound: dict[str, str] | None = field(default=None, compare=False, hash=False)
     """With a pool: each planned worker's id -> the worker it got (a warm one's), filled
     in by ``launch_worker``; one per engine."""
+
+    @property
+    def vm_subnet(self) -> str:
+        """The restored VM's subnet: the drill's isolated one, else the restore's."""
+        return self.drill.vm_subnet if self.drill else self.subnet
 
     def worker_vm(self, worker: WorkerPlan) -> str:
         """The VM that is this planned worker: the pool's worker it got, or its own."""
@@ -269,7 +276,8 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
     zone = src.zone if original else target.zone
     vm_name = src.name if original else (target.vm_name or f"{src.name}-restored")
     vm_size = src.size if original else (target.vm_size or src.size)
-    target_rg = src.resource_group if original else (target.resource_group or src.resource_group)
+    target_rg = src.resource_group if original else (target.resource_group or (
+        f"restorelab-drill-{rid}" if sc.is_drill else src.resource_group))
     tags = {RESTORE_ID_TAG: rid}
     staging_rg = f"restorelab-staging-{src.name}-{rid}" if staged else None
     disk_rg = staging_rg or target_rg
@@ -298,8 +306,12 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
                                src.network.subnet)
     src_nic = arm.resource_id(sub, src.resource_group, arm.NETWORK_INTERFACES,
                               src.network.nic or f"{src.name}-nic")
+    drill = _drill_plan(sc, tsub, target_rg) if sc.is_drill else None
     if original:
         subnet, nic, create_nic = src_subnet, src_nic, False
+    elif drill:
+        subnet, create_nic = drill.worker_subnet, True
+        nic = arm.resource_id(tsub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
     else:
         subnet = _target_subnet(sc, target_rg, location, src_subnet)
         nic = arm.resource_id(tsub, target_rg, arm.NETWORK_INTERFACES, f"{vm_name}-nic")
@@ -339,7 +351,15 @@ def _context(sc: Scenario, sizing: Sizing, rid: str, source: str,
             for disk in source_disks) if target.safety_snapshot else (),
         pool=pool_plan,
         replace=_replace_plan(sc, disks, rid) if sc.replaces_disks else None,
+        drill=drill,
     )
+
+
+def _drill_plan(sc: Scenario, sub: str, group: str) -> DrillPlan:
+    settings = sc.drill or DrillSettings()
+    luns = tuple(lun for lun, _, _ in sc.source_vm.disks()
+                 if lun is not None and settings.mounts and sc.restore_point.restores(lun))
+    return drill_plan(sub, group, settings.timeout, luns, settings.script, sc.rto)
 
 
 

@@ -52,7 +52,20 @@ def planned_steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep,
         steps.append(PlannedStep("stop_restored_vm", ("attach_disks",)))
     if safety:
         steps.append(PlannedStep("remove_safety_snapshots", ("attach_disks",)))
-    return tuple(steps)
+    return tuple(_as_drill(steps) if ctx.drill else steps)
+
+
+def _as_drill(steps: list[PlannedStep]) -> list[PlannedStep]:
+    """A drill's steps: its network made after preflight, before anything else; the VM's
+    health checked once it runs with its disks; its group removed after the checks and
+    the other cleanups, whatever the checks found (a failed check rolls back)."""
+    drilled = [PlannedStep("create_drill_network", ("preflight",))]
+    for step in steps:
+        after = tuple("create_drill_network" if a == "preflight" else a for a in step.after)
+        drilled.append(PlannedStep(step.name, after))
+    cleanups = [s.name for s in steps if s.name in ("remove_worker", "remove_snapshot_copies")]
+    return [drilled[1], drilled[0], *drilled[2:], PlannedStep("check_health", ("attach_disks",)),
+            PlannedStep("remove_drill", ("check_health", *cleanups))]
 
 
 def _disks_only_steps(scenario: Scenario, ctx: RestoreContext) -> tuple[PlannedStep, ...]:

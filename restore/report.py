@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import armid as arm
+from restore.drill import drill_answer
 from restore.engine import Engine, StepRun, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 from restore.steps import restored_data
@@ -32,7 +33,7 @@ FIELDS = (
     "removed_not_restored", "replaced_disks", "leaked", "kept", "source_intact",
     "downtime_s", "data_verified",
     "critical_path_s", "cost", "faults_never_fired",
-    "cleanup_errors",
+    "cleanup_errors", "drill",
 )
 
 
@@ -48,7 +49,7 @@ class Inventory(Protocol):
 
 UP_AGAIN = ("start_source_vm", "create_vm", "attach_disks")
 """The steps whose end has the VM running again with its disks (the latest of them)."""
-TIMED = frozenset({"cost", "steps", "operations", "downtime_s"})
+TIMED = frozenset({"cost", "steps", "operations", "downtime_s", "drill"})
 """A report's cached fields that depend on the operations' times."""
 
 
@@ -84,6 +85,7 @@ class Report:
         self._op_records = engine.operations
         self._export = inventory.export
         self._costing = costing
+        self._drill = ctx.drill
         self.arm_requests: dict[int, list[str]] | None = None  # ticket id -> ARM calls
 
     def retimed(self, engine: Engine, seed: int, duration_s: float,
@@ -102,6 +104,15 @@ class Report:
     def cost(self) -> dict[str, Any] | None:
         """What the restore itself cost, by item (None when the backend has no prices)."""
         return self._costing() if self._costing else None
+
+    @cached_property
+    def drill(self) -> dict[str, Any] | None:
+        """A drill's answer: each health check passed, failed or not run, the time to
+        healthy against the RTO (None when the restore is no drill)."""
+        if self._drill is None:
+            return None
+        return drill_answer(self._step_records, self._op_records, self._drill, self.error,
+                            bool(self.leaked))
 
     @cached_property
     def downtime_s(self) -> float | None:
@@ -143,6 +154,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        """0 succeeded (a drill: passed), 3 interrupted, else 1."""
+        if self.status == "succeeded" and self.drill is not None and not self.drill["passed"]:
+            return 1
         return {"succeeded": 0, "interrupted": 3}.get(self.status, 1)
 
     def timeline(self) -> pd.DataFrame:

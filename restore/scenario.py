@@ -14,6 +14,7 @@ import armid as arm
 from restore.errors import ScenarioError
 from restore.modes import check_mode
 from restore.placement import check_placement
+from restore.scenario_drill import DrillSettings
 from restore.scenario_fleet import (  # noqa: F401 (the scenario's models, in one place)
     MAX_FLEET_VMS,
     VEEAM_KEEP_WARM_S,
@@ -49,6 +50,8 @@ class FaultKind(StrEnum):
     ALLOCATION_FAILED = "allocation_failed"
     QUOTA_EXCEEDED = "quota_exceeded"
     CRASH = "crash"
+    AGENT_NOT_READY = "agent_not_ready"
+    CHECK_FAILED = "check_failed"
 
 
 MAX_LUN = 63
@@ -217,6 +220,8 @@ class Scenario(Strict):
     fleet: Fleet | None = None
     workers: Workers | None = Field(default=None, exclude_if=at_default(None), description=(
         "the restore's workers: size and count (default: Veeam's sizing)"))
+    drill: DrillSettings | None = Field(default=None, exclude_if=at_default(None), description=(
+        "the health checks of a restore drill (restorelab drill)"))
     rto: Duration | None = Field(default=None, exclude_if=at_default(None), description=(
         "the recovery time objective: 4h, 90m, 1h30m or seconds (sweep and drill measure "
         "against it)"))
@@ -298,6 +303,10 @@ class Scenario(Strict):
     @property
     def replaces_disks(self) -> bool:
         return self.target.mode == "replace_disks"
+
+    @property
+    def is_drill(self) -> bool:
+        return self.target.mode == "drill"
 
     def replicas(self) -> list[tuple[Scenario, int]]:
         """A fleet's VMs as single-VM scenarios (``<name>-0001``, ...) with their priority."""

@@ -21,10 +21,12 @@ DiskSkuChoice = DiskSku | dict[Literal["os"] | int, DiskSku]
 
 class Target(Strict):
     location: Literal["original", "new"] = "original"
-    mode: Literal["vm", "disks", "replace_disks"] = Field(
+    mode: Literal["vm", "disks", "replace_disks", "drill"] = Field(
         default="vm", exclude_if=at_default("vm"), description=(
             "vm: restore the VM; disks: only its disks, attached to nothing; replace_disks: "
-            "swap the source VM's disks for the restored ones, the VM kept as it is"))
+            "swap the source VM's disks for the restored ones, the VM kept as it is; drill: "
+            "restore the VM into an isolated network of its own, check its health, remove "
+            "everything"))
     subscription: str | None = Field(
         default=None, pattern=scenario_types.GUID_PATTERN, exclude_if=at_default(None),
         description="the subscription to restore to, of the source's tenant (default: the "

@@ -10,6 +10,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import armid as arm
+from restore.drill_steps import DRILL_STEPS
 from restore.errors import CloudError
 from restore.ops import (
     AttachDisks,
@@ -64,7 +65,8 @@ def preflight(ctx: RestoreContext) -> StepGen:
 def _must_exist(ctx: RestoreContext) -> tuple[str, ...]:
     snapshots = [d.snapshot for d in ctx.disks if d.snapshot]
     pool_subnet = (ctx.pool.subnet,) if ctx.pool and ctx.pool.subnet else ()
-    return (ctx.source.vm, *ctx.source.disks, *snapshots, ctx.target_group, *pool_subnet,
+    target = () if ctx.drill else (ctx.target_group,)  # a drill makes its own group
+    return (ctx.source.vm, *ctx.source.disks, *snapshots, *target, *pool_subnet,
             *_referenced(ctx))
 
 
@@ -86,6 +88,8 @@ def _to_create(ctx: RestoreContext) -> tuple[str, ...]:
         ids += [worker.vm, worker.nic, worker.os_disk]
     if ctx.staging_group:
         ids.append(ctx.staging_group)
+    if ctx.drill:
+        ids += [ctx.drill.group, ctx.drill.vnet, ctx.drill.nsg]
     vm = ctx.vm
     if vm is not None and vm.id.lower() != ctx.source.vm.lower():
         ids += [vm.id, *(d.final_id for d in ctx.disks)]
@@ -279,7 +283,7 @@ def create_vm(ctx: RestoreContext) -> StepGen:
     if ip is not None:
         yield CreatePublicIp(ip.id, ctx.location, ip.sku, ip.allocation, ctx.tags)
     if vm.create_nic:
-        yield CreateNic(vm.nic, ctx.location, ctx.subnet, ctx.tags, settings.nsg,
+        yield CreateNic(vm.nic, ctx.location, ctx.vm_subnet, ctx.tags, settings.nsg,
                         ip.id if ip else None, settings.accelerated_networking)
     yield CreateVm(vm.id, ctx.location, vm.size, vm.nic, ctx.os_disk.final_id, zone=vm.zone,
                    tags=vm.tags, availability_set=settings.availability_set,
@@ -449,7 +453,7 @@ STEPS: dict[str, Callable[[RestoreContext], StepGen]] = {
         release_worker, remove_idle_workers, deallocate_source_vm, swap_disks,
         keep_replaced_disks, start_source_vm, remove_replaced_disks, rollback_and_start_source,
     )
-}
+} | DRILL_STEPS
 
 RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGroup.kind,
                             StartVm.kind, DeletePublicIp.kind,
@@ -458,7 +462,7 @@ RECOVERY_KINDS = frozenset({FindResources.kind, DeleteVm.kind, DeleteResourceGro
 
 CLEANUP_STEPS = frozenset({"remove_worker", "remove_staging_rg", "remove_snapshot_copies",
                            "remove_safety_snapshots", "release_worker",
-                           "remove_idle_workers", "remove_replaced_disks"})
+                           "remove_idle_workers", "remove_replaced_disks", "remove_drill"})
 """Steps that only remove temporary resources: their failure leaves a leftover (listed as
 leaked), never undoes the restore."""
 

@@ -108,6 +108,10 @@ def path_scenario(point: tuple[str, str, str | None], location: str, variant: st
     elif variant == "replace":
         assert location == "original", "replace_disks swaps the source VM's own disks"
         raw["target"]["mode"] = "replace_disks"
+    elif variant == "drill":
+        assert location == "new", "a drill restores into a network of its own"
+        raw["target"] = {"location": "new", "mode": "drill"}
+        raw["drill"] = {"script": "test -d /var/www"}
     elif variant == "selective":
         raw["restore_point"]["exclude_luns"] = [1]
         if location == "original":
@@ -266,6 +270,11 @@ def assert_restored(sc: Scenario, report: Report) -> None:
         from helpers_modes import assert_disks_replaced
 
         assert_disks_replaced(sc, report)
+        return
+    if sc.target.mode == "drill":
+        from helpers_modes import assert_drilled
+
+        assert_drilled(report)
         return
     assert report.status == "succeeded", report.error
     assert report.error is None

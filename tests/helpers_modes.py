@@ -1,5 +1,5 @@
 """Checks of the restore modes' outcomes that ``helpers.assert_restored`` runs: the source
-VM's disks replaced (``target.mode: replace_disks``)."""
+VM's disks replaced (``target.mode: replace_disks``), a drill (``target.mode: drill``)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,16 @@ def assert_disks_replaced(sc: Scenario, report: Report) -> None:
                                if lun in chosen(sc)]
     assert [i.lower() for i in report.kept] == kept
     assert not any(is_worker(i) for i in res)
+
+
+def assert_drilled(report: Report) -> None:
+    """A successful drill: its network made first, the VM's health checked, every check
+    passed, and nothing it made left; the source untouched."""
+    assert report.status == "succeeded" and report.exit_code == 0, report.error
+    names = [s["name"] for s in report.steps]
+    assert names[:2] == ["preflight", "create_drill_network"]
+    assert names.index("check_health") < names.index("remove_drill") == len(names) - 1
+    assert all(c["status"] == "passed" for c in report.drill["checks"])
+    assert report.drill["passed"] and report.drill["time_to_healthy_s"] > 0
+    assert report.leaked == [] and report.source_intact
+    assert not [i for i, r in by_id(report).items() if r["tags"].get(RESTORE_ID_TAG)]

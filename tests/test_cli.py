@@ -38,7 +38,9 @@ def test_simulate_json_prints_only_the_report_with_every_field(name):
     assert all(s.keys() >= STEP_FIELDS for s in report["steps"])
     assert all(o.keys() >= OPERATION_FIELDS for o in report["operations"])
     assert all(r.keys() >= RESOURCE_FIELDS for r in report["final_state"]["resources"])
-    if report["status"] == "succeeded":
+    if report["status"] == "succeeded" and report["drill"] is not None:
+        assert report["drill"]["passed"] and report["restored_disks"] == []
+    elif report["status"] == "succeeded":
         assert report["restored_disks"] and all(d.keys() >= DISK_FIELDS
                                                 for d in report["restored_disks"])
         if "disks-only" in name or "replace-disks" in name:

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 import restore
 from restore import Fault, parse_scenario
+from restore.backends.faults import ONLY_ON
 from restore.backends.prepared import prepare
 from restore.backends.profiles import load_profile
 from restore.cli import app
@@ -34,6 +35,7 @@ from restore.engine import dry_run
 from restore.errors import ScenarioError
 from restore.ops import CheckQuota, FindResources
 from restore.plan import build_plan, scenario_restore_id
+from restore.scenario import FaultKind
 from restore.steps import rollback
 
 OTHER = "22222222-2222-2222-2222-222222222222"  # the default profile's other subscription
@@ -207,9 +209,9 @@ def faults_that_fire(point, variant) -> list[tuple[str, str]]:
     """(step, kind) of every step and fault kind that can fire there (an allocation
     failure: where a VM is created)."""
     plan = build_plan(other_subscription(point, variant), SIZING)
-    creates_vm = {t.step for t in dry_run(plan) if t.op.kind == "create_vm"}
+    sent = {(t.step, t.op.kind) for t in dry_run(plan)}
     return [(step, kind) for step in plan.step_names for kind in KINDS
-            if kind != "allocation_failed" or step in creates_vm]
+            if any(s == step and k in ONLY_ON.get(FaultKind(kind), {k}) for s, k in sent)]
 
 
 MATRIX = [pytest.param(point, variant, step, kind,

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import restore
 from restore import Fault
-from restore.backends.faults import ALLOCATING, FaultRule, never_fires
+from restore.backends.faults import ONLY_ON, FaultRule, never_fires
 from restore.backends.profiles import load_profile
 from restore.engine import RECOVERY_STEPS, dry_run
 from restore.errors import ScenarioError
@@ -32,11 +32,13 @@ from restore.steps import CLEANUP_STEPS
 
 SIZING = load_profile("default").sizing
 PATHS = [(p.values[0], loc.values[0], variant) for p in RESTORE_POINTS for loc in LOCATIONS
-         for variant in ("vm", "disks", "selective", "replace")
+         for variant in ("vm", "disks", "selective", "replace", "drill")
          if (variant != "selective" or p.values[0][1] == "hot")
-         and (variant != "replace" or loc.values[0] == "original")]
+         and (variant != "replace" or loc.values[0] == "original")
+         and (variant != "drill" or loc.values[0] == "new")]
 """Every path, restoring the VM or its disks only; (hot and snapshot restore points) the
-VM with a disk left out; and (original location) the source VM's disks replaced."""
+VM with a disk left out; (original location) the source VM's disks replaced; (new
+location) a drill."""
 KINDS = [k.value for k in FaultKind]
 
 
@@ -47,7 +49,8 @@ def assert_promises_kept(scenario, report) -> None:
     ctx = build_plan(scenario, SIZING).context
     disks_only = scenario.target.mode == "disks"
     replace = ctx.replace
-    no_vm_made = scenario.target.mode != "vm"
+    no_vm_made = scenario.target.mode != "vm"  # a drill's VM is made and removed
+    drill = ctx.drill is not None
     restored_disks_present = all(
         d.id.lower() in resources or d.final_id.lower() in resources for d in ctx.disks)
     # Data is never lost: the source, or every restored disk, is there.
@@ -65,13 +68,20 @@ def assert_promises_kept(scenario, report) -> None:
     if report.status == "succeeded" and report.cleanup_errors:
         # A cleanup failed for good: the restore stands, its leftovers (if a later cleanup
         # did not take them, as the staging group's removal does) are listed.
-        assert (report.restored_vm is None) is no_vm_made and report.error is None
+        assert report.error is None
         assert all(resources[i.lower()]["tags"].get(RESTORE_ID_TAG) for i in report.leaked)
+        if drill:  # a drill that leaves something behind fails
+            assert report.drill["passed"] is (report.leaked == [])
+        else:
+            assert (report.restored_vm is None) is no_vm_made
         return
     assert report.leaked == [], report.leaked
     if report.status == "succeeded":
         assert report.error is None and (report.restored_vm is None) is no_vm_made
-        assert len(report.restored_disks) == len(ctx.disks)
+        assert len(report.restored_disks) == (0 if drill else len(ctx.disks))
+        if drill:  # passed, and everything it made is gone
+            assert report.drill["passed"] and report.exit_code == 0
+            assert not [i for i, r in resources.items() if r["tags"].get(RESTORE_ID_TAG)]
         assert report.source_intact is (scenario.target.location == "new" or disks_only)
         assert len(report.removed_not_restored) == (0 if report.source_intact or replace
                                                     else len(ctx.unrestored_disks))
@@ -111,10 +121,10 @@ MATRIX = [pytest.param(point, location, variant, step, kind,
 @pytest.mark.parametrize(("point", "location", "variant", "step", "kind"), MATRIX)
 def test_fault_at_every_step_keeps_the_promises(point, location, variant, step, kind):
     scenario = path_scenario(point, location, variant)
-    if kind == "allocation_failed" and not any(
-            t.step == step and t.op.kind in ALLOCATING
-            for t in dry_run(build_plan(scenario, SIZING))):
-        with pytest.raises(ScenarioError, match="can never fire: .* creates no VM"):
+    only_on = ONLY_ON.get(FaultKind(kind))
+    if only_on and not any(t.step == step and t.op.kind in only_on
+                           for t in dry_run(build_plan(scenario, SIZING))):
+        with pytest.raises(ScenarioError, match="can never fire: "):
             restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])
         return  # a rule that can never fire is bad input, not a silent success
     report = restore.simulate(scenario, faults=[Fault(at=step, kind=kind)])
@@ -137,6 +147,12 @@ def test_fault_at_every_step_keeps_the_promises(point, location, variant, step, 
     elif kind == "quota_exceeded":
         assert report.status in ("rolled_back", "failed")
         assert report.error["code"] == "QuotaExceeded" and report.error["step"] == step
+    elif kind in ("agent_not_ready", "check_failed"):  # the drill fails, rolled back
+        assert report.status == "rolled_back" and report.exit_code == 1
+        failed = [c["check"] for c in report.drill["checks"] if c["status"] == "failed"]
+        assert failed == (["vm_agent"] if kind == "agent_not_ready" else ["disks_mounted"])
+        assert report.error["code"] == ("VmAgentNotReady" if kind == "agent_not_ready"
+                                        else "GuestCheckFailed")
 
 
 @pytest.mark.parametrize(("point", "location"), [

@@ -18,7 +18,7 @@ pytest.importorskip("numpy")
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 SHIPPED = {path.stem: restore.load_scenario(path) for path in SCENARIOS}
 COMPILABLE = sorted(name for name, s in SHIPPED.items() if s.fleet is None and not s.faults
-                    and not (s.data is not None and s.data.mode == "bytes"))
+                    and not (s.data is not None and s.data.mode == "bytes") and not s.is_drill)
 
 
 @pytest.mark.parametrize("name", COMPILABLE)

@@ -14,6 +14,7 @@ from fakecloud.arm.lro import Operations, Pending
 from fakecloud.arm.urls import Route
 from fakecloud.models import ArmError, CloudState, Resource, VirtualMachine
 from fakecloud.region import Answer, ArmCall, GuestRun, Region
+from fakecloud.region.compute import instance_view
 
 Response = tuple[int, dict[str, str], str]
 LRO_STYLE = {
@@ -91,11 +92,11 @@ def respond(region: Region, lros: Operations, call: ArmCall, answer: Answer,
     if call.method == "HEAD" or answer.status == 204:
         return answer.status, {}, ""
     if call.action == "instanceView":
-        return 200, {}, json.dumps(wire.instance_view(result))
+        return 200, {}, json.dumps(result)
     if isinstance(result, Resource):
         body = wire.envelope(result, region.provisioning(result.id, now), region.state)
         if isinstance(result, VirtualMachine) and "instanceView" in query.get("$expand", []):
-            body["properties"]["instanceView"] = wire.instance_view(result)
+            body["properties"]["instanceView"] = instance_view(result, now)
         return answer.status, {}, json.dumps(body)
     if isinstance(result, list):
         entries = [wire.summary(r) if call.type == "Microsoft.Resources/resources"

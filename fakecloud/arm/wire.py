@@ -264,14 +264,5 @@ WRITE_ONLY = frozenset({"adminPassword", "customData"})
 """What ARM takes in a VM's osProfile and never returns."""
 
 
-def instance_view(vm: VirtualMachine) -> dict[str, Any]:
-    power = {"running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated"}
-    return {"statuses": [
-        {"code": "ProvisioningState/succeeded", "level": "Info",
-         "displayStatus": "Provisioning succeeded"},
-        {"code": f"PowerState/{vm.power_state}", "level": "Info",
-         "displayStatus": power.get(vm.power_state, vm.power_state)}]}
-
-
 PROPERTIES = {Disk: _disk, Snapshot: _snapshot, NetworkInterface: _nic, VirtualMachine: _vm,
               ResourceGroup: lambda group: {}}

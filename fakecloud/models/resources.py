@@ -173,6 +173,7 @@ class VirtualMachine(Resource):
     custom_data: str | None = None  # osProfile.customData (base64), what cloud-init reads
     burst_spent_mb: float = 0.0  # uncached-disk burst credits spent (fakecloud/bursting.py)
     version: int = 0  # its writes so far (PUT, PATCH, power actions): what its etag says
+    agent_ready_at: float | None = None  # when its VM agent reports Ready, once booted
 
     type = arm.VIRTUAL_MACHINES
 
@@ -203,6 +204,9 @@ class AvailabilitySet(Resource):
 @dataclass(slots=True)
 class NetworkSecurityGroup(Resource):
     type = "Microsoft.Network/networkSecurityGroups"
+
+    def properties(self) -> dict[str, Any]:
+        return self.echoed("securityRules")
 
 
 @dataclass(slots=True)

@@ -319,6 +319,34 @@ def run_command(region: Region, call: ArmCall) -> Outcome:
     return 202, region.guest(region, vm, call.body), RUN_COMMAND_KIND, True
 
 
+AGENT_READY = {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Ready",
+               "message": "GuestAgent is running and accepting new configurations."}
+AGENT_NOT_READY = {"code": "ProvisioningState/Unavailable", "level": "Warning",
+                   "displayStatus": "Not Ready",
+                   "message": "VM status blob is found but not yet populated."}
+
+
+def instance_view(vm: VirtualMachine, now: float) -> dict[str, Any]:
+    """The VM's instance view at ``now``: provisioning and power state, and its VM agent
+    (Ready from ``agent_ready_at`` on while it runs), in the shape of the official
+    VirtualMachine_Get_InstanceView examples."""
+    power = {"running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated"}
+    ready = vm.power_state == "running" and vm.agent_ready_at is not None and (
+        now >= vm.agent_ready_at)
+    return {"vmAgent": {"vmAgentVersion": "2.7.41491.949" if ready else "Unknown",
+                        "statuses": [AGENT_READY if ready else AGENT_NOT_READY]},
+            "statuses": [
+        {"code": "ProvisioningState/succeeded", "level": "Info",
+         "displayStatus": "Provisioning succeeded"},
+        {"code": f"PowerState/{vm.power_state}", "level": "Info",
+         "displayStatus": power.get(vm.power_state, vm.power_state)}]}
+
+
+def get_instance_view(region: Region, call: ArmCall) -> Outcome:
+    vm = region.state.get(call.id, VirtualMachine)
+    return 200, instance_view(vm, region.state.now), "get_resource", False
+
+
 VM = arm.VIRTUAL_MACHINES
 EXTENSION_PUT = echoed(VmExtension, "create_nic", long_running=True)
 """An extension's PUT: a VM update installing it (network-PUT seconds as the stand-in)."""
@@ -327,7 +355,7 @@ VM_HANDLERS: dict[str, Handler] = {
     **echoed_handlers(AvailabilitySet, "create_resource_group", "create_resource_group",
                       long_running=False),
     f"GET {VM}": get_or_list,
-    f"GET {VM}/instanceView": get_resource,
+    f"GET {VM}/instanceView": get_instance_view,
     f"PUT {VM}": put_vm,
     f"PATCH {VM}": patch_vm,
     f"DELETE {VM}": delete_handler("delete_vm", delete_vm),

@@ -22,6 +22,8 @@ Listener = Callable[[ArmCall, Answer], None]
 DATA_PLANE = frozenset({REHYDRATE})
 """Calls that are not ARM requests: no ARM throttling."""
 READS_CREATING = frozenset({VirtualMachine.type})
+BOOT_KINDS = frozenset({"create_vm", "start_vm", "restart_vm"})
+"""Calls that boot a VM: its VM agent reports Ready ``vm_agent_ready`` after they end."""
 """Types whose create reads ``Creating`` while it runs (ARM's VM examples); others, disks
 and snapshots included, read ``Updating``."""
 
@@ -91,6 +93,9 @@ class Region:
         latency = self.latency_of(call, kind, result) + (rule.added_latency_s if rule else 0.0)
         if before:
             self.lingering.deleted(before, self.state, now + latency)
+        if kind in BOOT_KINDS and result.__class__ is VirtualMachine:
+            result.agent_ready_at = now + latency + self.latencies.draw(
+                "vm_agent_ready", f"{call.operation}/agent", call.id)
         answer = Answer(status, result, latency, long_running, kind=kind)
         if long_running:
             phase = "Creating" if status == 201 and call.type in READS_CREATING else "Updating"

@@ -20,6 +20,7 @@ from restore.backends import checks
 from restore.backends.agent_call import check_agent_output, run_command_input
 from restore.backends.checks import NO_SUBSCRIPTION, Seen
 from restore.backends.data import REPOSITORY_URL
+from restore.backends.drill_calls import DRILL_CALLS, nsg_body, vnet_body
 from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_SKU
 from restore.errors import CloudError
 from restore.ops import Operation
@@ -222,6 +223,14 @@ def _create_public_ip(op: ops.CreatePublicIp, subscription: str) -> Calls:
         "properties": {"publicIPAllocationMethod": op.allocation}})
 
 
+def _create_nsg(op: ops.CreateNsg, subscription: str) -> Calls:
+    yield from _put(arm.NETWORK_SECURITY_GROUPS, op.id, nsg_body(op))
+
+
+def _create_vnet(op: ops.CreateVnet, subscription: str) -> Calls:
+    yield from _put(arm.VIRTUAL_NETWORKS, op.id, vnet_body(op))
+
+
 def _create_vm(op: ops.CreateVm, subscription: str) -> Calls:
     """A worker boots from the worker image with the agent in its custom data; a
     restored VM boots its own OS disk (read first, for its OS type)."""
@@ -355,5 +364,8 @@ CALLS: dict[type, Callable[[Any, str], Calls]] = {
     ops.DeleteVm: _delete,
     ops.RehydrateRestorePoint: _rehydrate,
     ops.WriteDiskData: _write_data,
+    ops.CreateNsg: _create_nsg,
+    ops.CreateVnet: _create_vnet,
+    **DRILL_CALLS,
 }
 """The calls of each type of operation."""

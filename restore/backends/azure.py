@@ -32,6 +32,7 @@ import armid as arm
 from datapath import delivery
 from restore import ops
 from restore.backends.agent_call import check_agent_output, run_command_input
+from restore.backends.azure_drill import AzureDrill
 from restore.backends.azure_pool import AzurePool
 from restore.backends.azure_reads import AzureReads, error_code
 from restore.backends.azure_replace import AzureReplace
@@ -147,6 +148,7 @@ class AzureClients:
     subscription: str
     polling_interval: float = 30.0  # seconds between polls when ARM gives no Retry-After
     signed_in: SignedIn | None = field(default=None, repr=False, compare=False)
+    clock: Clock | None = field(default=None, repr=False, compare=False)  # polls sleep on it
 
     @classmethod
     def connect(cls, credential: Any, subscription: str, clock: Clock,
@@ -159,7 +161,7 @@ class AzureClients:
             return cls(ComputeManagementClient(credential, sub, **options),
                        NetworkManagementClient(credential, sub, **options),
                        ResourceManagementClient(credential, sub, **options),
-                       sub, polling_interval, signed_in)
+                       sub, polling_interval, signed_in, clock)
 
         signed_in = SignedIn(clients_of)
         return signed_in.clients(subscription)
@@ -184,7 +186,7 @@ def cloud_error(exc: AzureError) -> CloudError:
     return CloudError(type(exc).__name__, str(exc))
 
 
-class AzureExecutor(AzurePool, AzureReplace, AzureReads):
+class AzureExecutor(AzurePool, AzureReplace, AzureDrill, AzureReads):
     """Executes one engine operation with the SDK; returns what the simulation returns
     (the resource id; for reads, what was found). ``now``: the clock the worker pool's
     keep-warm times are written in (default: Unix time)."""
@@ -196,6 +198,7 @@ class AzureExecutor(AzurePool, AzureReplace, AzureReads):
         self._handlers: dict[type, Callable[[Any], Any]] = {
             **self.pool_handlers(),
             **self.replace_handlers(),
+            **self.drill_handlers(),
             ops.CreateResourceGroup: self.create_resource_group,
             ops.DeleteResourceGroup: self.delete_resource_group,
             ops.CreateDisk: self.create_disk,

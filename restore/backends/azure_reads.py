@@ -47,6 +47,7 @@ class AzureReads:
                 group, name),
             arm.AVAILABILITY_SETS: lambda: c.compute.availability_sets.get(group, name),
             arm.DISK_ENCRYPTION_SETS: lambda: c.compute.disk_encryption_sets.get(group, name),
+            arm.VIRTUAL_NETWORKS: lambda: c.network.virtual_networks.get(group, name),
             f"{arm.VIRTUAL_NETWORKS}/subnets": lambda: c.network.subnets.get(
                 group, arm_id.split("/")[-3], name),
         }

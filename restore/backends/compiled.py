@@ -222,6 +222,9 @@ def compile_restore(prepared: Prepared) -> CompiledRestore:
         raise NotCompilable("it has fault rules")
     if prepared.data is not None:
         raise NotCompilable("it restores real bytes (data mode bytes)")
+    if scenario.is_drill:
+        raise NotCompilable("it is a drill: how often it reads the VM's instance view "
+                            "depends on when its agent is Ready")
     calls: dict[int, list[CallShape]] = {}
     keyed: list[KeyedCall] = []
 

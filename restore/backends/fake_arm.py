@@ -72,7 +72,7 @@ def run(prepared: Prepared, seed: int, faults: list[FaultRule], book: Journal | 
     data = data_for(prepared, resuming)
     engine = engine_for(plan, book, resuming)
     region = restore_region(state, prepared.profile, seed, data, run_archive=True)
-    step_faults = StepFaults(injector_for(faults, seed, plan), region.chaos)
+    step_faults = StepFaults(injector_for(faults, seed, plan), region)
     if book:
         book.follow(simulated_session(engine, state, lambda: clock.now, step_faults, data,
                                       resuming))

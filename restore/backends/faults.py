@@ -6,7 +6,8 @@ is both a step and a kind, such as ``create_vm``, means the step), fires at most
 times, each time it matches with ``probability``. Kinds: ``transient`` (500/503), ``throttle``
 (429 with Retry-After), ``allocation_failed`` (the long-running operation ends Failed with
 AllocationFailed), ``quota_exceeded`` (409 QuotaExceeded), ``crash`` (the orchestrator
-dies before the operation is sent).
+dies before the operation is sent); and in a drill's guest, ``agent_not_ready`` (the
+restored VM's agent never reports Ready) and ``check_failed`` (its next guest check exits 1).
 
 A rule that fires on an operation becomes a one-time fault rule of fakecloud's, in ARM's
 terms, on the ARM call the operation sends for it (``arm_rule``); so the `sim` and
@@ -15,13 +16,15 @@ terms, on the ARM call the operation sends for it (``arm_rule``); so the `sim` a
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import armid as arm
-from fakecloud.region import REHYDRATE, Chaos, ChaosRule
+from fakecloud.models import VirtualMachine
+from fakecloud.region import REHYDRATE, ChaosRule, Region
 from restore import ops
 from restore.engine import RECOVERY_STEPS
 from restore.ops import Operation
@@ -29,6 +32,11 @@ from restore.scenario import Fault, FaultKind
 from restore.steps import RECOVERY_KINDS
 
 ALLOCATING = frozenset({"create_vm", "start_vm"})  # a deallocated VM is allocated again
+ONLY_ON = {FaultKind.ALLOCATION_FAILED: ALLOCATING,
+           FaultKind.AGENT_NOT_READY: frozenset({"wait_vm_healthy"}),
+           FaultKind.CHECK_FAILED: frozenset({"run_guest_check"})}
+"""Kinds of fault that befall some operations only."""
+GUEST_FAULTS = frozenset({FaultKind.AGENT_NOT_READY, FaultKind.CHECK_FAILED})
 THROTTLE_RETRY_AFTER_S = 17.0  # a typical Retry-After of ARM's write throttling, estimate
 
 
@@ -82,7 +90,7 @@ class FaultInjector:
             target = (f"{step}/{op_kind}" if "/" in rule.at
                       else step if rule.at in self._steps else op_kind)
             if self._left[index] and rule.at == target and (
-                    rule.kind is not FaultKind.ALLOCATION_FAILED or op_kind in ALLOCATING) and (
+                    op_kind in ONLY_ON.get(rule.kind, (op_kind,))) and (
                     rule.probability >= 1.0 or self._rng.random() < rule.probability):
                 self._left[index] -= 1
                 return rule
@@ -108,6 +116,11 @@ def never_fires(rule: FaultRule, sent: set[tuple[str, str]], steps: set[str]) ->
             return (f"{rule.at} creates no VM, and allocation failures befall VM creation "
                     "only" if step or kind in ALLOCATING or not kind else
                     f"this restore sends no {kind}")
+    if rule.kind in GUEST_FAULTS:
+        kinds &= ONLY_ON[rule.kind]
+        if not kinds:
+            return (f"{rule.at} sends no {', '.join(sorted(ONLY_ON[rule.kind]))}, which a "
+                    f"{rule.kind.value} fault befalls (a drill's check_health)")
     if not kinds:
         return (f"step {step} sends no {kind or 'operation'}" if step else
                 f"this restore sends no {kind}")
@@ -125,6 +138,10 @@ def target_call(op: Operation) -> tuple[str, str]:
         return f"POST {arm.VIRTUAL_MACHINES}/deallocate", op.id
     if isinstance(op, ops.WriteDiskData):
         return f"POST {arm.VIRTUAL_MACHINES}/runCommand", op.worker
+    if isinstance(op, ops.RunGuestCheck):
+        return f"POST {arm.VIRTUAL_MACHINES}/runCommand", op.id
+    if isinstance(op, ops.WaitVmHealthy):
+        return f"GET {arm.VIRTUAL_MACHINES}/instanceView", op.id
     if isinstance(op, ops.MoveResources):
         return f"POST {arm.RESOURCE_GROUPS}/validateMoveResources", op.source_group
     if isinstance(op, ops.RehydrateRestorePoint):
@@ -173,6 +190,15 @@ def arm_rule(rule: FaultRule, op: Operation) -> ChaosRule:
                      **effects[rule.kind])  # type: ignore[arg-type]
 
 
+def _break_guest(region: Region, kind: FaultKind, vm_id: str) -> None:
+    """The restored VM's guest as the fault has it: its agent never Ready, or its next
+    check failing."""
+    if kind is FaultKind.AGENT_NOT_READY:
+        region.state.get(vm_id, VirtualMachine).agent_ready_at = math.inf
+    else:
+        region.guest.failing.add(vm_id.lower())
+
+
 def _literal(pattern: str) -> str:
     """``pattern`` matching only itself (ids have no glob characters but ``[``)."""
     return pattern.replace("[", "[[]")
@@ -183,8 +209,8 @@ class StepFaults:
     a crash stops the orchestrator; any other rule that fires is armed in the region for
     the operation's ARM call, and taken back if the operation never sent that call."""
 
-    def __init__(self, injector: FaultInjector | None, chaos: Chaos):
-        self.injector, self.chaos = injector, chaos
+    def __init__(self, injector: FaultInjector | None, region: Region):
+        self.injector, self.region, self.chaos = injector, region, region.chaos
 
     def before(self, step: str, op: Operation) -> ChaosRule | bool:
         """True: the orchestrator crashes now; a rule: armed for ``op``; False: none."""
@@ -195,6 +221,9 @@ class StepFaults:
             return False
         if rule.kind is FaultKind.CRASH:
             return True
+        if rule.kind in GUEST_FAULTS:
+            _break_guest(self.region, rule.kind, op.resource)
+            return False
         armed = arm_rule(rule, op)
         self.chaos.add(armed)
         return armed

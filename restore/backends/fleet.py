@@ -17,6 +17,7 @@ from restore.backends.prepared import check_disks, injector_for, scenario_profil
 from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import Orchestrator, WorkerPool
 from restore.backends.simregion import SimRegion, restore_region
+from restore.backends.sweep_rto import Retried, retried_of, vm_path
 from restore.backends.world import build_world
 from restore.engine import Engine
 from restore.plan import Plan, PoolSettings, build_plan
@@ -39,6 +40,9 @@ class VmOutcome:
     cost: float
     leaked: int
     source_intact: bool
+    failed_step: str | None = None  # the step its failure came from
+    path: tuple[tuple[str, float], ...] = ()  # its critical path in seconds (vm_path)
+    retried: tuple[Retried, ...] = ()  # its operations that retried
 
 
 @dataclass(slots=True)
@@ -180,9 +184,12 @@ def _outcome(replica: Scenario, plan: Plan, priority: int, before: list[dict] | 
     cost = restore_cost(engine.operations, driver.end_s, ctx, profile.prices)["total"]
     leaked, _ = leaked_and_kept(engine, state)
     tail = None if driver.last_release_s is None else driver.end_s - driver.last_release_s
-    error = engine.error["code"] if engine.error else None
-    return VmOutcome(replica.name, priority, engine.status, error, driver.end_s,
+    error = engine.error or {}
+    spans = [(s.name, s.start_s, s.end_s) for s in engine.steps if s.end_s is not None]
+    return VmOutcome(replica.name, priority, engine.status, error.get("code"), driver.end_s,
                      engine.critical_path_s() - driver.waited_s, driver.waited_s,
                      driver.placed_s, driver.first_ask_s, tail, cost, len(leaked),
-                     before == source_snapshot(ctx, state.lookup))
+                     before == source_snapshot(ctx, state.lookup), error.get("step"),
+                     vm_path(spans, plan.prerequisites, driver.waits),
+                     retried_of([(t.step, t.op.kind, t.attempts) for t in engine.operations]))
 

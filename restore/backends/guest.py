@@ -15,6 +15,7 @@ from fakecloud.profile import RegionProfile
 from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
 from restore.backends.agent_call import WORKER_AGENT_COMMAND
 from restore.backends.data import REPOSITORY_URL, RegionData
+from restore.drill import EXIT_MARK, check_name
 
 MB_PER_GB = 1024
 
@@ -26,6 +27,11 @@ def install(region: Region, data: RegionData | None, run_archive: bool = False) 
     region.guest = RestoreAgent(region.profile, data, run_archive)
     if data is not None:
         region.listeners.append(lambda call, answer: _carry(data, call, answer))
+
+
+def _exited(code: int, output: str) -> GuestRun:
+    """What a drill check printed, its exit code last (as ``guest_script`` has it)."""
+    return GuestRun.printed("StdOut", f"{output}\n{EXIT_MARK} {code}".lstrip())
 
 
 def _carry(data: RegionData, call: ArmCall, answer: Answer) -> None:
@@ -44,8 +50,12 @@ class RestoreAgent:
 
     def __init__(self, profile: RegionProfile, data: RegionData | None, run_archive: bool):
         self.profile, self.data, self.run_archive = profile, data, run_archive
+        self.failing: set[str] = set()  # VMs (lower-case ids) whose next drill check fails
 
     def __call__(self, region: Region, vm: VirtualMachine, body: dict[str, Any]) -> GuestRun:
+        check = check_name(body.get("script") or [])
+        if check is not None:
+            return self.drill_check(vm, check, body["script"])
         if WORKER_AGENT_COMMAND not in " ".join(body.get("script") or []):
             return GuestRun.printed("StdOut", "")
         files = delivered_files(vm.custom_data) if vm.custom_data else {}
@@ -66,6 +76,20 @@ class RestoreAgent:
         vm.burst_spent_mb += spent_mb
         report = self._restore(files, params.get("restore_point", ""), plan, disks, vm)
         return GuestRun.printed("StdOut", json.dumps(report), seconds)
+
+    def drill_check(self, vm: VirtualMachine, check: str, script: list[str]) -> GuestRun:
+        """A drill's guest check: the restored data disks are found mounted where the VM
+        has them attached; any other script exits 0; unless a fault made it fail."""
+        if vm.id.lower() in self.failing:
+            self.failing.discard(vm.id.lower())
+            return _exited(1, f"{check}: failed (an injected fault)")
+        if check == "disks_mounted":
+            luns = next((line.split()[3:-1] for line in script if line.startswith("for lun in ")),
+                        [])
+            missing = [lun for lun in luns if int(lun.rstrip(";")) not in vm.data_disks]
+            if missing:
+                return _exited(1, f"LUN {missing[0].rstrip(';')}: no disk")
+        return _exited(0, "")
 
     def _restore(self, files: dict[str, bytes], point: str, plan: list[dict[str, Any]],
                  disks: list[Disk], vm: VirtualMachine) -> dict[str, Any]:

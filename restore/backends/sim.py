@@ -200,6 +200,7 @@ class Orchestrator:
         self.pool, self.priority = pool, priority
         self.end_s = env.now
         self.waited_s = 0.0  # for a worker slot
+        self.waits: dict[str, float] = {}  # per step, its longest wait for a worker slot
         self.first_ask_s: float | None = None  # when it first asked for a worker slot
         self.last_release_s: float | None = None  # when its last worker slot went back
         self.placed_s: float | None = None  # when it first got a worker slot
@@ -227,7 +228,9 @@ class Orchestrator:
         self._execute([ticket])
 
     def _send_slotted(self, ticket: Ticket, asked_s: float) -> None:
-        self.waited_s += self.env.now - asked_s
+        waited = self.env.now - asked_s
+        self.waited_s += waited
+        self.waits[ticket.step] = max(self.waits.get(ticket.step, 0.0), waited)
         if self.placed_s is None:
             self.placed_s = self.env.now
         self._send(ticket)

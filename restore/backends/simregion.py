@@ -14,6 +14,7 @@ from fakecloud.models import ArmError, CloudState
 from fakecloud.region import Answer, ArmCall, Region
 from restore.backends.arm_calls import Calls, calls_for
 from restore.backends.data import RegionData
+from restore.backends.drill_calls import Pause
 from restore.backends.faults import FaultInjector, StepFaults
 from restore.backends.guest import install
 from restore.backends.profiles import RestoreProfile
@@ -66,7 +67,7 @@ class SimRegion:
     def __init__(self, env: simpy.Environment, region: Region,
                  injector: FaultInjector | None = None, on_call: CallListener | None = None):
         self.env, self.region, self.on_call = env, region, on_call
-        self.faults = StepFaults(injector, region.chaos)
+        self.faults = StepFaults(injector, region)
         self.subscription = region.state.subscription
 
     def send(self, ticket: Ticket, done: Done) -> None:
@@ -98,6 +99,10 @@ class SimRegion:
                 break
             finally:
                 error = None
+            if call.__class__ is Pause:
+                env.timeout(call.seconds).callbacks.append(
+                    lambda _: self._advance(ticket, calls, armed, done, None, None))
+                return
             now = env.now
             try:
                 answer = region.call(call, now)

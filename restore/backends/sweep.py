@@ -23,6 +23,7 @@ from typing import Any
 from restore.backends.fleet import simulate_fleet
 from restore.backends.prepared import check_fault_targets, remembered
 from restore.backends.sim import simulate
+from restore.backends.sweep_rto import RunDetail, fleet_detail, rto_answer, run_detail
 from restore.errors import ScenarioError
 from restore.scenario import Fault, Scenario
 
@@ -42,6 +43,7 @@ class Outcome:
     status: str
     duration_s: float
     cost: float | None
+    detail: RunDetail | None = None  # kept when the sweep answers about an RTO
 
 
 class SampledOutcomes(Sequence[Outcome]):
@@ -69,6 +71,7 @@ class SweepResult:
     outcomes: Sequence[Outcome] = field(default_factory=list)
     method: str = "simulated"
     critical_path: dict[str, dict[str, float]] | None = None
+    rto_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         if isinstance(self.outcomes, SampledOutcomes):
@@ -88,6 +91,8 @@ class SweepResult:
         }
         if self.critical_path is not None:
             found["critical_path"] = self.critical_path
+        if self.rto_s is not None:
+            found["rto"] = rto_answer(self, self.rto_s)
         return found
 
 
@@ -116,27 +121,32 @@ def _array_summary(values: Any) -> dict[str, float]:
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
           faults: list[Fault] | None = None,
           progress: Callable[[int], None] | None = None,
-          dask_address: str | None = None, method: str = "auto") -> SweepResult:
+          dask_address: str | None = None, method: str = "auto",
+          rto_s: float | None = None) -> SweepResult:
     """``runs`` restores of ``scenario``: simulated on ``workers`` processes (default: all
     cores) or on the Dask cluster at ``dask_address``, or sampled from its compiled
     restore (``method`` "compiled"; "auto": whenever it can be); ``progress(n)`` is told
-    each time ``n`` more runs are done."""
+    each time ``n`` more runs are done. ``rto_s`` (default the scenario's ``rto``): the
+    result also answers about that recovery time objective (``to_dict()["rto"]``)."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     seed = scenario.seed if seed is None else seed
+    rto_s = scenario.rto if rto_s is None else rto_s
     compiled = _compiled(scenario, faults, dask_address, method)
     if compiled is not None:
         from restore.backends.compiled_sweep import sample_sweep
 
-        return sample_sweep(compiled, scenario.name, runs, seed, progress)
+        found = sample_sweep(compiled, scenario.name, runs, seed, progress)
+        found.rto_s = rto_s
+        return found
     check_fault_targets(remembered(scenario, None).plan, [*scenario.faults, *(faults or [])])
     if scenario.fleet is not None and faults:  # simulate_fleet takes the scenario's rules
         scenario, faults = scenario.model_copy(update={"faults": [*scenario.faults,
                                                                   *faults]}), None
     workers = workers or os.cpu_count() or 1
-    chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [])
-              for start in range(0, runs, CHUNK)]
-    result = SweepResult(scenario.name, seed)
+    chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [],
+               rto_s is not None) for start in range(0, runs, CHUNK)]
+    result = SweepResult(scenario.name, seed, rto_s=rto_s)
     done = _on_dask(chunks, dask_address, progress) if dask_address else _map(
         _run_chunk, chunks, workers)
     for outcomes in done:
@@ -200,24 +210,30 @@ def _map(function: Callable, chunks: list[tuple], workers: int) -> Iterator[list
         yield from pool.map(function, chunks)
 
 
-def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault]]) -> list[Outcome]:
-    scenario, seed, start, stop, faults = chunk
+def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault], bool]) -> list[Outcome]:
+    """Runs ``start`` to ``stop``, each with its ``RunDetail`` when ``detailed``."""
+    scenario, seed, start, stop, faults, detailed = chunk
     scenario = _seen(scenario)
     run = _fleet_run if scenario.fleet is not None else _single_run
-    return [run(scenario, run_seed(seed, i), faults) for i in range(start, stop)]
+    return [run(scenario, run_seed(seed, i), faults, detailed) for i in range(start, stop)]
 
 
-def _single_run(scenario: Scenario, seed: int, faults: list[Fault]) -> Outcome:
+def _single_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool
+                ) -> Outcome:
     report = simulate(scenario, seed=seed, faults=faults)
     cost = report.cost
-    return Outcome(report.status, report.duration_s, cost["total"] if cost else None)
+    detail = run_detail(report, remembered(scenario, None).plan.prerequisites) \
+        if detailed else None
+    return Outcome(report.status, report.duration_s, cost["total"] if cost else None, detail)
 
 
-def _fleet_run(scenario: Scenario, seed: int, faults: list[Fault]) -> Outcome:
+def _fleet_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool
+               ) -> Outcome:
     """A fleet's run: every VM at once; its status, makespan and total cost (``faults``
     are already the scenario's)."""
     report = simulate_fleet(scenario, seed=seed)
-    return Outcome(report.status, round(report.makespan_s, 3), report.cost)
+    return Outcome(report.status, round(report.makespan_s, 3), report.cost,
+                   fleet_detail(report) if detailed else None)
 
 
 _scenarios: dict[str, Scenario] = {}

@@ -29,8 +29,9 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
                 quotas: Quotas | None = None, state: CloudState | None = None) -> CloudState:
     """The source VM with its disks, NIC and network (and snapshots on the snapshot path);
     for a new location, the target group and subnet (when the state has the target's
-    subscription). ``quotas`` apply from then on. Given a ``state``, adds to it (a fleet:
-    groups and networks are shared; the tenant's other subscriptions: in it)."""
+    subscription; not for a drill). ``quotas`` apply from then on. Given a ``state``, adds
+    to it (a fleet: groups and networks are shared; the tenant's other subscriptions: in
+    it)."""
     ctx, src = plan.context, scenario.source_vm
     state = state or CloudState(scenario.subscription, max_data_disks)
     state.create_resource_group(ctx.source.group, src.location)
@@ -52,7 +53,8 @@ def build_world(scenario: Scenario, plan: Plan, max_data_disks: dict[str, int],
             snapshot = arm.resource_id(scenario.subscription, src.resource_group, arm.SNAPSHOTS,
                                        snapshot_name(disk.name))
             state.create_snapshot(snapshot, src.location, disk.id)
-    if not scenario.is_original_location and state.knows(ctx.target_subscription):
+    if not scenario.is_original_location and not ctx.drill and state.knows(
+            ctx.target_subscription):  # a drill makes its own group and network
         if not isinstance(state.find(ctx.target_group), ResourceGroup):
             state.create_resource_group(ctx.target_group, ctx.location)
         _ensure_subnet(state, ctx.subnet, ctx.location)
