@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import armid as arm
-from restore.drill import DrillPlan, drill_plan
+from restore.drills import DrillPlan, drill_plan
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
 from restore.placement import VmSettings, disk_encryption_set, vm_settings

@@ -15,7 +15,7 @@ from restore import Fault, parse_scenario
 from restore.backends.guest import RestoreAgent
 from restore.backends.profiles import load_profile
 from restore.cli import app
-from restore.drill import CHECK_MARK, EXIT_MARK, as_drill, exit_code, guest_script, mounts_script
+from restore.drills import CHECK_MARK, EXIT_MARK, as_drill, exit_code, guest_script, mounts_script
 from restore.errors import ScenarioError
 from restore.plan import build_plan
 from restore.shipped import find_scenario
@@ -258,3 +258,28 @@ def test_drill_command_exits_1_on_a_missed_rto_and_2_on_bad_flags():
     assert bad.exit_code == 2 and "--rto" in bad.stderr and "Traceback" not in bad.stderr
     unknown = runner.invoke(app, ["drill", "drill-hot-backup", "--backend", "cloud"])
     assert unknown.exit_code == 2 and "unknown backend 'cloud'" in unknown.stderr
+
+
+def test_the_readme_drill_block_drills():
+    import re
+
+    import yaml
+    from helpers import ROOT, assert_restored
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+               if "mode: drill" in b]
+    scenario = parse_scenario({**scenario_dict(location="new"), **yaml.safe_load(block)})
+    report = restore.simulate(scenario)
+    assert_restored(scenario, report)
+    assert scenario.rto == 3600 and report.drill["rto_met"] is True
+
+
+def test_the_python_api_drills_any_scenario_against_an_rto():
+    shipped = restore.load_scenario(find_scenario("orig-snapshot"))
+    report = restore.drill(shipped, rto="30m")
+    assert report.drill["passed"] and report.drill["rto_s"] == 1800
+    assert "create_disks_from_snapshots" in {s["name"] for s in report.steps}
+    assert report.source_intact and tagged(report) == []
+    with pytest.raises(ValueError, match="rto: 'soon' is not a duration"):
+        restore.drill(shipped, rto="soon")
