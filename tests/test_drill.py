@@ -283,3 +283,32 @@ def test_the_python_api_drills_any_scenario_against_an_rto():
     assert report.source_intact and tagged(report) == []
     with pytest.raises(ValueError, match="rto: 'soon' is not a duration"):
         restore.drill(shipped, rto="soon")
+
+
+def test_a_real_drill_on_the_azure_backend_signs_in_checks_and_removes_everything(
+        monkeypatch):
+    """`restorelab drill --backend azure` under mock_azure: the SDK's calls, the agent's
+    wait on the (virtual) clock, the guest checks through Run Command, nothing left."""
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from test_live_restore import region_of
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_SUBSCRIPTION_ID"):  # signed in by the fake's managed identity
+        monkeypatch.delenv(name, raising=False)
+    from restore.backends.data import REPOSITORY_URL
+
+    _, _, mocked = region_of("drill-hot-backup")
+    with mocked as fake:
+        before = {r["id"] for r in fake.state.export()}
+        result = runner.invoke(app, ["drill", "drill-hot-backup", "--backend", "azure",
+                                     "--subscription", SUBSCRIPTION, "--json",
+                                     "--repository", REPOSITORY_URL])
+        after = {r["id"] for r in fake.state.export()}
+        calls = [f"{r.method} {r.path}" for r in fake.requests]
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["backend"] == "azure" and report["drill"]["passed"]
+    assert all(c["status"] == "passed" for c in report["drill"]["checks"])
+    assert after == before  # the drill's group and all in it are gone
+    assert any(c.startswith("GET ") and c.endswith("/instanceView") for c in calls)
+    assert sum(c.endswith("/virtualMachines/web01-restored/runCommand") for c in calls) == 2
