@@ -360,7 +360,6 @@ def _drill_plan(sc: Scenario, sub: str, group: str) -> DrillPlan:
     return drill_plan(sub, group, settings.timeout, luns, settings.script, sc.rto)
 
 
-
 def _replace_plan(sc: Scenario, disks: tuple[DiskPlan, ...], rid: str) -> ReplacePlan:
     src = sc.source_vm
     return ReplacePlan(
