@@ -1,7 +1,8 @@
 """restorelab's restore engine: plans, steps and operations, free of IO.
 
 The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend="sim")``
-returning a ``Report`` (``.to_dict()``, ``.timeline()``), ``plan_for(scenario)``, and
+returning a ``Report`` (``.to_dict()``, ``.timeline()``), ``drill(scenario, rto=None)``,
+``sweep(scenario, runs, rto=None)``, ``plan_for(scenario)``, and
 ``Sessions(path=None)``, the history of the CLI's restores (``.list()``, ``.get(id)``).
 """
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
-    "load_scenario", "resume", "simulate_fleet", "sweep", "optimize",
+    "load_scenario", "resume", "simulate_fleet", "sweep", "drill", "optimize",
     "parse_scenario", "plan_for", "simulate", "calibrate", "validate", "Sessions",
 ]
 
@@ -75,6 +76,19 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
     return simulate_sim(scenario, seed, faults=faults, journal=journal, backend=backend)
 
 
+def drill(scenario: Scenario, seed: int | None = None, backend: str = "sim",
+          faults: Iterable[Fault] = (), rto: str | float | None = None) -> Report:
+    """A restore drill of ``scenario``'s VM (any scenario; a fleet's VM alone): restored
+    into an isolated network, its health checked, everything removed. The report's
+    ``drill`` gives each check, the time to healthy and, against ``rto`` (default the
+    scenario's), whether it was met."""
+    from restore.drills import as_drill
+    from restore.scenario_types import duration_argument
+
+    drilled = as_drill(scenario, duration_argument("rto", rto))
+    return simulate(drilled, seed=seed, backend=backend, faults=faults)
+
+
 def simulate_fleet(scenario: Scenario, seed: int | None = None):
     """Mass restore: every VM of ``scenario.fleet`` at once, sharing the region and a
     worker pool; the report gives the makespan, its lower bound, and each VM's outcome."""
@@ -95,13 +109,13 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
     ``rto`` (``"4h"``, ``"90m"``, ``"1h30m"`` or seconds; default the scenario's ``rto``):
     ``.to_dict()["rto"]`` says how likely a restore meets it and what drives the tail."""
     from restore.backends.sweep import sweep as sweep_runs
-    from restore.scenario_types import seconds_of
+    from restore.scenario_types import duration_argument
 
     return sweep_runs(scenario, runs, seed, workers, list(faults), dask_address=dask_address,
-                      method=method, rto_s=None if rto is None else seconds_of(rto))
+                      method=method, rto_s=duration_argument("rto", rto))
 
 
-def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = None,
+def optimize(scenario: Scenario, objective: str = "rto", rto: float | str | None = None,
              budget: float | None = None, runs: int | None = None, seed: int | None = None,
              confidence: float = 0.95, restore_points: Iterable[str] | None = None,
              disk_skus: Iterable[str] | None = None, worker_sizes: Iterable[str] | None = None,
@@ -109,20 +123,22 @@ def optimize(scenario: Scenario, objective: str = "rto", rto: float | None = Non
     """Search ``scenario``'s choices (workers, rehydration priority, the restore points
     that exist, disk SKUs allowed, a fleet's pool and group order), each candidate a sweep
     of ``runs`` with the same ``seed``. ``objective`` "rto": the lowest p95 duration
-    within ``budget`` (USD); "cost": the cheapest with P(duration <= ``rto`` seconds, or
-    the scenario's rto) at least ``confidence``, within ``budget``. The result has
-    ``.candidates``, ``.front`` (Pareto: p95 duration vs mean cost), ``.best`` (None when
-    none qualifies), ``.to_dict()``, ``.plot(path=None)`` (a matplotlib figure) and
-    ``.best_yaml()``."""
+    within ``budget`` (USD); "cost": the cheapest with P(duration <= ``rto``: seconds,
+    "4h", "90m"; default the scenario's rto) at least ``confidence``, within ``budget``.
+    The result has ``.candidates``, ``.front`` (Pareto: p95 duration vs mean cost),
+    ``.best`` (None when none qualifies), ``.to_dict()``, ``.plot(path=None)`` (a
+    matplotlib figure) and ``.best_yaml()``."""
     from restore.backends.optimize import optimize as search
     from restore.optimize_space import SpaceOptions
+    from restore.scenario_types import duration_argument
 
     def listed(values: Iterable | None) -> tuple | None:
         return None if values is None else tuple(values)
 
     options = SpaceOptions(listed(restore_points), listed(disk_skus), listed(worker_sizes),
                            listed(max_workers))
-    return search(scenario, objective, rto, budget, runs, seed, confidence, options)
+    return search(scenario, objective, duration_argument("rto", rto), budget, runs, seed,
+                  confidence, options)
 
 
 def resume(journal: str | Path, repository: str | None = None) -> Report:

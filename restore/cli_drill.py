@@ -30,7 +30,7 @@ from restore.cli import (
     err,
 )
 from restore.cli_output import clock, out, show_report
-from restore.drill import as_drill
+from restore.drills import as_drill
 from restore.errors import ScenarioError
 from restore.scenario_types import seconds_of
 from restore.shipped import find_scenario
@@ -102,8 +102,8 @@ def _rto(rto: str | None) -> float | None:
 
 def _simulated(scenario: str, backend: str, seed: int | None, rto_s: float | None) -> Any:
     with _naming(scenario):
-        drilled = as_drill(restore.load_scenario(find_scenario(scenario)), rto_s)
-        return restore.simulate(drilled, seed=seed, backend=backend)
+        return restore.drill(restore.load_scenario(find_scenario(scenario)), seed, backend,
+                             rto=rto_s)
 
 
 def show_drill(answer: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from restore.drill import ADDRESS_SPACE, ISOLATION, POLL_S, VM_SUBNET, WORKER_SUBNET, mounts_script
+from restore.drills import ADDRESS_SPACE, ISOLATION, POLL_S, VM_SUBNET, WORKER_SUBNET, mounts_script
 from restore.ops import (
     CreateNsg,
     CreateResourceGroup,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import armid as arm
-from restore.drill import DrillPlan, drill_plan
+from restore.drills import DrillPlan, drill_plan
 from restore.errors import ScenarioError
 from restore.ops import Tags, tags_of
 from restore.placement import VmSettings, disk_encryption_set, vm_settings
@@ -360,7 +360,6 @@ def _drill_plan(sc: Scenario, sub: str, group: str) -> DrillPlan:
     luns = tuple(lun for lun, _, _ in sc.source_vm.disks()
                  if lun is not None and settings.mounts and sc.restore_point.restores(lun))
     return drill_plan(sub, group, settings.timeout, luns, settings.script, sc.rto)
-
 
 
 def _replace_plan(sc: Scenario, disks: tuple[DiskPlan, ...], rid: str) -> ReplacePlan:

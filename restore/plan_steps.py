@@ -59,12 +59,12 @@ def _as_drill(steps: list[PlannedStep]) -> list[PlannedStep]:
     """A drill's steps: its network made after preflight, before anything else; the VM's
     health checked once it runs with its disks; its group removed after the checks and
     the other cleanups, whatever the checks found (a failed check rolls back)."""
-    drilled = [PlannedStep("create_drill_network", ("preflight",))]
-    for step in steps:
-        after = tuple("create_drill_network" if a == "preflight" else a for a in step.after)
-        drilled.append(PlannedStep(step.name, after))
-    cleanups = [s.name for s in steps if s.name in ("remove_worker", "remove_snapshot_copies")]
-    return [drilled[1], drilled[0], *drilled[2:], PlannedStep("check_health", ("attach_disks",)),
+    preflight, *rest = steps
+    after_network = [PlannedStep(s.name, tuple("create_drill_network" if a == "preflight" else a
+                                               for a in s.after)) for s in rest]
+    cleanups = [s.name for s in rest if s.name in ("remove_worker", "remove_snapshot_copies")]
+    return [preflight, PlannedStep("create_drill_network", ("preflight",)), *after_network,
+            PlannedStep("check_health", ("attach_disks",)),
             PlannedStep("remove_drill", ("check_health", *cleanups))]
 
 

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import armid as arm
-from restore.drill import drill_answer
+from restore.drills import drill_answer
 from restore.engine import Engine, StepRun, Ticket
 from restore.plan import RESTORE_ID_TAG, RestoreContext
 from restore.steps import restored_data

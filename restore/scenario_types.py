@@ -73,6 +73,14 @@ def seconds_of(value: object) -> float:
     return seconds
 
 
+def duration_argument(name: str, value: object) -> float | None:
+    """An API argument's duration (None stays None); ValueError naming ``name``."""
+    try:
+        return None if value is None else seconds_of(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 Duration = Annotated[float, BeforeValidator(seconds_of)]
 """A duration in seconds, given as seconds or as ``4h``, ``90m``, ``1h30m``, ``2d``."""
 

@@ -15,7 +15,7 @@ from restore import Fault, parse_scenario
 from restore.backends.guest import RestoreAgent
 from restore.backends.profiles import load_profile
 from restore.cli import app
-from restore.drill import CHECK_MARK, EXIT_MARK, as_drill, exit_code, guest_script, mounts_script
+from restore.drills import CHECK_MARK, EXIT_MARK, as_drill, exit_code, guest_script, mounts_script
 from restore.errors import ScenarioError
 from restore.plan import build_plan
 from restore.shipped import find_scenario
@@ -258,3 +258,57 @@ def test_drill_command_exits_1_on_a_missed_rto_and_2_on_bad_flags():
     assert bad.exit_code == 2 and "--rto" in bad.stderr and "Traceback" not in bad.stderr
     unknown = runner.invoke(app, ["drill", "drill-hot-backup", "--backend", "cloud"])
     assert unknown.exit_code == 2 and "unknown backend 'cloud'" in unknown.stderr
+
+
+def test_the_readme_drill_block_drills():
+    import re
+
+    import yaml
+    from helpers import ROOT, assert_restored
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+               if "mode: drill" in b]
+    scenario = parse_scenario({**scenario_dict(location="new"), **yaml.safe_load(block)})
+    report = restore.simulate(scenario)
+    assert_restored(scenario, report)
+    assert scenario.rto == 3600 and report.drill["rto_met"] is True
+
+
+def test_the_python_api_drills_any_scenario_against_an_rto():
+    shipped = restore.load_scenario(find_scenario("orig-snapshot"))
+    report = restore.drill(shipped, rto="30m")
+    assert report.drill["passed"] and report.drill["rto_s"] == 1800
+    assert "create_disks_from_snapshots" in {s["name"] for s in report.steps}
+    assert report.source_intact and tagged(report) == []
+    with pytest.raises(ValueError, match="rto: 'soon' is not a duration"):
+        restore.drill(shipped, rto="soon")
+
+
+def test_a_real_drill_on_the_azure_backend_signs_in_checks_and_removes_everything(
+        monkeypatch):
+    """`restorelab drill --backend azure` under mock_azure: the SDK's calls, the agent's
+    wait on the (virtual) clock, the guest checks through Run Command, nothing left."""
+    pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
+    from test_live_restore import region_of
+
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                 "AZURE_SUBSCRIPTION_ID"):  # signed in by the fake's managed identity
+        monkeypatch.delenv(name, raising=False)
+    from restore.backends.data import REPOSITORY_URL
+
+    _, _, mocked = region_of("drill-hot-backup")
+    with mocked as fake:
+        before = {r["id"] for r in fake.state.export()}
+        result = runner.invoke(app, ["drill", "drill-hot-backup", "--backend", "azure",
+                                     "--subscription", SUBSCRIPTION, "--json",
+                                     "--repository", REPOSITORY_URL])
+        after = {r["id"] for r in fake.state.export()}
+        calls = [f"{r.method} {r.path}" for r in fake.requests]
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["backend"] == "azure" and report["drill"]["passed"]
+    assert all(c["status"] == "passed" for c in report["drill"]["checks"])
+    assert after == before  # the drill's group and all in it are gone
+    assert any(c.startswith("GET ") and c.endswith("/instanceView") for c in calls)
+    assert sum(c.endswith("/virtualMachines/web01-restored/runCommand") for c in calls) == 2

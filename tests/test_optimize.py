@@ -57,7 +57,7 @@ def test_rto_objective_finds_high_priority_for_a_small_archived_restore_point():
 
 def test_cost_objective_takes_high_priority_only_when_the_rto_needs_it():
     sc = parse_scenario(small_archive())
-    tight = restore.optimize(sc, objective="cost", rto=2 * 3600, runs=RUNS)
+    tight = restore.optimize(sc, objective="cost", rto="2h", runs=RUNS)
     assert tight.best.changes.get("rehydrate_priority") == "high"
     assert tight.best.p_meet >= 0.95
     loose = restore.optimize(sc, objective="cost", rto=86_400, runs=RUNS)

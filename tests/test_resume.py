@@ -24,7 +24,8 @@ FULL_MATRIX = os.environ.get("RESTORELAB_FULL_MATRIX") == "1"  # .ci/run sets it
 PATHS = [*((p.values[0], loc.values[0], variant) for p in RESTORE_POINTS for loc in LOCATIONS
            for variant in ("vm", "disks")),
          (("backup", "hot", None), "original", "selective"),
-         *((p.values[0], "original", "replace") for p in RESTORE_POINTS)]
+         *((p.values[0], "original", "replace") for p in RESTORE_POINTS),
+         *((p.values[0], "new", "drill") for p in RESTORE_POINTS)]
 
 
 def final_state(report) -> list[dict]:

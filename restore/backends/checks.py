@@ -33,7 +33,8 @@ def already_done(op: Operation) -> Rule:
     exist); returns whether ``op`` need not be sent (a step run again after an
     interruption checks before acting)."""
     if isinstance(op, ops.CreateResourceGroup | ops.CreateDisk | ops.CreateSnapshot
-                  | ops.CreateNic | ops.CreateVm | ops.CreatePublicIp):
+                  | ops.CreateNic | ops.CreateVm | ops.CreatePublicIp | ops.CreateNsg
+                  | ops.CreateVnet):
         found = yield op.id
         return found is not None and found.tags == dict(op.tags)
     if isinstance(op, ops.DeleteDisk | ops.DeleteSnapshot | ops.DeleteNic | ops.DeleteVm

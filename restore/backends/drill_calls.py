@@ -12,7 +12,7 @@ from typing import Any
 import armid as arm
 from fakecloud.region import Answer, ArmCall
 from restore import ops
-from restore.drill import TIMED_OUT, exit_code, guest_script
+from restore.drills import TIMED_OUT, exit_code, guest_script
 from restore.errors import CloudError
 
 OUTPUT_SHOWN = 300  # characters of a failed check's output in its error

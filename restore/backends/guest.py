@@ -15,7 +15,7 @@ from fakecloud.profile import RegionProfile
 from fakecloud.region import REHYDRATE, Answer, ArmCall, GuestRun, Region
 from restore.backends.agent_call import WORKER_AGENT_COMMAND
 from restore.backends.data import REPOSITORY_URL, RegionData
-from restore.drill import EXIT_MARK, check_name
+from restore.drills import EXIT_MARK, check_name
 
 MB_PER_GB = 1024
 
