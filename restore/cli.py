@@ -234,6 +234,16 @@ def sweep(
         show_sweep(summary)
 
 
+def rto_option(value: str | None, scenario: str) -> float | None:
+    """``--rto`` in seconds (4h, 90m, 1h30m or seconds); a bad one names the option."""
+    from restore.scenario_types import seconds_of
+
+    try:
+        return None if value is None else seconds_of(value)
+    except ValueError as exc:
+        raise ScenarioError(scenario, "--rto", str(exc)) from None
+
+
 def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
            dask: str | None, method: str, show: bool, rto: str | None = None
            ) -> dict[str, Any]:
@@ -246,12 +256,8 @@ def _sweep(scenario: str, runs: int, seed: int | None, workers: int | None,
     )
 
     from restore.backends.sweep import sweep as sweep_runs
-    from restore.scenario_types import seconds_of
 
-    try:
-        rto_s = None if rto is None else seconds_of(rto)
-    except ValueError as exc:
-        raise ScenarioError(scenario, "--rto", str(exc)) from None
+    rto_s = rto_option(rto, scenario)
     loaded = restore.load_scenario(find_scenario(scenario))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,

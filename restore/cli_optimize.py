@@ -14,10 +14,19 @@ from rich.table import Table
 from rich.text import Text
 
 import restore
-from restore.cli import JsonOpt, ScenarioArg, SeedOpt, _error, _guarded, _naming, app, err
+from restore.cli import (
+    JsonOpt,
+    ScenarioArg,
+    SeedOpt,
+    _error,
+    _guarded,
+    _naming,
+    app,
+    err,
+    rto_option,
+)
 from restore.cli_output import clock, out
 from restore.errors import ScenarioError
-from restore.scenario_types import seconds_of
 from restore.shipped import DEFAULT_SCENARIO, find_scenario
 
 if TYPE_CHECKING:
@@ -117,15 +126,8 @@ def _optimize(scenario: str, objective: str, rto: str | None, budget: float | No
                 bar.advance(task, done)
 
         with _naming(scenario):
-            return search(loaded, objective, _rto(rto, scenario), budget, runs, seed, confidence,
-                          options, progress)
-
-
-def _rto(value: str | None, scenario: str) -> float | None:
-    try:
-        return None if value is None else seconds_of(value)
-    except ValueError as exc:
-        raise ScenarioError(scenario, "--rto", str(exc)) from None
+            return search(loaded, objective, rto_option(rto, scenario), budget, runs, seed,
+                          confidence, options, progress)
 
 
 def _pool_sizes(value: str | None, scenario: str) -> tuple[int, ...] | None:
