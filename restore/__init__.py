@@ -119,9 +119,10 @@ def optimize(scenario: Scenario, objective: str = "rto", rto: float | str | None
              budget: float | None = None, runs: int | None = None, seed: int | None = None,
              confidence: float = 0.95, restore_points: Iterable[str] | None = None,
              disk_skus: Iterable[str] | None = None, worker_sizes: Iterable[str] | None = None,
-             max_workers: Iterable[int] | None = None):
+             max_workers: Iterable[int] | None = None, keep_order: bool = False):
     """Search ``scenario``'s choices (workers, rehydration priority, the restore points
-    that exist, disk SKUs allowed, a fleet's pool and group order), each candidate a sweep
+    that exist, disk SKUs allowed, a fleet's pool and, unless ``keep_order``, its groups'
+    order), each candidate a sweep
     of ``runs`` with the same ``seed``. ``objective`` "rto": the lowest p95 duration
     within ``budget`` (USD); "cost": the cheapest with P(duration <= ``rto``: seconds,
     "4h", "90m"; default the scenario's rto) at least ``confidence``, within ``budget``.
@@ -136,7 +137,7 @@ def optimize(scenario: Scenario, objective: str = "rto", rto: float | str | None
         return None if values is None else tuple(values)
 
     options = SpaceOptions(listed(restore_points), listed(disk_skus), listed(worker_sizes),
-                           listed(max_workers))
+                           listed(max_workers), keep_order)
     return search(scenario, objective, duration_argument("rto", rto), budget, runs, seed,
                   confidence, options)
 

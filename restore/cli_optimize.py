@@ -74,6 +74,9 @@ def optimize(
                          "profile's worker_profile sizes).") = None,
     max_workers: Listed("--max-workers", "A fleet's pool sizes to try: 4,8,16 (default: "
                         "half, one, two and four times its max_workers).") = None,
+    keep_order: Annotated[bool, typer.Option(
+        "--keep-order", help="A fleet's groups keep their priorities (the critical ones "
+        "first): the order of groups is not searched.")] = False,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Write the scatter of p95 duration and mean cost (PNG; needs "
         "matplotlib, the analysis extra).")] = None,
@@ -88,7 +91,7 @@ def optimize(
     Exit code 1 when no candidate meets the constraints (the closest is named)."""
     result = _guarded(lambda: _optimize(
         scenario, objective.value, rto, budget, confidence, runs, seed, restore_points,
-        disk_skus, worker_sizes, max_workers, show=not as_json))
+        disk_skus, worker_sizes, max_workers, keep_order, show=not as_json))
     written = _guarded(lambda: _outputs(result, plot, write))
     if as_json:
         print(json.dumps({**result.to_dict(), **written}, indent=2))
@@ -106,7 +109,7 @@ def optimize(
 def _optimize(scenario: str, objective: str, rto: str | None, budget: float | None,
               confidence: float, runs: int | None, seed: int | None,
               restore_points: str | None, disk_skus: str | None, worker_sizes: str | None,
-              max_workers: str | None, show: bool) -> OptimizeResult:
+              max_workers: str | None, keep_order: bool, show: bool) -> OptimizeResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from restore.backends.optimize import optimize as search
@@ -114,7 +117,7 @@ def _optimize(scenario: str, objective: str, rto: str | None, budget: float | No
 
     loaded = restore.load_scenario(find_scenario(scenario))
     options = SpaceOptions(_listed(restore_points), _listed(disk_skus), _listed(worker_sizes),
-                           _pool_sizes(max_workers, scenario))
+                           _pool_sizes(max_workers, scenario), keep_order)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=not show) as bar:
         task = bar.add_task(f"optimizing {loaded.name}", total=None)

@@ -41,12 +41,14 @@ class Dimension:
 @dataclass(frozen=True, slots=True)
 class SpaceOptions:
     """What the operator allows beyond the scenario: restore points that exist, disk SKUs
-    the restored VM may get, worker sizes and fleet pool sizes to try (None: defaults)."""
+    the restored VM may get, worker sizes and fleet pool sizes to try (None: defaults);
+    ``keep_order``: a fleet's groups keep their priorities (critical ones first, say)."""
 
     restore_points: tuple[str, ...] | None = None
     disk_skus: tuple[str, ...] | None = None
     worker_sizes: tuple[str, ...] | None = None
     max_workers: tuple[int, ...] | None = None
+    keep_order: bool = False
 
 
 def dimensions(scenario: Scenario, sizing: Sizing, options: SpaceOptions) -> list[Dimension]:
@@ -56,7 +58,7 @@ def dimensions(scenario: Scenario, sizing: Sizing, options: SpaceOptions) -> lis
     found = [_rehydration(scenario, options.restore_points),
              _workers(scenario, sizing, options),
              _disk_skus(scenario, options.disk_skus),
-             *_fleet(scenario, options.max_workers),
+             *_fleet(scenario, options.max_workers, options.keep_order),
              _restore_points(scenario, options.restore_points)]
     return [d for d in found if d is not None and len(d.values) > 1]
 
@@ -186,13 +188,16 @@ def _disk_skus(sc: Scenario, skus: tuple[str, ...] | None) -> Dimension | None:
     return Dimension("target.disk_sku", tuple(_unique([own, *skus])))
 
 
-def _fleet(sc: Scenario, max_workers: tuple[int, ...] | None) -> list[Dimension | None]:
-    """A fleet's pool size, its warm pool and the order of its groups."""
+def _fleet(sc: Scenario, max_workers: tuple[int, ...] | None,
+           keep_order: bool) -> list[Dimension | None]:
+    """A fleet's pool size, its warm pool and (unless ``keep_order``) the order of its
+    groups."""
     fleet = sc.fleet
     if fleet is None:
-        if max_workers:
-            raise ScenarioError(sc.name, "--max-workers", "applies to a fleet only (the scenario "
-                                "has no fleet block)")
+        given = "--max-workers" if max_workers else "--keep-order" if keep_order else None
+        if given:
+            raise ScenarioError(sc.name, given, "applies to a fleet only (the scenario has no "
+                                "fleet block)")
         return []
     own = fleet.max_workers
     sizes = max_workers or (max(1, own // 2), own, own * 2, own * 4)
@@ -205,7 +210,8 @@ def _fleet(sc: Scenario, max_workers: tuple[int, ...] | None) -> list[Dimension 
     return [Dimension("fleet.max_workers", tuple(_unique(
                 [own, *[n for n in sizes if 1 <= n <= fleet.count]]))),
             Dimension("fleet.worker_pool", tuple(_unique(pools))),
-            Dimension("fleet.order", tuple(_unique([list(o) for o in orders])))]
+            None if keep_order else Dimension("fleet.order", tuple(_unique(
+                [list(o) for o in orders])))]
 
 
 def _unique(values: list[Any]) -> list[Any]:

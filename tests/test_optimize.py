@@ -83,6 +83,17 @@ def test_a_small_fleet_with_one_worker_gets_more():
     assert {d.name for d in result.dimensions} >= {"fleet.max_workers", "fleet.order"}
 
 
+def test_keep_order_leaves_the_groups_priorities_as_they_are():
+    raw = shipped("fleet-40-vms")
+    raw["fleet"] = {"max_workers": 1, "groups": [{"count": 2, "priority": 0},
+                                                 {"count": 4, "priority": 1}]}
+    result = restore.optimize(parse_scenario(raw), rto=4 * 3600, runs=4, keep_order=True)
+    assert "fleet.order" not in {d.name for d in result.dimensions}
+    assert all("fleet.order" not in c.changes for c in result.candidates)
+    assert [g.priority for g in result.best.scenario.fleet.groups] == [0, 1]
+    assert result.best.changes["fleet.max_workers"] == 4
+
+
 def test_no_candidate_within_the_budget_exits_1_naming_the_closest(tmp_path):
     path = write(tmp_path, small_archive())
     out = runner.invoke(app, ["optimize", str(path), "--budget", "0.0001", "--runs", "20",
@@ -160,6 +171,7 @@ def test_the_plot_has_labelled_axes(tmp_path):
     (["--restore-points", "tape"], "'tape' is not a restore point kind"),
     (["--disk-skus", "Premium_LRS"], "target.disk_sku is settable only with"),
     (["--max-workers", "8"], "--max-workers: applies to a fleet only"),
+    (["--keep-order"], "--keep-order: applies to a fleet only"),
     (["--rto", "soon"], "--rto: 'soon' is not a duration"),
 ])
 def test_bad_options_are_clear_errors(args, message):
