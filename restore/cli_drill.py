@@ -28,11 +28,11 @@ from restore.cli import (
     app,
     container_repository,
     err,
+    rto_option,
 )
 from restore.cli_output import clock, out, show_report
 from restore.drills import as_drill
 from restore.errors import ScenarioError
-from restore.scenario_types import seconds_of
 from restore.shipped import find_scenario
 
 BACKENDS = ("sim", "fake-arm", "azure")
@@ -74,7 +74,7 @@ def drill(
         _error(ScenarioError("--backend", "", f"unknown backend {backend!r} (available: "
                              f"{', '.join(BACKENDS)})"))
         raise typer.Exit(EXIT_BAD_INPUT)
-    rto_s = _guarded(lambda: _rto(rto))
+    rto_s = _guarded(lambda: rto_option(rto, scenario))
     if backend == "azure":
         live = _guarded(lambda: _prepare_live(
             scenario, subscription, source_vm, source_group,
@@ -91,13 +91,6 @@ def drill(
         show_report(report)
         show_drill(report.drill)
     raise typer.Exit(report.exit_code)
-
-
-def _rto(rto: str | None) -> float | None:
-    try:
-        return None if rto is None else seconds_of(rto)
-    except ValueError as exc:
-        raise ScenarioError("--rto", "", str(exc)) from None
 
 
 def _simulated(scenario: str, backend: str, seed: int | None, rto_s: float | None) -> Any:
