@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from restore.backends.prepared import scenario_profile
-from restore.backends.sweep import SampledOutcomes, SweepResult, sweep
+from restore.backends.sweep import SweepResult, sweep
 from restore.errors import ScenarioError
 from restore.optimize_space import (
     Choice,
@@ -317,13 +317,5 @@ def _candidate(result: OptimizeResult, choice: Choice, shown: dict[str, Any],
     return Candidate(
         len(result.candidates) + 1, choice, shown, scenario, summary["duration_s"]["p95"],
         (summary["cost"] or {}).get("mean", 0.0), summary["failed"], summary["runs"],
-        None if rto is None else round(met_share(swept, rto), 4), swept.method, seconds)
-
-
-def met_share(swept: SweepResult, rto_s: float) -> float:
-    """The share of all runs that succeeded within ``rto_s``."""
-    outcomes = swept.outcomes
-    if isinstance(outcomes, SampledOutcomes):  # sampled runs all succeed
-        return float((outcomes.durations <= rto_s).mean())
-    return sum(o.status == "succeeded" and o.duration_s <= rto_s for o in outcomes) / len(
-        outcomes)
+        None if rto is None else round(swept.meeting(rto) / len(swept.outcomes), 4),
+        swept.method, seconds)

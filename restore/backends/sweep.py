@@ -73,6 +73,12 @@ class SweepResult:
     critical_path: dict[str, dict[str, float]] | None = None
     rto_s: float | None = None
 
+    def meeting(self, rto_s: float) -> int:
+        """How many runs succeeded within ``rto_s`` (sampled runs all succeed)."""
+        if isinstance(self.outcomes, SampledOutcomes):
+            return int((self.outcomes.durations <= rto_s).sum())
+        return sum(o.status == "succeeded" and o.duration_s <= rto_s for o in self.outcomes)
+
     def to_dict(self) -> dict[str, Any]:
         if isinstance(self.outcomes, SampledOutcomes):
             statuses = Counter({"succeeded": len(self.outcomes)})

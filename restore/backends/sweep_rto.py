@@ -152,7 +152,7 @@ def rto_answer(result: Any, rto_s: float) -> dict[str, Any]:
         return _compiled_answer(result, rto_s)
     outcomes = result.outcomes
     ok = [o for o in outcomes if o.status == "succeeded"]
-    met = sum(o.duration_s <= rto_s for o in ok)
+    met = result.meeting(rto_s)
     failed = [o for o in outcomes if o.status != "succeeded"]
     tail = _tail(ok)
     return {**_meeting(rto_s, met, len(outcomes), len(ok)),
@@ -211,7 +211,7 @@ def _compiled_answer(result: Any, rto_s: float) -> dict[str, Any]:
     import numpy as np
 
     durations = result.outcomes.durations
-    met = int((durations <= rto_s).sum())
+    met = result.meeting(rto_s)
     threshold = round(float(np.percentile(durations, TAIL_PERCENTILE)), 3)
     shares = sorted(((name, step["tail_share"]) for name, step in
                      result.critical_path.items()), key=lambda kv: -kv[1])
