@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -18,6 +19,7 @@ from rich.text import Text
 import restore
 from restore.cli_output import (
     out,
+    scenario_summary,
     show_fleet,
     show_report,
     show_scenarios,
@@ -44,7 +46,7 @@ app = typer.Typer(
     "a simulated Azure region.\n\nStart with `restorelab simulate` (a shipped scenario), "
     "`restorelab scenarios` (the others), `restorelab plan NAME` (what a restore would do).",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False)
@@ -96,6 +98,22 @@ RehydrateOpt = Annotated[str | None, typer.Option(
 SourceGroupOpt = Annotated[str | None, typer.Option(
     "--source-group", help="Its resource group (default: the scenario's "
     "source_vm.resource_group).")]
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"restorelab {package_version('restorelab')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print restorelab's version and exit.")] = False,
+) -> None:
+    """Restore an entire Azure VM the way Veeam Backup for Microsoft Azure does, against a
+    simulated Azure region."""
 
 
 class LiveError(RestoreLabError):
@@ -455,10 +473,14 @@ def _simulate(scenario: str, seed: int | None, backend: str, faults: list[Fault]
 
 
 @app.command()
-def scenarios() -> None:
+def scenarios(as_json: JsonOpt = False) -> None:
     """List the shipped example scenarios (pass a name to simulate or plan)."""
-    show_scenarios({name: restore.load_scenario(path)
-                    for name, path in shipped_scenarios().items()})
+    shipped = {name: restore.load_scenario(path) for name, path in shipped_scenarios().items()}
+    if as_json:
+        print(json.dumps([scenario_summary(name, sc) for name, sc in shipped.items()],
+                         indent=2))
+    else:
+        show_scenarios(shipped)
 
 
 from restore import cli_calibrate, cli_drill, cli_live, cli_optimize, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)

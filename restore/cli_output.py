@@ -174,23 +174,38 @@ def show_changes(creates: list[str], deletes: list[str], lost: Sequence[str] = (
         out.print("and delete nothing of the source.")
 
 
+def scenario_summary(name: str, sc: Scenario) -> dict[str, Any]:
+    """What `restorelab scenarios` says of a shipped scenario (its --json entry)."""
+    rp = sc.restore_point
+    return {"name": name, "restore_point": {"kind": rp.kind, "tier": rp.tier,
+                                            "priority": rp.priority if rp.tier == "archive"
+                                            else None},
+            "target": {"location": sc.target.location, "mode": sc.target.mode},
+            "disks": {"restored": sum(rp.restores(lun) for lun, _, _ in sc.source_vm.disks()),
+                      "of": 1 + len(sc.source_vm.data_disks)},
+            "fleet_vms": sc.fleet.count if sc.fleet else None, "fault_rules": len(sc.faults),
+            "rto_s": sc.rto}
+
+
+MODE_SHOWN = {"disks": ", disks only", "replace_disks": ", disks replaced", "drill": ", drill"}
+
+
 def show_scenarios(shipped: dict[str, Scenario]) -> None:
     table = Table(title="Shipped scenarios", title_justify="left")
     table.add_column("name", no_wrap=True, min_width=max(map(len, shipped)))
     for heading in ("restore point", "target", "disks", "also"):
         table.add_column(heading)
     for name, sc in shipped.items():
-        rp = sc.restore_point
-        point = "snapshot" if rp.kind == "snapshot" else f"backup ({rp.tier}" + (
-            f", {rp.priority} priority)" if rp.tier == "archive" else ")")
-        also = (f"fleet of {sc.fleet.count}" if sc.fleet else
-                f"{len(sc.faults)} fault rules" if sc.faults else "")
-        every = 1 + len(sc.source_vm.data_disks)
-        chosen = sum(sc.restore_point.restores(lun) for lun, _, _ in sc.source_vm.disks())
-        mode = {"disks": ", disks only", "replace_disks": ", disks replaced"}.get(
-            sc.target.mode, "")
-        table.add_row(name, point, sc.target.location + mode,
-                      str(every) if chosen == every else f"{chosen} of {every}", also)
+        found = scenario_summary(name, sc)
+        rp, disks = found["restore_point"], found["disks"]
+        point = "snapshot" if rp["kind"] == "snapshot" else f"backup ({rp['tier']}" + (
+            f", {rp['priority']} priority)" if rp["priority"] else ")")
+        rules = found["fault_rules"]
+        also = (f"fleet of {found['fleet_vms']}" if found["fleet_vms"] else
+                f"{rules} fault rule{'s' if rules > 1 else ''}" if rules else "")
+        table.add_row(name, point, sc.target.location + MODE_SHOWN.get(sc.target.mode, ""),
+                      str(disks["of"]) if disks["restored"] == disks["of"] else
+                      f"{disks['restored']} of {disks['of']}", also)
     out.print(table)
 
 

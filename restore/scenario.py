@@ -332,8 +332,9 @@ MAX_SCENARIO_BYTES = 1 << 20
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; a bad file raises ScenarioError naming the field."""
-    path = Path(path)
+    """Read and validate a scenario file, or a shipped scenario by name (``orig-snapshot``);
+    a bad file raises ScenarioError naming the field."""
+    path = find_scenario(str(path))
     try:
         with path.open("rb") as file:
             data = file.read(MAX_SCENARIO_BYTES + 1)

@@ -1,0 +1,81 @@
+"""The command line's conventions (issue 19): --version, -h, shell completion, flags shown
+as flags, --json on `scenarios`, shipped names wherever a scenario is read."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import restore
+from restore.cli import app
+from restore.errors import ScenarioError
+from restore.scenario import shipped_scenarios
+
+runner = CliRunner()
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def test_version_prints_the_installed_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"restorelab {version('restorelab')}\n"
+
+
+@pytest.mark.parametrize("args", [["-h"], ["simulate", "-h"], ["sessions", "-h"]])
+def test_dash_h_is_help(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_shell_completion_is_offered():
+    shown = runner.invoke(app, ["--help"]).stdout
+    assert "--install-completion" in shown and "--show-completion" in shown
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_flags_show_as_flags_in_help(command):
+    """A flag takes no value: its help shows no type beside it (`--json <bool>` led users
+    to write `--json true`)."""
+    shown = runner.invoke(app, [command, "--help"], terminal_width=200).stdout
+    assert "--help" in shown and "<bool>" not in shown and "BOOLEAN" not in shown
+
+
+def test_scenarios_json_lists_every_shipped_scenario():
+    result = runner.invoke(app, ["scenarios", "--json"])
+    assert result.exit_code == 0
+    listed = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    assert set(listed) == set(shipped_scenarios())
+    assert listed["drill-hot-backup"]["target"] == {"location": "new", "mode": "drill"}
+    assert listed["drill-hot-backup"]["rto_s"] == 3600
+    assert listed["fleet-40-vms"]["fleet_vms"] == 40
+    assert listed["orig-archive-standard"]["restore_point"] == {
+        "kind": "backup", "tier": "archive", "priority": "standard"}
+    assert listed["orig-hot-selective-disks"]["disks"]["restored"] < listed[
+        "orig-hot-selective-disks"]["disks"]["of"]
+    assert listed["faulted-retried"]["fault_rules"] > 0
+
+
+def test_scenarios_text_counts_fault_rules_in_words(monkeypatch):
+    from restore.cli_output import out
+
+    monkeypatch.setattr(out, "width", 200)  # one line per scenario
+    shown = runner.invoke(app, ["scenarios"]).stdout
+    assert "1 fault rules" not in shown and "fault rule" in shown
+    assert "new, drill" in shown
+
+
+def test_the_api_reads_shipped_scenarios_by_name():
+    assert restore.load_scenario("orig-hot-backup").name == "orig-hot-backup"
+    with pytest.raises(ScenarioError, match="no such file, nor a shipped scenario"):
+        restore.load_scenario("orig-hot-nothing")
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        restore.load_scenario("missing.yaml")
+
+
+def test_every_command_is_listed():
+    """The commands this test file checks are the app's own (none forgotten)."""
+    assert {"simulate", "sweep", "drill", "optimize", "scenarios", "plan"} <= set(COMMANDS)
+    assert isinstance(app, typer.Typer)
