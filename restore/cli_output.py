@@ -22,9 +22,9 @@ STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 
 def show_fleet(fleet) -> None:
     summary = fleet.to_dict()
-    table = Table("priority", "VMs", "done by", title_justify="left",
-                  title=f"{summary['scenario']}: {summary['vms']} VMs, "
-                        f"{summary['max_workers']} workers at most")
+    out.print(f"[bold]{summary['scenario']}[/]: {summary['vms']} VMs, "
+              f"{summary['max_workers']} workers at most", soft_wrap=True)
+    table = Table("priority", "VMs", "done by")
     for priority, group in summary["by_priority"].items():
         table.add_row(priority, str(group["vms"]), clock(group["makespan_s"]))
     out.print(table)
@@ -34,7 +34,8 @@ def show_fleet(fleet) -> None:
     out.print(f"makespan      {clock(summary['makespan_s'])} (lower bound "
               f"{clock(summary['lower_bound_s'])}; longest single restore "
               f"{clock(summary['critical_path_s'])})")
-    out.print(f"cost          {summary['cost']:,.2f}; left behind: {summary['leaked']}")
+    out.print(f"cost          {summary['cost']:,.2f} {summary['currency']}; left behind: "
+              f"{summary['leaked']}")
     pool = summary.get("worker_pool") or {}
     if "workers_created" in summary:
         out.print(f"workers       {summary['workers_created']} created, "
@@ -46,13 +47,14 @@ def show_fleet(fleet) -> None:
 
 
 def show_sweep(summary: dict[str, Any]) -> None:
-    table = Table("", *summary["duration_s"], title_justify="left",
-                  title=f"{summary['scenario']}: {summary['runs']} runs ({summary['method']}, "
-                        f"seed {summary['seed']}), {summary['succeeded']} succeeded; "
-                        "time in h:mm")
+    out.print(f"[bold]{summary['scenario']}[/]: {summary['runs']} runs ({summary['method']}, "
+              f"seed {summary['seed']}), {summary['succeeded']} succeeded; time in h:mm",
+              soft_wrap=True)
+    table = Table("", *summary["duration_s"])
     table.add_row("time", *(clock(v)[:-3] for v in summary["duration_s"].values()))
     if summary["cost"]:
-        table.add_row("cost", *(f"{v:,.2f}" for v in summary["cost"].values()))
+        table.add_row(f"cost ({summary['currency']})",
+                      *(f"{v:,.2f}" for v in summary["cost"].values()))
     out.print(table)
     if summary["failed"]:
         out.print(f"statuses: {summary['statuses']}")
@@ -213,8 +215,9 @@ def show_report(report: Report) -> None:
     total = max(report.duration_s, 1e-9)
     bar_width = max(10, out.width - STEP_COLUMNS_WIDTH)
     kind = "timeline" if report.backend == "azure" else "simulated timeline"
-    table = Table(title=f"{report.scenario}: {kind}, {clock(report.duration_s)} in all",
-                  title_justify="left")
+    out.print(f"[bold]{report.scenario}[/] on {report.backend}: {kind}, "
+              f"{clock(report.duration_s)} in all", soft_wrap=True)
+    table = Table()
     table.add_column("step", no_wrap=True, min_width=26)
     table.add_column("start", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
@@ -251,6 +254,8 @@ def _summary(report: Report) -> Text:
     seconds = "s" if report.backend == "azure" else "s simulated"
     lines.append(f"\nduration      {clock(report.duration_s)} ({report.duration_s:,.0f} "
                  f"{seconds}; critical path {report.critical_path_s:,.0f} s)")
+    if report.cost:
+        lines.append(f"\ncost          {report.cost['total']:,.2f} {report.cost['currency']}")
     if report.error:
         e = report.error
         lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "

@@ -4,6 +4,7 @@ as flags, --json on `scenarios`, shipped names wherever a scenario is read."""
 from __future__ import annotations
 
 import json
+import re
 from importlib.metadata import version
 
 import pytest
@@ -79,3 +80,23 @@ def test_every_command_is_listed():
     """The commands this test file checks are the app's own (none forgotten)."""
     assert {"simulate", "sweep", "drill", "optimize", "scenarios", "plan"} <= set(COMMANDS)
     assert isinstance(app, typer.Typer)
+
+
+def test_simulate_names_its_backend_and_cost_with_its_currency():
+    shown = runner.invoke(app, ["simulate", "orig-hot-backup"]).stdout
+    assert shown.startswith("orig-hot-backup on sim: simulated timeline, ")
+    assert re.search(r"^cost +\d+\.\d\d USD$", shown, re.MULTILINE)
+
+
+def test_fleet_and_sweep_say_their_currency_and_keep_their_titles_whole():
+    fleet = runner.invoke(app, ["simulate", "fleet-40-vms"]).stdout
+    assert "fleet-40-vms: 40 VMs, 4 workers at most\n" in fleet
+    assert re.search(r"^cost +\d+\.\d\d USD; left behind: 0$", fleet, re.MULTILINE)
+    swept = runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "50"]).stdout
+    assert "orig-hot-backup: 50 runs (compiled, seed 1), 50 succeeded; time in h:mm\n" in swept
+    assert "cost (USD)" in swept
+    summary = json.loads(runner.invoke(app, ["sweep", "orig-hot-backup", "--runs", "50",
+                                             "--json"]).stdout)
+    assert summary["currency"] == "USD" and summary["cost"]["mean"] > 0
+    report = json.loads(runner.invoke(app, ["simulate", "fleet-40-vms", "--json"]).stdout)
+    assert report["currency"] == "USD" and report["cost"] > 0

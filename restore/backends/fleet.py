@@ -70,6 +70,7 @@ class FleetReport:
     vms: list[VmOutcome]
     pool: PoolOutcome | None = None
     faults_never_fired: list[dict[str, Any]] = field(default_factory=list)
+    currency: str = "USD"  # of the costs (the region profile's prices)
 
     @property
     def status(self) -> str:
@@ -110,7 +111,7 @@ class FleetReport:
             "leaked": sum(v.leaked for v in self.vms) + (
                 len(self.pool.leaked) if self.pool else 0),
             **pool_fields(self.pool),
-            "cost": self.cost,
+            "cost": self.cost, "currency": self.currency,
             "by_priority": {str(p): {"vms": len(vs), "makespan_s": round(max(
                 v.end_s for v in vs), 3)} for p, vs in sorted(groups.items())},
             "errors": dict(Counter(v.error for v in self.vms if v.error)),
@@ -162,7 +163,8 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     engines = [driver.engine for *_, driver in drivers]
     outcome = pool_outcome(members[0][1].context.pool, settings, engines, state, env.now)
     return FleetReport(scenario.name, seed, fleet.max_workers, makespan, pool.busy_s,
-                       pool.peak, vms, outcome, region.faults.never_fired())
+                       pool.peak, vms, outcome, region.faults.never_fired(),
+                       profile.prices.currency)
 
 
 def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):

@@ -72,6 +72,7 @@ class SweepResult:
     method: str = "simulated"
     critical_path: dict[str, dict[str, float]] | None = None
     rto_s: float | None = None
+    currency: str = "USD"  # of the costs (the region profile's prices)
 
     def meeting(self, rto_s: float) -> int:
         """How many runs succeeded within ``rto_s`` (sampled runs all succeed)."""
@@ -93,7 +94,7 @@ class SweepResult:
             "failed": len(self.outcomes) - statuses.get("succeeded", 0),
             "statuses": dict(sorted(statuses.items())),
             "duration_s": summary(durations),
-            "cost": summary(costs) if len(costs) else None,
+            "cost": summary(costs) if len(costs) else None, "currency": self.currency,
         }
         if self.critical_path is not None:
             found["critical_path"] = self.critical_path
@@ -138,12 +139,13 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
         raise ValueError("runs must be at least 1")
     seed = scenario.seed if seed is None else seed
     rto_s = scenario.rto if rto_s is None else rto_s
+    currency = remembered(scenario, None).profile.prices.currency
     compiled = _compiled(scenario, faults, dask_address, method)
     if compiled is not None:
         from restore.backends.compiled_sweep import sample_sweep
 
         found = sample_sweep(compiled, scenario.name, runs, seed, progress)
-        found.rto_s = rto_s
+        found.rto_s, found.currency = rto_s, currency
         return found
     check_fault_targets(remembered(scenario, None).plan, [*scenario.faults, *(faults or [])])
     if scenario.fleet is not None and faults:  # simulate_fleet takes the scenario's rules
@@ -152,7 +154,7 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
     workers = workers or os.cpu_count() or 1
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [],
                rto_s is not None) for start in range(0, runs, CHUNK)]
-    result = SweepResult(scenario.name, seed, rto_s=rto_s)
+    result = SweepResult(scenario.name, seed, rto_s=rto_s, currency=currency)
     done = _on_dask(chunks, dask_address, progress) if dask_address else _map(
         _run_chunk, chunks, workers)
     for outcomes in done:
