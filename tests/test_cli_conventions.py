@@ -100,3 +100,15 @@ def test_fleet_and_sweep_say_their_currency_and_keep_their_titles_whole():
     assert summary["currency"] == "USD" and summary["cost"]["mean"] > 0
     report = json.loads(runner.invoke(app, ["simulate", "fleet-40-vms", "--json"]).stdout)
     assert report["currency"] == "USD" and report["cost"] > 0
+
+
+def test_a_journal_path_taken_says_what_holds_it(tmp_path):
+    done, stopped = tmp_path / "done.db", tmp_path / "stopped.db"
+    assert runner.invoke(app, ["simulate", "--journal", str(done)]).exit_code == 0
+    again = runner.invoke(app, ["simulate", "--journal", str(done)])
+    assert again.exit_code == 2 and "a finished restore (it succeeded)" in again.stderr
+    assert "resume" not in again.stderr
+    runner.invoke(app, ["simulate", "--journal", str(stopped), "--crash-at", "restore_data"])
+    again = runner.invoke(app, ["simulate", "--journal", str(stopped)])
+    assert again.exit_code == 2 and f"restorelab resume {stopped}" in " ".join(
+        again.stderr.split())

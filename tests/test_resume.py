@@ -144,7 +144,7 @@ def test_journal_refuses_what_it_cannot_do(tmp_path):
     assert restore.simulate(scenario, journal=journal).status == "succeeded"
     with pytest.raises(JournalError, match="nothing to resume"):
         restore.resume(journal)
-    with pytest.raises(JournalError, match="exists there already"):
+    with pytest.raises(JournalError, match=r"a finished restore \(it succeeded\) is there"):
         restore.simulate(scenario, journal=journal)
     with pytest.raises(JournalError, match="no such journal"):
         restore.resume(tmp_path / "missing")
@@ -283,5 +283,5 @@ def test_a_journal_its_process_never_wrote_is_written_anew(tmp_path):
         restore.resume(journal)
     scenario = restore.load_scenario(ROOT / "scenarios" / "orig-hot-backup.yaml")
     assert restore.simulate(scenario, journal=journal).status == "succeeded"
-    with pytest.raises(JournalError, match="exists there already"):
+    with pytest.raises(JournalError, match=r"a finished restore \(it succeeded\) is there"):
         restore.simulate(scenario, journal=journal)  # a journal with a restore is kept

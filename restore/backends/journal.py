@@ -203,8 +203,20 @@ def _check_new(path: Path) -> None:
     if not path.parent.is_dir():
         raise JournalError(f"{path}: its folder {path.parent} does not exist")
     if path.exists() and not _holds_nothing(path):
-        raise JournalError(f"{path}: a journal exists there already; resume it with "
-                           f"`restorelab resume {path}` or choose another path")
+        raise JournalError(f"{path}: {_what_is_there(path)}")
+
+
+def _what_is_there(path: Path) -> str:
+    """What the file a new journal would take holds, and what to do about it."""
+    try:
+        status = meta_at(path).get("status")
+    except (JournalError, sqlite3.Error):
+        return "a file exists there already; choose another path"
+    if status in (None, "interrupted", "running"):
+        return (f"a journal of an unfinished restore is there; resume it with `restorelab "
+                f"resume {path}` or choose another path")
+    return (f"a journal of a finished restore (it {status}) is there; choose another path "
+            "(`restorelab sessions` keeps its record)")
 
 
 def _check_not_a_folder(path: Path) -> None:
