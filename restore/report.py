@@ -87,6 +87,7 @@ class Report:
         self._costing = costing
         self._drill = ctx.drill
         self.arm_requests: dict[int, list[str]] | None = None  # ticket id -> ARM calls
+        self.earlier_operations: list[dict[str, Any]] = []  # a resumed restore's, before
 
     def retimed(self, engine: Engine, seed: int, duration_s: float,
                 costing: Callable[[], dict[str, Any]] | None) -> Report:
@@ -135,12 +136,14 @@ class Report:
 
     @cached_property
     def operations(self) -> list[dict[str, Any]]:
-        """Each operation; on the SDK backends also the ARM requests it made
+        """Each operation (a resumed restore's: those of its earlier sessions first, as its
+        journal kept them); on the SDK backends also the ARM requests it made
         (``"PUT /subscriptions/... 202"``)."""
         if self.arm_requests is None:
-            return [_operation(o) for o in self._op_records]
-        return [{**_operation(o), "arm_requests": self.arm_requests.get(o.id, [])}
-                for o in self._op_records]
+            return [*self.earlier_operations, *(_operation(o) for o in self._op_records)]
+        return [*self.earlier_operations,
+                *({**_operation(o), "arm_requests": self.arm_requests.get(o.id, [])}
+                  for o in self._op_records)]
 
     @cached_property
     def final_state(self) -> dict[str, list[Resource]]:

@@ -112,3 +112,15 @@ def test_a_journal_path_taken_says_what_holds_it(tmp_path):
     again = runner.invoke(app, ["simulate", "--journal", str(stopped)])
     assert again.exit_code == 2 and f"restorelab resume {stopped}" in " ".join(
         again.stderr.split())
+
+
+def test_a_resumed_report_keeps_the_operations_before_the_crash(tmp_path):
+    journal = tmp_path / "j.db"
+    crashed = restore.simulate(restore.load_scenario("orig-hot-backup"), journal=journal,
+                               faults=[restore.Fault(at="restore_data", kind="crash")])
+    before = [(o["step"], o["op"]) for o in crashed.operations]
+    resumed = restore.resume(journal)
+    kept = [(o["step"], o["op"]) for o in resumed.operations][:len(before)]
+    assert kept == before and before[0] == ("preflight", "check_exists")
+    assert [o["status"] for o in resumed.operations][len(before) - 1] == "not_sent"
+    assert len(resumed.operations) > len(before)  # and this session's after them

@@ -152,13 +152,20 @@ class Journal:
                     for s in steps if s["status"] == "succeeded"]
         return finished, {s["name"] for s in steps if s["status"] != "succeeded"}
 
-    def operations(self) -> list[dict[str, Any]]:
+    def earlier_operations(self) -> list[dict[str, Any]]:
+        """The operations of the sessions before this one, as a report shows them."""
         rows = self.db.execute(
-            "SELECT step, op, resource, status, start_s, end_s, attempts, errors, retry_wait_s "
-            "FROM operations ORDER BY session, ticket").fetchall()
-        names = ("step", "op", "resource", "status", "start_s", "end_s", "attempts", "errors",
-                 "retry_wait_s")
-        return [{**dict(zip(names, r, strict=True)), "errors": json.loads(r[7])} for r in rows]
+            "SELECT op, resource, step, start_s, end_s, status, attempts, errors, retry_wait_s "
+            "FROM operations WHERE session < ? ORDER BY session, ticket",
+            (self.session,)).fetchall()
+        found = []
+        for op, resource, step, start, end, status, attempts, errors, waited in rows:
+            errors = json.loads(errors)
+            found.append({"op": op, "resource": resource, "step": step, "start_s": start,
+                          "end_s": end, "status": status, "attempts": attempts,
+                          "error_code": errors[-1] if status == "failed" and errors else None,
+                          "errors": errors, "retry_wait_s": waited})
+        return found
 
 
 def engine_session(engine: Engine, now: Callable[[], float], first_ticket: int,

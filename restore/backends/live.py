@@ -290,7 +290,9 @@ def resume(journal: str | Path, credential: Any = None,
         live = LiveRestore(scenario, plan, clients, book.meta("source_before"),
                            ContainerRepository(repository) if isinstance(repository, str)
                            else repository)
-        return run(live, progress=progress, resuming=book, rehydrating=rehydrating)
+        report = run(live, progress=progress, resuming=book, rehydrating=rehydrating)
+        report.earlier_operations = book.earlier_operations()
+        return report
 
 
 class AzureInventory:

@@ -91,8 +91,10 @@ def resume(journal: str | Path) -> Report:
                                 data_verified=book.meta("data_verified"))
         faults = [FaultRule.load(f) for f in book.meta("faults_left")]
         runner = _runner(book.meta("backend") or "sim")
-        return runner(replace(prepared, source_before=book.meta("source_before")),
-                      book.meta("seed"), faults, book, state, resumption)
+        report = runner(replace(prepared, source_before=book.meta("source_before")),
+                        book.meta("seed"), faults, book, state, resumption)
+        report.earlier_operations = book.earlier_operations()
+        return report
 
 
 def run(prepared: Prepared, seed: int, faults: Iterable[Fault | FaultRule] = (),
