@@ -3,8 +3,7 @@ its isolated network made first, the restored VM's health checked, everything re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 from restore.drills import ADDRESS_SPACE, ISOLATION, POLL_S, VM_SUBNET, WORKER_SUBNET, mounts_script
 from restore.ops import (
@@ -12,13 +11,11 @@ from restore.ops import (
     CreateResourceGroup,
     CreateVnet,
     DeleteResourceGroup,
-    Operation,
     RunGuestCheck,
+    StepGen,
     WaitVmHealthy,
 )
 from restore.plan import RestoreContext
-
-StepGen = Generator[Operation | list[Operation], Any, None]
 
 
 def create_drill_network(ctx: RestoreContext) -> StepGen:

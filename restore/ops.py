@@ -6,8 +6,9 @@ snake_case ``kind`` used in reports, region profiles and fault rules.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 Tags = tuple[tuple[str, str], ...]
 """Tags as sorted (key, value) pairs, so operations stay hashable and frozen."""
@@ -34,6 +35,11 @@ class Tolerate:
     being raised into the step: for steps that handle them one by one."""
 
     ops: list[Operation]
+
+
+StepGen = Generator[Operation | list[Operation] | Tolerate, Any, None]
+"""A restore step: it yields an operation, a batch of them, or a tolerant batch, and is
+sent their results."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,10 @@ from restore.ops import (
     FindIdleWorkers,
     FindResources,
     MoveResources,
-    Operation,
     RehydrateRestorePoint,
     RemoveIdleWorker,
     StartVm,
+    StepGen,
     SwapDisks,
     TagDisk,
     Tags,
@@ -49,8 +49,6 @@ from restore.ops import (
     tags_of,
 )
 from restore.plan import CREATING_TAG, RESTORE_ID_TAG, SLOT_TAG, RestoreContext, WorkerPlan
-
-StepGen = Generator[Operation | list[Operation], Any, None]
 
 
 def preflight(ctx: RestoreContext) -> StepGen:
