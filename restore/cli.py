@@ -25,6 +25,7 @@ from restore.cli_output import (
     show_scenarios,
     show_sweep,
 )
+from restore.cli_verbose import VerboseOpt, refuse_without_requests, showing_requests
 from restore.errors import (
     AzureAccessError,
     CloudError,
@@ -175,12 +176,14 @@ def simulate(
     )] = None,
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Simulate the restore in SCENARIO and show its timeline and summary.
 
     Failures (the scenario's `faults`) are retried when transient; a restore that cannot
     finish is rolled back, or keeps the restored disks once the source is gone.
     With --journal the run is recorded in the sessions store (`restorelab sessions`).
+
     Exit code: 0 succeeded, 1 failed or rolled back, 2 bad input, 3 interrupted.
     """
     if backend not in restore.BACKENDS:
@@ -194,13 +197,16 @@ def simulate(
     faults = [restore.Fault(at=crash_at, kind="crash")] if crash_at else []
     loaded = _guarded(lambda: restore.load_scenario(find_scenario(scenario)))
     if loaded.fleet is not None:
-        _guarded(lambda: _refuse_for_fleet(scenario, journal=journal, crash_at=crash_at,
-                                           safety_snapshot=safety_snapshot))
+        _guarded(lambda: _refuse_for_fleet(
+            scenario, backend=backend != "sim" and backend, journal=journal, crash_at=crash_at,
+            safety_snapshot=safety_snapshot, verbose=verbose))
         fleet = _guarded(lambda: _simulate_fleet(scenario, loaded, seed))
         print(json.dumps(fleet.to_dict(), indent=2)) if as_json else show_fleet(fleet)
         raise typer.Exit(fleet.exit_code)
-    report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
-                                        safety_snapshot, sessions))
+    _guarded(lambda: refuse_without_requests(verbose, backend, scenario))
+    with showing_requests(verbose, err):
+        report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
+                                            safety_snapshot, sessions))
     _finish(report, as_json, journal)
 
 
@@ -390,6 +396,7 @@ def resume(
     rehydrate_with: RehydrateOpt = None,
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Finish an interrupted restore from its journal (recorded in the sessions store).
 
@@ -400,7 +407,7 @@ def resume(
     nothing to resume), 3 interrupted again.
     """
     report = _guarded(lambda: _resume(journal, container_repository(
-        repository, rehydrate_with), sessions, show=not as_json))
+        repository, rehydrate_with), sessions, show=not as_json, verbose=verbose))
     _finish(report, as_json, journal)
 
 
@@ -409,16 +416,18 @@ def _quiet_azure_logs() -> None:
     logging.getLogger("azure").setLevel(logging.ERROR)
 
 
-def _resume(journal: Path, repository: Any, store: Path | None, show: bool) -> Report:
+def _resume(journal: Path, repository: Any, store: Path | None, show: bool,
+            verbose: bool) -> Report:
     from restore.backends.journal import meta_at
     from restore.cli_live import resume_on_azure
 
     _quiet_azure_logs()
     meta = meta_at(journal)
+    refuse_without_requests(verbose, meta.get("backend") or "sim", str(journal))
     run = (lambda: resume_on_azure(journal, repository, show)) if meta.get(
         "backend") == "azure" else (lambda: restore.resume(journal, repository))
     try:
-        with Sessions(store) as sessions:
+        with Sessions(store) as sessions, showing_requests(verbose, err):
             return warn_unrecorded(sessions, sessions.run(
                 run, "resume",
                 meta.get("scenario") or {}, meta.get("backend") or "sim", meta.get("seed"),
@@ -484,3 +493,6 @@ def scenarios(as_json: JsonOpt = False) -> None:
 
 
 from restore import cli_calibrate, cli_drill, cli_live, cli_optimize, cli_plan, cli_sessions  # noqa: E402, F401  (their commands use this module's helpers)
+from restore.cli_help import reflow_help  # noqa: E402
+
+reflow_help(app)

@@ -3,6 +3,7 @@ measure the time to healthy against the RTO, and remove everything."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,7 @@ from restore.cli import (
     rto_option,
 )
 from restore.cli_output import clock, out, show_report
+from restore.cli_verbose import VerboseOpt, refuse_without_requests, showing_requests
 from restore.drills import as_drill
 from restore.errors import ScenarioError
 from restore.shipped import find_scenario
@@ -57,6 +59,7 @@ def drill(
     rehydrate_with: RehydrateOpt = None,
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Drill the restore of SCENARIO's VM: restore it into an isolated network, start it,
     check its health, and delete everything the drill created, whatever happened.
@@ -75,22 +78,33 @@ def drill(
                              f"{', '.join(BACKENDS)})"))
         raise typer.Exit(EXIT_BAD_INPUT)
     rto_s = _guarded(lambda: rto_option(rto, scenario))
-    if backend == "azure":
-        live = _guarded(lambda: _prepare_live(
-            scenario, subscription, source_vm, source_group,
-            container_repository(repository, rehydrate_with), show=not as_json,
-            changed=lambda loaded: as_drill(loaded, rto_s)))
-        from restore.cli_live import _run_live
-
-        report = _guarded(lambda: _run_live(live, None, sessions, show=not as_json))
-    else:
-        report = _guarded(lambda: _simulated(scenario, backend, seed, rto_s))
+    _guarded(lambda: refuse_without_requests(verbose, backend, scenario))
+    with showing_requests(verbose, err):
+        report = _drilled(scenario, backend, seed, rto_s, (
+            subscription, source_vm, source_group, repository, rehydrate_with), sessions,
+            show=not as_json)
     if as_json:
         print(report.to_json())
     else:
         show_report(report)
         show_drill(report.drill)
     raise typer.Exit(report.exit_code)
+
+
+def _drilled(scenario: str, backend: str, seed: int | None, rto_s: float | None,
+             live_source: tuple[str | None, ...], sessions: Path | None, show: bool) -> Any:
+    """The drill's report: simulated, or real (``live_source``: subscription, source VM
+    and group, repository and its rehydrating URL)."""
+    if backend != "azure":
+        return _guarded(lambda: _simulated(scenario, backend, seed, rto_s))
+    from restore.cli_live import _run_live
+
+    subscription, source_vm, source_group, repository, rehydrate_with = live_source
+    live = _guarded(lambda: _prepare_live(
+        scenario, subscription, source_vm, source_group,
+        container_repository(repository, rehydrate_with), show=show,
+        changed=lambda loaded: as_drill(loaded, rto_s)))
+    return _guarded(lambda: _run_live(live, None, sessions, show=show))
 
 
 def _simulated(scenario: str, backend: str, seed: int | None, rto_s: float | None) -> Any:

@@ -32,6 +32,7 @@ from restore.cli import (
     warn_unrecorded,
 )
 from restore.cli_output import short, show_changes
+from restore.cli_verbose import VerboseOpt, showing_requests
 from restore.errors import ScenarioError
 from restore.sessions import Sessions
 
@@ -59,6 +60,7 @@ def restore_in_azure(
         "JOURNAL`.")] = None,
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Restore the VM of SCENARIO in a real Azure subscription.
 
@@ -78,15 +80,16 @@ def restore_in_azure(
                              f"simulate with `restorelab simulate {scenario} --backend "
                              f"{'fake-arm' if backend == 'fake-arm' else 'sim'}`"))
         raise typer.Exit(EXIT_BAD_INPUT)
-    live = _guarded(lambda: _prepare_live(
-        scenario, subscription, source_vm, source_group,
-        container_repository(repository, rehydrate_with), show=not as_json))
-    if not as_json:
-        show_changes(live.creates, live.deletes, live.plan.context.unrestored_disks)
-    if live.removes_source and not yes and not _confirmed(live):
-        err.print("not confirmed: nothing was changed.")
-        raise typer.Exit(1)
-    report = _guarded(lambda: _run_live(live, journal, sessions, show=not as_json))
+    with showing_requests(verbose, err):
+        live = _guarded(lambda: _prepare_live(
+            scenario, subscription, source_vm, source_group,
+            container_repository(repository, rehydrate_with), show=not as_json))
+        if not as_json:
+            show_changes(live.creates, live.deletes, live.plan.context.unrestored_disks)
+        if live.removes_source and not yes and not _confirmed(live):
+            err.print("not confirmed: nothing was changed.")
+            raise typer.Exit(1)
+        report = _guarded(lambda: _run_live(live, journal, sessions, show=not as_json))
     _finish(report, as_json, journal)
 
 

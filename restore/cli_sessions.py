@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from restore.cli import SessionsOpt, _guarded, app
+from restore.cli import JsonOpt, SessionsOpt, _guarded, app
 from restore.cli_output import STEP_STYLES, clock, out, show_report
 from restore.sessions import Sessions, parse_age
 
@@ -74,11 +74,15 @@ def sessions_prune(
         "--older-than", help="Remove the sessions started longer ago than this: a number "
         "and a unit, s, m, h, d or w (30d, 12h).")],
     sessions: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove old sessions (those still running are kept)."""
     age_s = _guarded(lambda: parse_age(older_than))
     removed = _guarded(lambda: _read(sessions or ctx.obj, lambda store: store.prune(age_s)))
-    out.print(f"removed {removed} session(s) started more than {older_than.strip()} ago")
+    if as_json:
+        print(json.dumps({"removed": removed, "older_than_s": age_s}))
+    else:
+        out.print(f"removed {removed} session(s) started more than {older_than.strip()} ago")
 
 
 def _read(path: Path | None, action: Any) -> Any:

@@ -452,4 +452,8 @@ class RunGuestCheck(Operation):
 
 
 OPERATION_KINDS = frozenset(cls.kind for cls in Operation.__subclasses__())
+
+ARM_LOGGER = "restorelab.arm"
+"""The logger of each ARM request the SDK backends send ('METHOD path status', at INFO;
+the record's ``operation`` and ``at_s`` say which operation sent it, and when)."""
 """Every operation kind: what fault rules may name besides steps."""

@@ -8,6 +8,7 @@ import re
 from importlib.metadata import version
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import restore
@@ -122,3 +123,47 @@ def test_a_resumed_report_keeps_the_operations_before_the_crash(tmp_path):
     assert kept == before and before[0] == ("preflight", "check_exists")
     assert [o["status"] for o in resumed.operations][len(before) - 1] == "not_sent"
     assert len(resumed.operations) > len(before)  # and this session's after them
+
+
+def _commands(group, path=()):
+    """(path, click command) of every command the app has, sub-commands included."""
+    import click
+
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+ALL_COMMANDS = dict(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", sorted(ALL_COMMANDS), ids=" ".join)
+def test_every_command_has_json_output(path):
+    """Each command prints a result, so each has --json for scripts."""
+    assert "--json" in {opt for p in ALL_COMMANDS[path].params for opt in p.opts}
+
+
+@pytest.mark.parametrize("path", sorted(ALL_COMMANDS), ids=" ".join)
+def test_help_paragraphs_are_rewrapped_to_the_terminal(path):
+    """A docstring's line breaks inside a paragraph are not kept: --help wraps each
+    paragraph to the terminal's width (a break kept at 88 columns left a short line)."""
+    help_text = ALL_COMMANDS[path].help or ""
+    assert help_text and all("\n" not in p for p in help_text.split("\n\n"))
+    shown = runner.invoke(app, [*path, "--help"], terminal_width=120).stdout
+    first = help_text.split("\n\n")[0]
+    assert " ".join(first.split()[:12]) in " ".join(shown.split())
+
+
+def test_reflow_joins_lines_within_paragraphs_and_keeps_paragraphs():
+    from restore.cli_help import reflow
+
+    assert reflow("  One line\n  goes on.\n\n  Exit code: 0.\n") == (
+        "One line goes on.\n\nExit code: 0.")
+
+
+def test_sessions_prune_reports_in_json(tmp_path):
+    result = runner.invoke(app, ["sessions", "prune", "--older-than", "30d", "--json",
+                                 "--sessions", str(tmp_path / "s.db")])
+    assert result.exit_code == 0 and json.loads(result.stdout) == {
+        "removed": 0, "older_than_s": 30 * 86400}

@@ -10,6 +10,7 @@ virtual clock, the same code is the `fake-arm` backend.
 from __future__ import annotations
 
 import contextvars
+import logging
 import secrets
 import time
 from collections.abc import Callable, Hashable
@@ -41,8 +42,21 @@ from restore.backends.worker import WORKER_ADMIN, WORKER_IMAGE, WORKER_OS_DISK_S
 from restore.errors import CloudError
 from restore.ops import Operation
 
-_current_calls: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-    "calls", default=None)
+ARM_LOG = logging.getLogger(ops.ARM_LOGGER)
+
+
+@dataclass
+class Sending:
+    """The operation whose thread sends the requests: its name, its request log, and the
+    restore's clock."""
+
+    operation: str
+    calls: list[str]
+    clock: Clock
+
+
+_sending: contextvars.ContextVar[Sending | None] = contextvars.ContextVar(
+    "sending", default=None)
 _acting_clients: contextvars.ContextVar[AzureClients | None] = contextvars.ContextVar(
     "clients", default=None)
 
@@ -107,11 +121,15 @@ class RequestLogPolicy(SansIOHTTPPolicy):
 
 def log_call(http: Any, status: int) -> None:
     """'METHOD path status' in the log of the operation sending it (the query, which may
-    hold a SAS, left out)."""
-    calls = _current_calls.get()
-    if calls is not None:
-        path = http.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-        calls.append(f"{http.method} /{path} {status}")
+    hold a SAS, left out), and on ``ARM_LOG``."""
+    sending = _sending.get()
+    path = http.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+    line = f"{http.method} /{path} {status}"
+    if sending is not None:
+        sending.calls.append(line)
+    if ARM_LOG.isEnabledFor(logging.INFO):
+        ARM_LOG.info(line, extra={"operation": sending.operation if sending else None,
+                                  "at_s": sending.clock.now if sending else None})
 
 
 class TaskPolling(ARMPolling):

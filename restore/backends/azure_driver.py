@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from restore.backends.azure import AzureExecutor, Clock, _current_calls
+from restore.backends.azure import AzureExecutor, Clock, Sending, _sending
 from restore.engine import Engine, Ticket
 from restore.errors import CloudError
 from restore.ops import Operation
@@ -77,7 +77,8 @@ class Driver:
         self.record(ticket)
         calls = self.calls.setdefault(ticket.id, [])
         context = contextvars.copy_context()
-        context.run(_current_calls.set, calls)
+        context.run(_sending.set, Sending(f"{ticket.step}/{ticket.op.kind}", calls,
+                                          self.clock))
         threading.Thread(target=context.run, args=(self._work, ticket, outcomes),
                          name=f"restorelab-{ticket.op.kind}", daemon=True).start()
 
