@@ -327,7 +327,7 @@ def _backup(scenario: str, repository: Path, size_mb: int | None,
 
     from datapath.repository import LocalStore, manifest_name
     from datapath.repository import backup as back_up
-    from restore.backends.bytes_mode import source_disks
+    from restore.backends.bytes_mode import seeded_size, source_disks
     from restore.backends.data import CHUNK, vm_config
 
     loaded = restore.load_scenario(find_scenario(scenario))
@@ -336,12 +336,13 @@ def _backup(scenario: str, repository: Path, size_mb: int | None,
         plan = restore.plan_for(loaded)
     store, vm = LocalStore(repository), vm_config(plan)
     name = str(vm["name"])
-    disks = source_disks(plan, size)
-    total = sum(len(d.reader.getbuffer()) for d in disks)
+    total = sum(seeded_size(d.size_gb, size) for d in plan.context.disks)
     try:
         point = f"rp-{len(store.names(f'restore-points/{name}/')) + 1:04d}"
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                       console=err, transient=True, disable=not show) as bar:
+            seeding = bar.add_task(f"seeding {name}'s disks with test bytes", total=total)
+            disks = source_disks(plan, size, lambda done: bar.advance(seeding, done))
             task = bar.add_task(f"backing up {name}", total=total)
             _, stats = back_up(vm, disks, store, point, chunk_size=CHUNK,
                                progress=lambda done: bar.advance(task, done))

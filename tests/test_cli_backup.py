@@ -38,3 +38,28 @@ def test_backup_into_an_unwritable_place_is_a_clear_error(tmp_path):
                                  str(blocker / "repo")])
     assert result.exit_code == 2 and "--repository" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_progress_bar_is_up_before_the_disks_are_seeded(tmp_path, monkeypatch):
+    """A GB of seeded bytes takes seconds to make: the bar shows that work too, instead
+    of a blank screen until the backup starts."""
+    import rich.progress
+
+    from restore.backends import bytes_mode
+
+    events = []
+    add_task, advance = rich.progress.Progress.add_task, rich.progress.Progress.advance
+    monkeypatch.setattr(rich.progress.Progress, "add_task", lambda self, text, **kw: (
+        events.append(("bar", text)), add_task(self, text, **kw))[1])
+    monkeypatch.setattr(rich.progress.Progress, "advance", lambda self, task, done: (
+        events.append(("advance", task)), advance(self, task, done))[1])
+    made = bytes_mode.seeded_bytes
+    monkeypatch.setattr(bytes_mode, "seeded_bytes", lambda label, size: (
+        events.append(("seed", label)), made(label, size))[1])
+    result = runner.invoke(app, ["backup", "orig-hot-bytes", "--repository",
+                                 str(tmp_path / "repo"), "--size-mb", "2"])
+    assert result.exit_code == 0, result.output
+    seeds = [i for i, (kind, _) in enumerate(events) if kind == "seed"]
+    assert events[0] == ("bar", "seeding web03's disks with test bytes") and seeds
+    assert all(events[i + 1][0] == "advance" for i in seeds)  # each disk moves the bar
+    assert events[seeds[-1] + 2] == ("bar", "backing up web03")

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -73,11 +73,22 @@ class TieredStore(Store, Protocol):
     def rehydrate(self, names: Iterable[str], priority: str = "Standard") -> None: ...
 
 
-def source_disks(plan: Plan, size_mb: int) -> list[SourceDisk]:
+def seeded_size(size_gb: int, size_mb: int) -> int:
+    """The bytes a disk of ``size_gb`` holds when seeded with ``size_mb`` MB."""
+    return min(size_mb, size_gb * 1024) * MB
+
+
+def source_disks(plan: Plan, size_mb: int,
+                 seeded: Callable[[int], None] = lambda size: None) -> list[SourceDisk]:
     """The plan's source disks, each holding ``size_mb`` MB (at most its size) of seeded
-    bytes: the same bytes for the same disk every time."""
-    return [SourceDisk(d.source, d.lun, d.sku, io.BytesIO(seeded_bytes(
-        d.source, min(size_mb, d.size_gb * 1024) * MB))) for d in plan.context.disks]
+    bytes: the same bytes for the same disk every time. ``seeded`` hears each disk's size
+    in bytes once it is made (a GB takes seconds)."""
+    disks = []
+    for d in plan.context.disks:
+        content = seeded_bytes(d.source, seeded_size(d.size_gb, size_mb))
+        disks.append(SourceDisk(d.source, d.lun, d.sku, io.BytesIO(content)))
+        seeded(len(content))
+    return disks
 
 
 @dataclass
