@@ -241,3 +241,12 @@ def test_a_sweep_without_costs_draws_only_the_duration(tmp_path):
     figure = result.plot(path)
     assert [ax.get_xlabel() for ax in figure.axes] == ["restore duration (minutes)"] * 2
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_readme_example_saves_its_three_plots(tmp_path, monkeypatch):
+    from helpers import readme_example
+
+    monkeypatch.chdir(tmp_path)
+    readme_example('.gantt("gantt.png")')
+    for name in ("gantt.png", "fleet.png", "sweep.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG"), name
