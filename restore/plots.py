@@ -52,11 +52,12 @@ def time_unit(span_s: float) -> tuple[float, str]:
 
 
 def palette(count: int) -> list[Any]:
-    """``count`` distinct colours: tab20's ten strong hues, then their light pairs, then
-    tab20b and tab20c (60 in all), then evenly spaced hues."""
+    """``count`` distinct colours: tab20's strong hues, then their light pairs, then
+    tab20b and tab20c (58 in all), then evenly spaced hues; never tab20's red and light
+    red, which mark failures."""
     from matplotlib import colormaps
 
-    tab20 = colormaps["tab20"].colors
+    tab20 = [c for i, c in enumerate(colormaps["tab20"].colors) if i not in (6, 7)]
     tabs = [*tab20[0::2], *tab20[1::2], *colormaps["tab20b"].colors,
             *colormaps["tab20c"].colors]
     if count <= len(tabs):

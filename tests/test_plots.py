@@ -250,3 +250,11 @@ def test_the_readme_example_saves_its_three_plots(tmp_path, monkeypatch):
     readme_example('.gantt("gantt.png")')
     for name in ("gantt.png", "fleet.png", "sweep.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG"), name
+
+
+def test_no_step_colour_is_the_red_that_marks_failures():
+    from restore.plots import FAILED, palette
+
+    colours = [to_rgb(c) for c in palette(58)]
+    assert len(set(colours)) == 58 and to_rgb(FAILED) not in colours
+    assert len({to_rgb(c) for c in palette(80)}) == 80
