@@ -4,6 +4,7 @@ The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend
 returning a ``Report`` (``.to_dict()``, ``.timeline()``), ``drill(scenario, rto=None)``,
 ``sweep(scenario, runs, rto=None)``, ``plan_for(scenario)``, and
 ``Sessions(path=None)``, the history of the CLI's restores (``.list()``, ``.get(id)``).
+Plots (matplotlib): ``Report.gantt()``, ``FleetReport.gantt(by=)``, ``SweepResult.plot()``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,10 @@ from restore.plan import RESTORE_ID_TAG, RestoreContext
 from restore.steps import restored_data
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
+    from matplotlib.figure import Figure
 
 Resource = dict[str, Any]
 """A resource as the report shows it: type, id, name, resource_group, location, tags,
@@ -177,6 +180,15 @@ class Report:
                   "resource": o["resource"], **_span(o), "status": o["status"],
                   "attempts": o["attempts"]} for o in self.operations]
         return pd.DataFrame(rows)
+
+    def gantt(self, path: str | Path | None = None, *, operations: bool = True) -> Figure:
+        """The restore as a Gantt chart (matplotlib): a row per step in start order, one
+        colour per step, its operations as thinner bars inside it (``operations``),
+        retried ones hatched, failed ones red; x in minutes (hours when long). Returns
+        the figure; ``path`` also saves it there (the format from the suffix)."""
+        from restore.plots import gantt
+
+        return gantt(self, path, operations=operations)
 
 
 def leaked_and_kept(engine: Engine, inventory: Inventory) -> tuple[list[str], list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -23,6 +23,11 @@ from restore.engine import Engine
 from restore.plan import Plan, PoolSettings, build_plan
 from restore.report import leaked_and_kept, source_snapshot
 from restore.scenario import Scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class VmOutcome:
     failed_step: str | None = None  # the step its failure came from
     path: tuple[tuple[str, float], ...] = ()  # its critical path in seconds (vm_path)
     retried: tuple[Retried, ...] = ()  # its operations that retried
+    start_s: float = 0.0  # when its first step started (admitted)
 
 
 @dataclass(slots=True)
@@ -71,6 +77,8 @@ class FleetReport:
     pool: PoolOutcome | None = None
     faults_never_fired: list[dict[str, Any]] = field(default_factory=list)
     currency: str = "USD"  # of the costs (the region profile's prices)
+    holds: list[tuple[str, float, float]] = field(default_factory=list)  # worker slots
+    """Each time a restore held a worker slot: (its VM, from, to); not in the JSON."""
 
     @property
     def status(self) -> str:
@@ -95,6 +103,15 @@ class FleetReport:
         tails = [v.tail_s for v in self.vms if v.tail_s is not None]
         pooled = min(heads, default=0.0) + self.work_s / self.max_workers + min(tails, default=0.0)
         return max(longest, pooled)
+
+    def gantt(self, path: str | Path | None = None, *, by: str = "vm") -> Figure:
+        """The fleet as a Gantt chart (matplotlib), coloured by priority group: ``by``
+        "vm", a row per VM (its wait for a worker slot, its restore, its worker holds);
+        "worker", a row per worker slot (which VM held it when). Returns the figure;
+        ``path`` also saves it there (the format from the suffix)."""
+        from restore.plots_fleet import fleet_gantt
+
+        return fleet_gantt(self, path, by=by)
 
     def to_dict(self) -> dict[str, Any]:
         groups: dict[int, list[VmOutcome]] = {}
@@ -147,7 +164,9 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     env = simpy.Environment()
     region = SimRegion(env, restore_region(state, profile, seed),
                        injector_for(list(scenario.faults), seed, members[0][1]))
-    pool = WorkerPool(env, fleet.max_workers)
+    pool = _HoldingPool(env, fleet.max_workers, {
+        worker.vm.lower(): replica.name for replica, plan, _ in members
+        for worker in plan.context.workers})
     housekeeping = Housekeeping(env, region)
     drivers = []
     for replica, plan, priority in members:
@@ -164,7 +183,23 @@ def simulate_fleet(scenario: Scenario, seed: int | None = None,
     outcome = pool_outcome(members[0][1].context.pool, settings, engines, state, env.now)
     return FleetReport(scenario.name, seed, fleet.max_workers, makespan, pool.busy_s,
                        pool.peak, vms, outcome, region.faults.never_fired(),
-                       profile.prices.currency)
+                       profile.prices.currency, pool.holds)
+
+
+class _HoldingPool(WorkerPool):
+    """The fleet's worker pool, also recording each hold of a slot: the VM whose restore
+    held it (``owners``: planned worker -> VM), from when to when."""
+
+    def __init__(self, env: simpy.Environment, capacity: int, owners: dict[str, str]):
+        super().__init__(env, capacity)
+        self.owners = owners
+        self.holds: list[tuple[str, float, float]] = []
+
+    def release(self, vm: str) -> None:
+        found = self.held.get(vm.lower())
+        if found is not None and found[0].triggered:  # granted: held since found[1]
+            self.holds.append((self.owners.get(vm.lower(), vm), found[1], self.env.now))
+        super().release(vm)
 
 
 def _admit(env: simpy.Environment, drivers: list[Orchestrator], limit: int):
@@ -193,5 +228,6 @@ def _outcome(replica: Scenario, plan: Plan, priority: int, before: list[dict] | 
                      driver.placed_s, driver.first_ask_s, tail, cost, len(leaked),
                      before == source_snapshot(ctx, state.lookup), error.get("step"),
                      vm_path(spans, plan.prerequisites, driver.waits),
-                     retried_of([(t.step, t.op.kind, t.attempts) for t in engine.operations]))
+                     retried_of([(t.step, t.op.kind, t.attempts) for t in engine.operations]),
+                     min((s.start_s for s in engine.steps), default=driver.end_s))
 

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from restore.backends.fleet import simulate_fleet
 from restore.backends.prepared import check_fault_targets, remembered
@@ -26,6 +26,11 @@ from restore.backends.sim import simulate
 from restore.backends.sweep_rto import RunDetail, fleet_detail, rto_answer, run_detail
 from restore.errors import ScenarioError
 from restore.scenario import Fault, Scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
 
 DASK_CONNECT_TIMEOUT_S = 5
 CHUNK = 250  # runs per task: large enough to pay for the process hop, small for progress
@@ -79,6 +84,14 @@ class SweepResult:
         if isinstance(self.outcomes, SampledOutcomes):
             return int((self.outcomes.durations <= rto_s).sum())
         return sum(o.status == "succeeded" and o.duration_s <= rto_s for o in self.outcomes)
+
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """Histogram and ECDF of the runs' duration and (when they have one) cost
+        (matplotlib): p50/p95/p99 marked, the RTO line and P(meet) when ``rto_s`` is set,
+        failed runs stacked in red. Returns the figure; ``path`` also saves it there."""
+        from restore.plots_sweep import sweep_plot
+
+        return sweep_plot(self, path)
 
     def to_dict(self) -> dict[str, Any]:
         if isinstance(self.outcomes, SampledOutcomes):
