@@ -27,7 +27,7 @@ STEP_PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948"
 """The timeline's colour of each step, in turn (no red: red means failed)."""
 STATUS_COLOURS = {"failed": "#d62728", "interrupted": "#9e9e9e"}
 """Bars of these statuses take this colour instead of their step's."""
-PAGE = files("restore") / "report_page"
+PAGE = files("restore.report_page")
 ReportDict = dict[str, Any]
 """A report as the JSON contract has it (``Report.to_dict()``)."""
 

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -104,6 +105,19 @@ def test_a_drill_shows_its_checks():
     section = render_html(drill).split('id="drill"')[1].split("</section>")[0]
     assert all(f"<td>{c['check']}</td><td>{c['status']}</td>" in section
                for c in drill["drill"]["checks"])
+
+
+def test_every_file_of_the_page_is_installed():
+    from fnmatch import fnmatch
+
+    from helpers import ROOT
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = config["package-data"]["restore.report_page"]
+    assert "restore.report_page" in config["packages"]
+    assert [f.name for f in (ROOT / "restore" / "report_page").iterdir()
+            if f.suffix != ".py" and f.name != "__pycache__"
+            and not any(fnmatch(f.name, g) for g in globs)] == []
 
 
 # -- the commands ------------------------------------------------------------------------
