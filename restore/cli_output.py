@@ -25,9 +25,10 @@ STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the tabl
 STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 
 
-def html_path(path: Path | None) -> Path | None:
-    """``--html``'s file, checked before anything runs (bad: exit 2, saying why)."""
-    problem = path and _unwritable(path)
+def html_path(ctx: typer.Context, path: Path | None) -> Path | None:
+    """``--html``'s file, checked before anything runs (bad: exit 2, saying why); not
+    while the shell completes a command line."""
+    problem = path and not ctx.resilient_parsing and _unwritable(path)
     if problem:
         from restore.cli import EXIT_BAD_INPUT, _error
 
