@@ -18,12 +18,14 @@ from rich.text import Text
 
 import restore
 from restore.cli_output import (
+    HtmlOpt,
     out,
     scenario_summary,
     show_fleet,
     show_report,
     show_scenarios,
     show_sweep,
+    write_report_html,
 )
 from restore.cli_verbose import VerboseOpt, refuse_without_requests, showing_requests
 from restore.errors import (
@@ -177,6 +179,7 @@ def simulate(
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Simulate the restore in SCENARIO and show its timeline and summary.
 
@@ -199,7 +202,7 @@ def simulate(
     if loaded.fleet is not None:
         _guarded(lambda: _refuse_for_fleet(
             scenario, backend=backend != "sim" and backend, journal=journal, crash_at=crash_at,
-            safety_snapshot=safety_snapshot, verbose=verbose))
+            safety_snapshot=safety_snapshot, verbose=verbose, html=html))
         fleet = _guarded(lambda: _simulate_fleet(scenario, loaded, seed))
         print(json.dumps(fleet.to_dict(), indent=2)) if as_json else show_fleet(fleet)
         raise typer.Exit(fleet.exit_code)
@@ -207,7 +210,7 @@ def simulate(
     with showing_requests(verbose, err):
         report = _guarded(lambda: _simulate(scenario, seed, backend, faults, journal,
                                             safety_snapshot, sessions))
-    _finish(report, as_json, journal)
+    _finish(report, as_json, journal, html)
 
 
 def _refuse_for_fleet(scenario: str, **options: object) -> None:
@@ -398,6 +401,7 @@ def resume(
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Finish an interrupted restore from its journal (recorded in the sessions store).
 
@@ -409,7 +413,7 @@ def resume(
     """
     report = _guarded(lambda: _resume(journal, container_repository(
         repository, rehydrate_with), sessions, show=not as_json, verbose=verbose))
-    _finish(report, as_json, journal)
+    _finish(report, as_json, journal, html)
 
 
 def _quiet_azure_logs() -> None:
@@ -445,13 +449,16 @@ def warn_unrecorded(sessions: Sessions, report: Report) -> Report:
     return report
 
 
-def _finish(report: Report, as_json: bool, journal: Path | None) -> None:
+def _finish(report: Report, as_json: bool, journal: Path | None,
+            html: Path | None = None) -> None:
     if as_json:
         print(report.to_json())
     else:
         show_report(report)
         if report.status == "interrupted" and journal is not None:
             out.print(f"resume with: restorelab resume {journal}")
+    if html is not None:
+        _guarded(lambda: write_report_html(report.to_dict(), html))
     raise typer.Exit(report.exit_code)
 
 

@@ -31,7 +31,7 @@ from restore.cli import (
     err,
     warn_unrecorded,
 )
-from restore.cli_output import short, show_changes
+from restore.cli_output import HtmlOpt, short, show_changes
 from restore.cli_verbose import VerboseOpt, showing_requests
 from restore.errors import ScenarioError
 from restore.sessions import Sessions
@@ -61,6 +61,7 @@ def restore_in_azure(
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Restore the VM of SCENARIO in a real Azure subscription.
 
@@ -90,7 +91,7 @@ def restore_in_azure(
             err.print("not confirmed: nothing was changed.")
             raise typer.Exit(1)
         report = _guarded(lambda: _run_live(live, journal, sessions, show=not as_json))
-    _finish(report, as_json, journal)
+    _finish(report, as_json, journal, html)
 
 
 def _confirmed(live: Any) -> bool:

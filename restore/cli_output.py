@@ -3,12 +3,17 @@ changes, a sweep's percentiles, a fleet's makespan; ``--json`` prints the dicts 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from restore.errors import ScenarioError
 
 if TYPE_CHECKING:
     from restore.report import Report
@@ -18,6 +23,46 @@ out = Console(highlight=False)
 
 STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the table's borders
 STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
+
+
+def html_path(ctx: typer.Context, path: Path | None) -> Path | None:
+    """``--html``'s file, checked before anything runs (bad: exit 2, saying why); not
+    while the shell completes a command line."""
+    problem = path and not ctx.resilient_parsing and _unwritable(path)
+    if problem:
+        from restore.cli import EXIT_BAD_INPUT, _error
+
+        _error(ScenarioError(str(path), "--html", problem))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return path
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a page cannot be written to ``path`` (None: it can)."""
+    if path.is_dir():
+        return "is a directory; give a file to write the page to"
+    if not path.parent.is_dir():
+        return f"cannot write it: there is no directory {path.parent}"
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        return "cannot write it: permission denied"
+    return None
+
+
+HtmlOpt = Annotated[Path | None, typer.Option(
+    "--html", callback=html_path, metavar="FILE", help="Also write the report as one "
+    "self-contained HTML page (summary, interactive timeline, cost, final state) to FILE, "
+    "even when the restore fails; view it in any browser, offline.")]
+
+
+def write_report_html(report: dict[str, Any], path: Path) -> None:
+    """Write ``report`` (the JSON contract's dict) as an HTML page; say so on stderr."""
+    from restore.report_html import write_html
+
+    try:
+        write_html(report, path)
+    except OSError as exc:
+        raise ScenarioError(str(path), "--html", f"cannot write it ({exc.strerror})") from None
+    typer.echo(f"report written to {path}", err=True)
 
 
 def show_fleet(fleet) -> None:

@@ -14,7 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from restore.cli import JsonOpt, SessionsOpt, _guarded, app
-from restore.cli_output import STEP_STYLES, clock, out, show_report
+from restore.cli_output import (
+    STEP_STYLES,
+    HtmlOpt,
+    clock,
+    out,
+    show_report,
+    write_report_html,
+)
+from restore.errors import SessionError
 from restore.sessions import Sessions, parse_age
 
 sessions_app = typer.Typer(
@@ -61,10 +69,20 @@ def sessions_show(
     sessions: StoreOpt = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the session as JSON, its scenario and report included.")] = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Show one session: what ran, how it ended, and its timeline."""
-    _emit(_guarded(lambda: _read(sessions or ctx.obj, lambda store: store.get(session))),
-          as_json, show_session)
+    found = _guarded(lambda: _read(sessions or ctx.obj, lambda store: store.get(session)))
+    _emit(found, as_json, show_session)
+    if html is not None:
+        _guarded(lambda: _write_session_html(found, html))
+
+
+def _write_session_html(found: dict[str, Any], path: Path) -> None:
+    if not found["report"]:
+        raise SessionError(f"session {found['id']} ({found['status']}) has no report: "
+                           f"nothing to write to {path}")
+    write_report_html(found["report"], path)
 
 
 @sessions_app.command("prune")
