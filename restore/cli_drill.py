@@ -31,7 +31,7 @@ from restore.cli import (
     err,
     rto_option,
 )
-from restore.cli_output import clock, out, show_report
+from restore.cli_output import HtmlOpt, clock, out, show_report, write_report_html
 from restore.cli_verbose import VerboseOpt, refuse_without_requests, showing_requests
 from restore.drills import as_drill
 from restore.errors import ScenarioError
@@ -60,6 +60,7 @@ def drill(
     sessions: SessionsOpt = None,
     as_json: JsonOpt = False,
     verbose: VerboseOpt = False,
+    html: HtmlOpt = None,
 ) -> None:
     """Drill the restore of SCENARIO's VM: restore it into an isolated network, start it,
     check its health, and delete everything the drill created, whatever happened.
@@ -88,6 +89,8 @@ def drill(
     else:
         show_report(report)
         show_drill(report.drill)
+    if html is not None:
+        _guarded(lambda: write_report_html(report.to_dict(), html))
     raise typer.Exit(report.exit_code)
 
 

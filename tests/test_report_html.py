@@ -130,6 +130,15 @@ def test_simulate_writes_the_page_and_json_stays_alone_on_stdout(tmp_path):
     assert result.stderr.strip() == f"report written to {page}"
 
 
+def test_a_drill_writes_its_page_with_its_checks(tmp_path):
+    page = tmp_path / "drill.html"
+    result = cli("drill", "drill-hot-backup", "--json", "--html", str(page))
+    assert result.exit_code == 0, result.output
+    shown = embedded(page.read_text())
+    assert shown == json.loads(result.stdout) and shown["drill"]["passed"]
+    assert 'id="drill"' in page.read_text()
+
+
 def test_a_failed_restore_still_writes_its_page(tmp_path):
     page = tmp_path / "failed.html"
     result = cli("simulate", "faulted-rolled-back", "--html", str(page))
