@@ -23,6 +23,19 @@ def sessions_store(tmp_path_factory) -> None:
     os.environ[SESSIONS_ENV] = str(tmp_path_factory.mktemp("sessions") / "sessions.db")
 
 
+SIGN_IN_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
+                     "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
+                     "IDENTITY_ENDPOINT", "MSI_ENDPOINT")
+
+
+@pytest.fixture
+def managed_identity(monkeypatch) -> None:
+    """DefaultAzureCredential finds no service principal nor subscription in the
+    environment: it signs in through the (fake) managed identity, as on an Azure VM."""
+    for name in SIGN_IN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def default_profile() -> RestoreProfile:
     return load_profile("default")

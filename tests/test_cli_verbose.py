@@ -104,16 +104,13 @@ def test_a_drill_on_fake_arm_shows_its_instance_view_polls():
     assert polls and all(c.startswith("GET ") and "/instanceView 200" in c for c in polls)
 
 
-def test_a_real_restore_shows_its_reads_before_the_restore_too(monkeypatch):
+def test_a_real_restore_shows_its_reads_before_the_restore_too(managed_identity):
     """`restore --backend azure -v` under mock_azure: the source VM's reads (no operation
     sends them) are shown as '(reading)', then each operation's requests."""
     from test_live_restore import region_of
 
     from restore.backends.data import REPOSITORY_URL
 
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_SUBSCRIPTION_ID"):  # signed in by the fake's managed identity
-        monkeypatch.delenv(name, raising=False)
     _, _, mocked = region_of("new-hot-backup")
     with mocked:
         result = runner.invoke(app, ["restore", "new-hot-backup", "--subscription",

@@ -286,15 +286,12 @@ def test_the_python_api_drills_any_scenario_against_an_rto():
 
 
 def test_a_real_drill_on_the_azure_backend_signs_in_checks_and_removes_everything(
-        monkeypatch):
+        managed_identity):
     """`restorelab drill --backend azure` under mock_azure: the SDK's calls, the agent's
     wait on the (virtual) clock, the guest checks through Run Command, nothing left."""
     pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
     from test_live_restore import region_of
 
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_SUBSCRIPTION_ID"):  # signed in by the fake's managed identity
-        monkeypatch.delenv(name, raising=False)
     from restore.backends.data import REPOSITORY_URL
 
     _, _, mocked = region_of("drill-hot-backup")

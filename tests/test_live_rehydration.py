@@ -245,7 +245,7 @@ def test_chunks_already_online_are_not_asked_for(azurite):
 
 
 def test_the_resume_command_shows_the_rehydration_where_it_stands(azurite, tmp_path,
-                                                                  monkeypatch):
+                                                                  managed_identity):
     """Stopped once every chunk was asked for (Azurite rehydrates at once), `restorelab
     resume` signs in (the fake's managed identity), finds the chunks hot, says so on
     stderr line by line (stderr is no terminal here) and finishes the restore."""
@@ -253,10 +253,6 @@ def test_the_resume_command_shows_the_rehydration_where_it_stands(azurite, tmp_p
 
     from restore.cli import app
 
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "IDENTITY_ENDPOINT",
-                 "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
     restore = archived(azurite, "rh-cli-resume", "high")
     journal = tmp_path / "restore.journal"
 

@@ -30,13 +30,8 @@ CLEAN = [p for p in SCENARIO_FILES if not p.stem.startswith("faulted-")]
 
 
 @pytest.fixture(autouse=True)
-def no_azure_environment(monkeypatch):
-    """DefaultAzureCredential finds no service principal: it signs in through the (fake)
-    managed identity, as on an Azure VM."""
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
-                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
+def no_azure_environment(managed_identity):
+    """Every test here signs in through the fake's managed identity."""
 
 
 def region_of(name: str, seed: int = 3):

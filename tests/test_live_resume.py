@@ -95,12 +95,8 @@ def wait_for_operations_in_flight() -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_azure_environment(monkeypatch):
-    """DefaultAzureCredential signs in through the fake's managed identity."""
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
-                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
+def no_azure_environment(managed_identity):
+    """Every test here signs in through the fake's managed identity."""
 
 
 def stopped_and_resumed(scenario, stops: list[Stop], tmp_path, failing: str | None = None):

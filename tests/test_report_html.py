@@ -187,17 +187,13 @@ def test_sessions_show_of_a_session_without_report_is_refused(tmp_path):
     assert not (tmp_path / "s.html").exists()
 
 
-def test_a_real_restore_writes_its_page(tmp_path, monkeypatch):
+def test_a_real_restore_writes_its_page(tmp_path, managed_identity):
     pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
     from helpers import SUBSCRIPTION
     from test_live_restore import region_of
 
     from restore.backends.data import REPOSITORY_URL
 
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
-                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):  # signs in as a managed identity
-        monkeypatch.delenv(name, raising=False)
     page = tmp_path / "live.html"
     _, _, mocked = region_of("new-hot-backup")
     with mocked:

@@ -294,15 +294,10 @@ def test_prune_from_the_command_line(store):
     assert [s["command"] for s in listed(store)] == ["resume"]
 
 
-def test_a_real_restore_is_recorded(store, monkeypatch):
+def test_a_real_restore_is_recorded(store, managed_identity):
     pytest.importorskip("azure.mgmt.compute", reason="the azure extra is not installed")
     from helpers import SUBSCRIPTION
     from test_live_restore import region_of
-
-    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
-                 "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID",
-                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):  # signs in as a managed identity
-        monkeypatch.delenv(name, raising=False)
 
     from restore.backends.data import REPOSITORY_URL
 
