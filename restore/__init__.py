@@ -231,9 +231,11 @@ def validate(profile: str, journals: Iterable[str | Path]) -> dict:
     return compare(load_profile(profile), [read_recording(j) for j in journals])
 
 
-def plan_for(scenario: Scenario):
-    """The plan for ``scenario`` in its region profile (steps and every operation)."""
+def plan_for(scenario: Scenario, profile: str | Path | RestoreProfile | None = None):
+    """The plan for ``scenario`` in its region profile, or ``profile`` as in ``simulate``
+    (steps and every operation; ``.context.workers`` the workers it uses)."""
     from restore.backends.prepared import scenario_profile
     from restore.plan import build_plan
 
-    return build_plan(scenario, scenario_profile(scenario).sizing)
+    scenario, chosen = _profiled(scenario, profile)
+    return build_plan(scenario, scenario_profile(scenario, chosen).sizing)

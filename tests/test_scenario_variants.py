@@ -118,3 +118,10 @@ def test_a_fleet_honours_a_profile_object():
 def test_a_profile_of_another_kind_is_refused(base):
     with pytest.raises(TypeError, match="load_profile"):
         restore.simulate(base, profile=3)
+
+
+def test_a_plan_follows_the_profile_object_it_is_given(base):
+    forced = restore.load_profile("default", worker_profile=[{"size": "Standard_F16s_v2"}])
+    assert {w.size for w in restore.plan_for(base, profile=forced).context.workers} == {
+        "Standard_F16s_v2"}
+    assert {w.size for w in restore.plan_for(base).context.workers} != {"Standard_F16s_v2"}
