@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 UNITS = frozenset({
-    "s", "min", "h", "d", "USD", "MB", "GB", "GiB", "TB", "MB/s", "GiB/h", "%",
+    "s", "min", "h", "d", "seconds", "minutes", "hours", "days",
+    "USD", "MB", "GB", "GiB", "TB", "MB/s", "GiB/h", "requests/s", "%",
     "count", "runs", "ratio", "fraction", "x",
 })
 """What an axis may be measured in: written in parentheses, ``duration (min)``,

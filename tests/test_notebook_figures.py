@@ -22,7 +22,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 @pytest.mark.parametrize("label", ["duration (min)", "makespan (h, median)", "cost (USD)",
                                    "restores that fail (%)", "VMs in the fleet (count)",
-                                   "runs", "throughput / the hidden region's (ratio)"])
+                                   "runs", "throughput / the hidden region's (ratio)",
+                                   "p95 duration (hours)"])
 def test_a_label_with_a_unit_is_accepted(label):
     assert has_unit(label)
 
