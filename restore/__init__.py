@@ -4,9 +4,9 @@ The Python API: ``load_scenario(path)`` and its variants ``scenario.with_(...)``
 ``load_profile(name, changes)``, ``simulate(scenario, seed=None, backend="sim",
 profile=None)`` returning a ``Report`` (``.to_dict()``, ``.timeline()``),
 ``drill(scenario, rto=None)``, ``sweep(scenario, runs, rto=None, profile=None)``,
-``simulate_fleet(scenario, profile=None)``, ``plan_for(scenario)``, ``watch_figures()``
-(a notebook's plots checked for units), and ``Sessions(path=None)``, the history of the
-CLI's restores (``.list()``, ``.get(id)``).
+``simulate_fleet(scenario, profile=None)``, ``plan_for(scenario, profile=None)``,
+``watch_figures()`` (a notebook's plots checked for units), and ``Sessions(path=None)``,
+the history of the CLI's restores (``.list()``, ``.get(id)``).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def load_profile(profile: str | Path | RestoreProfile = "default",
     (``{"quotas.regional_vcpus": 10_000}``), a keyword per top-level field
     (``worker_profile=[{"size": "Standard_F4s_v2"}]``), mappings merged, lists and scalars
     replaced. A bad value raises ScenarioError naming the field. The result is what
-    ``profile=`` of ``simulate``, ``simulate_fleet`` and ``sweep`` takes."""
+    ``profile=`` of ``simulate``, ``simulate_fleet``, ``sweep`` and ``plan_for`` takes."""
     from pydantic import ValidationError
 
     from restore.backends.profiles import RestoreProfile

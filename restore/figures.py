@@ -81,10 +81,12 @@ class FigureWatch:
         notebook showed no plot, or the watch started after them)."""
         import matplotlib.pyplot as plt
 
-        figures = {**self.shown, **{id(plt.figure(n)): plt.figure(n) for n in plt.get_fignums()}}
-        assert figures, "no figure was shown since watch_figures()"
+        figures = {**self.shown, **{id(f): f for f in map(plt.figure, plt.get_fignums())}}
+        if not figures:
+            raise AssertionError("no figure was shown since watch_figures()")
         problems = [p for figure in figures.values() for p in axis_problems(figure)]
-        assert not problems, "axes without a label and unit:\n" + "\n".join(problems)
+        if problems:
+            raise AssertionError("axes without a label and unit:\n" + "\n".join(problems))
         return len(figures)
 
 

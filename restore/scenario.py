@@ -293,7 +293,7 @@ class Scenario(Strict):
         dotted names to values (``{"source_vm.size": "Standard_D4s_v5",
         "restore_point.tier": "archive", "source_vm.data_disks.0.used_gb": 40}``). A
         mapping merges into the field's value (nested mappings too); a list, a scalar or
-        a model replaces it, e.g. the data disks:
+        a model replaces it (so an empty mapping changes nothing), e.g. the data disks:
         ``{"source_vm.data_disks": [{"size_gb": 256, "used_gb": 120}] * 2}``. Validated
         as ``parse_scenario`` validates: a bad value or an unknown field raises
         ScenarioError naming the field."""
