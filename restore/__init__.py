@@ -1,22 +1,26 @@
 """restorelab's restore engine: plans, steps and operations, free of IO.
 
-The Python API: ``load_scenario(path)``, ``simulate(scenario, seed=None, backend="sim")``
-returning a ``Report`` (``.to_dict()``, ``.timeline()``), ``drill(scenario, rto=None)``,
-``sweep(scenario, runs, rto=None)``, ``plan_for(scenario)``, and
-``Sessions(path=None)``, the history of the CLI's restores (``.list()``, ``.get(id)``).
+The Python API: ``load_scenario(path)`` and its variants ``scenario.with_(...)``,
+``load_profile(name, changes)``, ``simulate(scenario, seed=None, backend="sim",
+profile=None)`` returning a ``Report`` (``.to_dict()``, ``.timeline()``),
+``drill(scenario, rto=None)``, ``sweep(scenario, runs, rto=None, profile=None)``,
+``simulate_fleet(scenario, profile=None)``, ``plan_for(scenario, profile=None)``,
+``watch_figures()`` (a notebook's plots checked for units), and ``Sessions(path=None)``,
+the history of the CLI's restores (``.list()``, ``.get(id)``).
 Plots (matplotlib): ``Report.gantt()``, ``FleetReport.gantt(by=)``, ``SweepResult.plot()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from restore.errors import CloudError, RestoreLabError, ScenarioError
 
 if TYPE_CHECKING:
+    from restore.backends.profiles import RestoreProfile
     from restore.report import Report
     from restore.scenario import Fault, Scenario
 
@@ -24,6 +28,7 @@ __all__ = [
     "CloudError", "Fault", "Report", "RestoreLabError", "Scenario", "ScenarioError",
     "load_scenario", "resume", "simulate_fleet", "sweep", "drill", "optimize",
     "parse_scenario", "plan_for", "simulate", "calibrate", "validate", "Sessions",
+    "load_profile", "watch_figures",
 ]
 
 BACKENDS = ("sim", "fake-arm")
@@ -31,7 +36,7 @@ BACKENDS = ("sim", "fake-arm")
 
 _LAZY = {"Report": "restore.report", "Fault": "restore.scenario", "Scenario": "restore.scenario",
          "load_scenario": "restore.scenario", "parse_scenario": "restore.scenario",
-         "Sessions": "restore.sessions"}
+         "Sessions": "restore.sessions", "watch_figures": "restore.figures"}
 _MODULES = ("engine", "ops", "plan", "report", "retry", "scenario", "steps")
 
 
@@ -50,13 +55,54 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY, *_MODULES})
 
 
+def load_profile(profile: str | Path | RestoreProfile = "default",
+                 changes: Mapping[str, Any] | None = None, /, **fields: Any) -> RestoreProfile:
+    """A region profile (a shipped profile's name, a YAML file, or a profile object to vary
+    further) with ``changes`` made as ``Scenario.with_`` makes them: dotted keys
+    (``{"quotas.regional_vcpus": 10_000}``), a keyword per top-level field
+    (``worker_profile=[{"size": "Standard_F4s_v2"}]``), mappings merged, lists and scalars
+    replaced. A bad value raises ScenarioError naming the field. The result is what
+    ``profile=`` of ``simulate``, ``simulate_fleet``, ``sweep`` and ``plan_for`` takes."""
+    from pydantic import ValidationError
+
+    from restore.backends.profiles import RestoreProfile
+    from restore.backends.profiles import load_profile as load
+    from restore.scenario_text import field_and_problem
+    from restore.variants import changed
+
+    base = profile if isinstance(profile, RestoreProfile) else load(str(profile))
+    if changes is None and not fields:
+        return base
+    source = f"region profile {base.name!r}"
+    raw = changed(base.model_dump(), changes, fields, source=source)
+    try:
+        return RestoreProfile.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(source, *field_and_problem(exc.errors()[0])) from None
+
+
+def _profiled(scenario: Scenario, profile: str | Path | RestoreProfile | None
+              ) -> tuple[Scenario, RestoreProfile | None]:
+    """The scenario and profile object to run: a profile's name or file becomes the
+    scenario's ``region_profile`` (a journal keeps it), an object is passed on."""
+    from restore.backends.profiles import RestoreProfile
+
+    if profile is None or isinstance(profile, RestoreProfile):
+        return scenario, profile
+    if not isinstance(profile, str | Path):
+        raise TypeError(f"profile must be a profile's name, a YAML path or a profile object "
+                        f"(restore.load_profile), not {type(profile).__name__}")
+    return scenario.model_copy(update={"region_profile": str(profile)}), None
+
+
 def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
              faults: Iterable[Fault] = (), journal: str | Path | None = None,
-             profile: str | None = None) -> Report:
+             profile: str | Path | RestoreProfile | None = None) -> Report:
     """Restore ``scenario`` on a simulated backend and return the report.
 
-    ``profile`` (a shipped profile's name or a YAML file) replaces the scenario's
-    ``region_profile``, e.g. the output of ``calibrate``.
+    ``profile`` (a shipped profile's name, a YAML file, or a ``load_profile`` object)
+    replaces the scenario's ``region_profile``, e.g. the output of ``calibrate``; a
+    journaled restore takes a name or file only (``resume`` reads it from the journal).
 
     ``backend``: "sim" (the SimPy region) or "fake-arm" (the azure-mgmt-* SDK against
     fakecloud's HTTP fake of ARM over the same region; needs the ``azure`` extra).
@@ -72,9 +118,9 @@ def simulate(scenario: Scenario, seed: int | None = None, backend: str = "sim",
                             "restore.simulate_fleet (the CLI's simulate does so)")
     from restore.backends.sim import simulate as simulate_sim
 
-    if profile is not None:
-        scenario = scenario.model_copy(update={"region_profile": str(profile)})
-    return simulate_sim(scenario, seed, faults=faults, journal=journal, backend=backend)
+    scenario, chosen = _profiled(scenario, profile)
+    return simulate_sim(scenario, seed, chosen, faults=faults, journal=journal,
+                        backend=backend)
 
 
 def drill(scenario: Scenario, seed: int | None = None, backend: str = "sim",
@@ -90,17 +136,21 @@ def drill(scenario: Scenario, seed: int | None = None, backend: str = "sim",
     return simulate(drilled, seed=seed, backend=backend, faults=faults)
 
 
-def simulate_fleet(scenario: Scenario, seed: int | None = None):
+def simulate_fleet(scenario: Scenario, seed: int | None = None,
+                   profile: str | Path | RestoreProfile | None = None):
     """Mass restore: every VM of ``scenario.fleet`` at once, sharing the region and a
-    worker pool; the report gives the makespan, its lower bound, and each VM's outcome."""
+    worker pool; the report gives the makespan, its lower bound, and each VM's outcome.
+    ``profile`` as in ``simulate``."""
     from restore.backends.fleet import simulate_fleet as simulate_fleet_sim
 
-    return simulate_fleet_sim(scenario, seed)
+    scenario, chosen = _profiled(scenario, profile)
+    return simulate_fleet_sim(scenario, seed, chosen)
 
 
 def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int | None = None,
           faults: Iterable[Fault] = (), dask_address: str | None = None,
-          method: str = "auto", rto: str | float | None = None):
+          method: str = "auto", rto: str | float | None = None,
+          profile: str | Path | RestoreProfile | None = None):
     """Monte Carlo: ``runs`` restores, simulated on all cores (or a Dask cluster), or
     sampled from the restore compiled into its ARM calls (``method`` "compiled"; "auto":
     whenever it can serve the scenario, see ``.method``); ``.to_dict()`` gives the
@@ -108,12 +158,14 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
     cluster. A fleet scenario is swept as a whole (each run's duration its makespan).
 
     ``rto`` (``"4h"``, ``"90m"``, ``"1h30m"`` or seconds; default the scenario's ``rto``):
-    ``.to_dict()["rto"]`` says how likely a restore meets it and what drives the tail."""
+    ``.to_dict()["rto"]`` says how likely a restore meets it and what drives the tail.
+    ``profile`` as in ``simulate``."""
     from restore.backends.sweep import sweep as sweep_runs
     from restore.scenario_types import duration_argument
 
+    scenario, chosen = _profiled(scenario, profile)
     return sweep_runs(scenario, runs, seed, workers, list(faults), dask_address=dask_address,
-                      method=method, rto_s=duration_argument("rto", rto))
+                      method=method, rto_s=duration_argument("rto", rto), profile=chosen)
 
 
 def optimize(scenario: Scenario, objective: str = "rto", rto: float | str | None = None,
@@ -180,9 +232,11 @@ def validate(profile: str, journals: Iterable[str | Path]) -> dict:
     return compare(load_profile(profile), [read_recording(j) for j in journals])
 
 
-def plan_for(scenario: Scenario):
-    """The plan for ``scenario`` in its region profile (steps and every operation)."""
+def plan_for(scenario: Scenario, profile: str | Path | RestoreProfile | None = None):
+    """The plan for ``scenario`` in its region profile, or ``profile`` as in ``simulate``
+    (steps and every operation; ``.context.workers`` the workers it uses)."""
     from restore.backends.prepared import scenario_profile
     from restore.plan import build_plan
 
-    return build_plan(scenario, scenario_profile(scenario).sizing)
+    scenario, chosen = _profiled(scenario, profile)
+    return build_plan(scenario, scenario_profile(scenario, chosen).sizing)

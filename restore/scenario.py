@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, PlainValidator, ValidationError, field_validator, model_validator
@@ -40,6 +41,7 @@ from restore.scenario_types import (  # noqa: F401
     subnet_named,
 )
 from restore.shipped import DEFAULT_SCENARIO, find_scenario, shipped_scenarios  # noqa: F401
+from restore.variants import changed
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -283,6 +285,20 @@ class Scenario(Strict):
         """The rules of the network, placement and security settings (restore.placement)."""
         check_placement(self)
         return self
+
+    def with_(self, changes: Mapping[str, Any] | None = None, /, **fields: Any) -> Scenario:
+        """A new scenario, this one with fields changed (this one stays as it is).
+
+        A keyword per top-level field (``seed=3``, ``target={...}``); ``changes`` maps
+        dotted names to values (``{"source_vm.size": "Standard_D4s_v5",
+        "restore_point.tier": "archive", "source_vm.data_disks.0.used_gb": 40}``). A
+        mapping merges into the field's value (nested mappings too); a list, a scalar or
+        a model replaces it (so an empty mapping changes nothing), e.g. the data disks:
+        ``{"source_vm.data_disks": [{"size_gb": 256, "used_gb": 120}] * 2}``. Validated
+        as ``parse_scenario`` validates: a bad value or an unknown field raises
+        ScenarioError naming the field."""
+        raw = changed(self.model_dump(mode="json"), changes, fields, source=self.name)
+        return parse_scenario(raw, source=self.name)
 
     @property
     def is_original_location(self) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from restore.backends.fleet import simulate_fleet
 from restore.backends.prepared import check_fault_targets, remembered
+from restore.backends.profiles import RestoreProfile
 from restore.backends.sim import simulate
 from restore.backends.sweep_rto import RunDetail, fleet_detail, rto_answer, run_detail
 from restore.errors import ScenarioError
@@ -142,31 +143,32 @@ def sweep(scenario: Scenario, runs: int, seed: int | None = None, workers: int |
           faults: list[Fault] | None = None,
           progress: Callable[[int], None] | None = None,
           dask_address: str | None = None, method: str = "auto",
-          rto_s: float | None = None) -> SweepResult:
+          rto_s: float | None = None, profile: RestoreProfile | None = None) -> SweepResult:
     """``runs`` restores of ``scenario``: simulated on ``workers`` processes (default: all
     cores) or on the Dask cluster at ``dask_address``, or sampled from its compiled
     restore (``method`` "compiled"; "auto": whenever it can be); ``progress(n)`` is told
     each time ``n`` more runs are done. ``rto_s`` (default the scenario's ``rto``): the
-    result also answers about that recovery time objective (``to_dict()["rto"]``)."""
+    result also answers about that recovery time objective (``to_dict()["rto"]``).
+    ``profile`` (default: the scenario's ``region_profile``) is the region's."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     seed = scenario.seed if seed is None else seed
     rto_s = scenario.rto if rto_s is None else rto_s
-    currency = remembered(scenario, None).profile.prices.currency
-    compiled = _compiled(scenario, faults, dask_address, method)
+    currency = remembered(scenario, profile).profile.prices.currency
+    compiled = _compiled(scenario, faults, dask_address, method, profile)
     if compiled is not None:
         from restore.backends.compiled_sweep import sample_sweep
 
         found = sample_sweep(compiled, scenario.name, runs, seed, progress)
         found.rto_s, found.currency = rto_s, currency
         return found
-    check_fault_targets(remembered(scenario, None).plan, [*scenario.faults, *(faults or [])])
+    check_fault_targets(remembered(scenario, profile).plan, [*scenario.faults, *(faults or [])])
     if scenario.fleet is not None and faults:  # simulate_fleet takes the scenario's rules
         scenario, faults = scenario.model_copy(update={"faults": [*scenario.faults,
                                                                   *faults]}), None
     workers = workers or os.cpu_count() or 1
     chunks = [(scenario, seed, start, min(start + CHUNK, runs), faults or [],
-               rto_s is not None) for start in range(0, runs, CHUNK)]
+               rto_s is not None, profile) for start in range(0, runs, CHUNK)]
     result = SweepResult(scenario.name, seed, rto_s=rto_s, currency=currency)
     done = _on_dask(chunks, dask_address, progress) if dask_address else _map(
         _run_chunk, chunks, workers)
@@ -181,7 +183,7 @@ METHODS = ("auto", "simulated", "compiled")
 
 
 def _compiled(scenario: Scenario, faults: list[Fault] | None, dask_address: str | None,
-              method: str) -> Any:
+              method: str, profile: RestoreProfile | None) -> Any:
     """The compiled restore to sample, or None to simulate; ``compiled`` asked of a
     scenario it cannot serve is a ScenarioError saying why."""
     if method not in METHODS:
@@ -197,7 +199,7 @@ def _compiled(scenario: Scenario, faults: list[Fault] | None, dask_address: str 
             reason = "it needs numpy: pip install 'restorelab[analysis]'"
         else:
             try:
-                return compiled_for(remembered(scenario, None))
+                return compiled_for(remembered(scenario, profile))
             except NotCompilable as exc:
                 reason = str(exc)
     if method == "compiled":
@@ -231,28 +233,30 @@ def _map(function: Callable, chunks: list[tuple], workers: int) -> Iterator[list
         yield from pool.map(function, chunks)
 
 
-def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault], bool]) -> list[Outcome]:
+def _run_chunk(chunk: tuple[Scenario, int, int, int, list[Fault], bool,
+                            RestoreProfile | None]) -> list[Outcome]:
     """Runs ``start`` to ``stop``, each with its ``RunDetail`` when ``detailed``."""
-    scenario, seed, start, stop, faults, detailed = chunk
+    scenario, seed, start, stop, faults, detailed, profile = chunk
     scenario = _seen(scenario)
     run = _fleet_run if scenario.fleet is not None else _single_run
-    return [run(scenario, run_seed(seed, i), faults, detailed) for i in range(start, stop)]
+    return [run(scenario, run_seed(seed, i), faults, detailed, profile)
+            for i in range(start, stop)]
 
 
-def _single_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool
-                ) -> Outcome:
-    report = simulate(scenario, seed=seed, faults=faults)
+def _single_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool,
+                profile: RestoreProfile | None) -> Outcome:
+    report = simulate(scenario, seed=seed, faults=faults, profile=profile)
     cost = report.cost
-    detail = run_detail(report, remembered(scenario, None).plan.prerequisites) \
+    detail = run_detail(report, remembered(scenario, profile).plan.prerequisites) \
         if detailed else None
     return Outcome(report.status, report.duration_s, cost["total"] if cost else None, detail)
 
 
-def _fleet_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool
-               ) -> Outcome:
+def _fleet_run(scenario: Scenario, seed: int, faults: list[Fault], detailed: bool,
+               profile: RestoreProfile | None) -> Outcome:
     """A fleet's run: every VM at once; its status, makespan and total cost (``faults``
     are already the scenario's)."""
-    report = simulate_fleet(scenario, seed=seed)
+    report = simulate_fleet(scenario, seed=seed, profile=profile)
     return Outcome(report.status, round(report.makespan_s, 3), report.cost,
                    fleet_detail(report) if detailed else None)
 
