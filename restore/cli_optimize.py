@@ -150,7 +150,7 @@ def _outputs(result: OptimizeResult, plot: Path | None, write: Path | None
     if plot is not None:
         try:
             result.plot(str(plot))
-        except (RuntimeError, OSError) as exc:
+        except (ImportError, OSError, ValueError) as exc:  # no matplotlib, a bad path/format
             raise ScenarioError(name, "--plot", " ".join(str(exc).split())) from None
     path = None
     if result.best is not None:

@@ -161,6 +161,31 @@ def test_the_plot_has_labelled_axes(tmp_path):
     assert (tmp_path / "front.png").stat().st_size > 0
 
 
+def test_the_plot_draws_on_its_own_figure_and_leaves_pyplot_alone(tmp_path):
+    """No backend switch and no pyplot figure: a notebook keeps showing its plots inline."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    backend, open_before = plt.get_backend(), plt.get_fignums()
+    restore.optimize(parse_scenario(small_archive()), rto=7200, runs=RUNS).plot()
+    assert plt.get_backend() == backend and plt.get_fignums() == open_before
+
+
+@pytest.mark.parametrize(("plot", "missing", "message"), [
+    ("front.nope", False, "--plot: Format 'nope' is not supported"),
+    ("no/such/dir/front.png", False, "--plot: [Errno 2] No such file or directory"),
+    ("front.png", True, "--plot: plotting needs matplotlib: pip install 'restorelab[analysis]'"),
+])
+def test_a_plot_that_cannot_be_made_is_a_clear_error(tmp_path, monkeypatch, plot, missing,
+                                                     message):
+    if missing:
+        monkeypatch.setitem(__import__("sys").modules, "matplotlib.figure", None)
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, small_archive())
+    out = runner.invoke(app, ["optimize", str(path), "--rto", "2h", "--runs", str(RUNS),
+                              "--plot", plot])
+    assert out.exit_code == 2, out.output
+    assert message in " ".join(out.output.split()) and "Traceback" not in out.output
+
+
 # (4) bad input: exit 2, one clear line, no traceback
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -3,25 +3,20 @@ highlighted, the best marked, the RTO as a line (matplotlib, the analysis extra)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from restore.plots import HOUR, finish, new_figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from restore.backends.optimize import OptimizeResult
 
-HOUR = 3600.0
 
-
-def plot(result: OptimizeResult, path: str | None = None) -> Any:
+def plot(result: OptimizeResult, path: str | None = None) -> Figure:
     """The figure; saved to ``path`` when given."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError("plotting needs matplotlib: pip install 'restorelab[analysis]'"
-                           ) from None
-    figure, ax = plt.subplots(figsize=(7, 4.5))
+    figure = new_figure("plotting", 7, 4.5)
+    ax = figure.subplots()
     every = result.candidates
     ax.scatter([c.p95_s / HOUR for c in every], [c.mean_cost for c in every], color="0.7",
                label="candidates")
@@ -39,8 +34,4 @@ def plot(result: OptimizeResult, path: str | None = None) -> Any:
     ax.set_ylabel("mean cost (USD)")
     ax.set_title(f"{result.scenario.name}: {len(every)} candidates, {result.runs} runs each")
     ax.legend()
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return figure
+    return finish(figure, path)
