@@ -25,7 +25,7 @@ from restore.cli import (
     err,
     rto_option,
 )
-from restore.cli_output import clock, out
+from restore.cli_output import clock, out, output_file
 from restore.errors import ScenarioError
 from restore.shipped import DEFAULT_SCENARIO, find_scenario
 
@@ -78,11 +78,11 @@ def optimize(
         "--keep-order", help="A fleet's groups keep their priorities (the critical ones "
         "first): the order of groups is not searched.")] = False,
     plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Write the scatter of p95 duration and mean cost (PNG; needs "
-        "matplotlib, the analysis extra).")] = None,
+        "--plot", callback=output_file("--plot"), help="Write the scatter of p95 duration "
+        "and mean cost (PNG; needs matplotlib, the analysis extra).")] = None,
     write: Annotated[Path | None, typer.Option(
-        "--write", help="Where to write the best scenario (default: "
-        "<scenario>-optimized.yaml in the current directory).")] = None,
+        "--write", callback=output_file("--write"), help="Where to write the best scenario "
+        "(default: <scenario>-optimized.yaml in the current directory).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search SCENARIO's restore choices by sweeps (the same seed for each candidate) for

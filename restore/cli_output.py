@@ -4,7 +4,7 @@ changes, a sweep's percentiles, a fleet's makespan; ``--json`` prints the dicts 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,22 +25,24 @@ STEP_COLUMNS_WIDTH = 72  # step name, start, duration, ops, retries and the tabl
 STEP_STYLES = {"succeeded": "green", "failed": "red", "interrupted": "yellow"}
 
 
-def html_path(ctx: typer.Context, path: Path | None) -> Path | None:
-    """``--html``'s file, checked before anything runs (bad: exit 2, saying why); not
-    while the shell completes a command line."""
-    problem = path and not ctx.resilient_parsing and _unwritable(path)
-    if problem:
-        from restore.cli import EXIT_BAD_INPUT, _error
+def output_file(option: str) -> Callable[[typer.Context, Path | None], Path | None]:
+    """A typer callback checking ``option``'s file before anything runs (bad: exit 2,
+    saying why); not while the shell completes a command line."""
+    def checked(ctx: typer.Context, path: Path | None) -> Path | None:
+        problem = path and not ctx.resilient_parsing and _unwritable(path)
+        if problem:
+            from restore.cli import EXIT_BAD_INPUT, _error
 
-        _error(ScenarioError(str(path), "--html", problem))
-        raise typer.Exit(EXIT_BAD_INPUT)
-    return path
+            _error(ScenarioError(str(path), option, problem))
+            raise typer.Exit(EXIT_BAD_INPUT)
+        return path
+    return checked
 
 
 def _unwritable(path: Path) -> str | None:
-    """Why a page cannot be written to ``path`` (None: it can)."""
+    """Why a file cannot be written to ``path`` (None: it can)."""
     if path.is_dir():
-        return "is a directory; give a file to write the page to"
+        return "is a directory; give a file to write to"
     if not path.parent.is_dir():
         return f"cannot write it: there is no directory {path.parent}"
     if not os.access(path if path.exists() else path.parent, os.W_OK):
@@ -49,7 +51,7 @@ def _unwritable(path: Path) -> str | None:
 
 
 HtmlOpt = Annotated[Path | None, typer.Option(
-    "--html", callback=html_path, metavar="FILE", help="Also write the report as one "
+    "--html", callback=output_file("--html"), metavar="FILE", help="Also write the report as one "
     "self-contained HTML page (summary, interactive timeline, cost, final state) to FILE, "
     "even when the restore fails; view it in any browser, offline.")]
 

@@ -169,9 +169,19 @@ def test_the_plot_draws_on_its_own_figure_and_leaves_pyplot_alone(tmp_path):
     assert plt.get_backend() == backend and plt.get_fignums() == open_before
 
 
+def test_an_output_that_cannot_be_written_is_refused_before_the_search(monkeypatch):
+    from restore.backends import optimize
+
+    monkeypatch.setattr(optimize, "optimize", lambda *a, **k: pytest.fail("searched"))
+    for option in ("--plot", "--write"):
+        out = runner.invoke(app, ["optimize", "orig-archive-standard", option, "."])
+        assert out.exit_code == 2, out.output
+        assert f".: {option}: is a directory" in " ".join(out.output.split())
+
+
 @pytest.mark.parametrize(("plot", "missing", "message"), [
     ("front.nope", False, "--plot: Format 'nope' is not supported"),
-    ("no/such/dir/front.png", False, "--plot: [Errno 2] No such file or directory"),
+    ("no/such/dir/front.png", False, "--plot: cannot write it: there is no directory no/such"),
     ("front.png", True, "--plot: plotting needs matplotlib: pip install 'restorelab[analysis]'"),
 ])
 def test_a_plot_that_cannot_be_made_is_a_clear_error(tmp_path, monkeypatch, plot, missing,
