@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restore.colours import FAILED_COLOUR as FAILED
+from restore.colours import distinct_colours
 from restore.engine import RECOVERY_STEPS
 
 if TYPE_CHECKING:
@@ -25,7 +27,6 @@ HOUR = 3600.0
 HOURS_FROM_S = 3 * HOUR  # a longer span is drawn in hours, a shorter one in minutes
 STEP_HEIGHT = 0.8
 OPS_HEIGHT = 0.56  # the part of a step's row its operations share
-FAILED = "tab:red"
 SLIVER = 0.002
 
 
@@ -49,20 +50,6 @@ def finish(figure: Figure, path: str | Path | None) -> Figure:
 def time_unit(span_s: float) -> tuple[float, str]:
     """The seconds per unit and the unit's name to draw a span of ``span_s`` in."""
     return (HOUR, "hours") if span_s > HOURS_FROM_S else (60.0, "minutes")
-
-
-def palette(count: int) -> list[Any]:
-    """``count`` distinct colours: tab20's strong hues, then their light pairs, then
-    tab20b and tab20c (58 in all), then evenly spaced hues; never tab20's red and light
-    red, which mark failures."""
-    from matplotlib import colormaps
-
-    tab20 = [c for i, c in enumerate(colormaps["tab20"].colors) if i not in (6, 7)]
-    tabs = [*tab20[0::2], *tab20[1::2], *colormaps["tab20b"].colors,
-            *colormaps["tab20c"].colors]
-    if count <= len(tabs):
-        return tabs[:count]
-    return [colormaps["hsv"](i / count) for i in range(count)]
 
 
 def lanes(spans: Sequence[tuple[float, float]]) -> list[int]:
@@ -102,7 +89,7 @@ def gantt(report: Report, path: str | Path | None = None, *,
     scale = Scale(unit, end_s)
     figure = new_figure("Report.gantt()", 10, 0.36 * len(steps) + 2.2)
     ax = figure.add_subplot()
-    colours = dict(zip((s["name"] for s in steps), palette(len(steps)), strict=True))
+    colours = dict(zip((s["name"] for s in steps), distinct_colours(len(steps)), strict=True))
     row = {s["name"]: y for y, s in enumerate(steps)}
     for s in steps:
         _step_bar(ax, s, row[s["name"]], colours[s["name"]], scale)

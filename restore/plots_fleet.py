@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restore.plots import FAILED, Scale, finish, lanes, new_figure, palette, time_unit
+from restore.colours import distinct_colours
+from restore.plots import FAILED, Scale, finish, lanes, new_figure, time_unit
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -26,7 +27,7 @@ def fleet_gantt(fleet: Any, path: str | Path | None = None, *, by: str = "vm") -
     unit, unit_name = time_unit(fleet.makespan_s)
     scale = Scale(unit, fleet.makespan_s)
     colours = dict(zip(sorted({v.priority for v in fleet.vms}),
-                       palette(len({v.priority for v in fleet.vms})), strict=True))
+                       distinct_colours(len({v.priority for v in fleet.vms})), strict=True))
     priority = {v.name: v.priority for v in fleet.vms}
     names = (_by_vm if by == "vm" else _by_worker)(ax, fleet, scale, colours, priority)
     ax.set_yticks(range(len(names)), names, fontsize=7 if len(names) > 20 else 8)

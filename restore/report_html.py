@@ -21,11 +21,9 @@ from string import Template
 from typing import Any
 
 from restore.cli_output import clock, short
+from restore.colours import FAILED_COLOUR, distinct_colours
 
-STEP_PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948",
-                "#9c755f", "#ff9da7", "#8cd17d", "#499894")
-"""The timeline's colour of each step, in turn (no red: red means failed)."""
-STATUS_COLOURS = {"failed": "#d62728", "interrupted": "#9e9e9e"}
+STATUS_COLOURS = {"failed": FAILED_COLOUR, "interrupted": "#9e9e9e"}
 """Bars of these statuses take this colour instead of their step's."""
 PAGE = files("restore.report_page")
 ReportDict = dict[str, Any]
@@ -35,13 +33,19 @@ ReportDict = dict[str, Any]
 def render_html(report: ReportDict) -> str:
     """The whole page for ``report`` (the JSON contract's dict)."""
     css, js = (_asset(name) for name in ("page.css", "page.js"))
-    config = {"palette": STEP_PALETTE, "status_colours": STATUS_COLOURS,
+    config = {"palette": step_colours(report), "status_colours": STATUS_COLOURS,
               "simulated": report.get("backend") != "azure"}
     return Template(_asset("page.html")).substitute(
         title=escape(f"restorelab: {report.get('scenario')} ({report.get('status')})"),
         csp=f"default-src 'none'; style-src {_hash(css)}; script-src {_hash(js)}",
         css=css, js=js, body=_body(report),
         data=embedded_json({"report": report, "config": config}))
+
+
+def step_colours(report: ReportDict) -> list[str]:
+    """The timeline's colour of each of ``report``'s steps, in turn: one each, as in
+    ``Report.gantt()``."""
+    return distinct_colours(len(report.get("steps") or ()))
 
 
 def write_html(report: ReportDict, path: Path) -> None:

@@ -253,8 +253,13 @@ def test_the_readme_example_saves_its_three_plots(tmp_path, monkeypatch):
 
 
 def test_no_step_colour_is_the_red_that_marks_failures():
-    from restore.plots import FAILED, palette
+    from restore.colours import FAILED_COLOUR, distinct_colours
 
-    colours = [to_rgb(c) for c in palette(58)]
-    assert len(set(colours)) == 58 and to_rgb(FAILED) not in colours
-    assert len({to_rgb(c) for c in palette(80)}) == 80
+    def near_failed(colour: str) -> bool:
+        return max(abs(a - b) for a, b in zip(to_rgb(colour), to_rgb(FAILED_COLOUR),
+                                                strict=True)) < 0.1
+
+    for count in (52, 80):  # the listed colours, and evenly spaced hues beyond them
+        colours = distinct_colours(count)
+        assert len({to_rgb(c) for c in colours}) == count
+        assert not any(near_failed(c) for c in colours)

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 import restore
 from restore.cli import app
-from restore.report_html import STEP_PALETTE, render_html
+from restore.report_html import render_html, step_colours
 from restore.sessions import SESSIONS_ENV, Sessions
 from restore.shipped import find_scenario
 
@@ -259,6 +259,8 @@ def test_the_timeline_has_a_bar_per_step_and_operation(report, browse):
         s["name"] for s in report["steps"]]
     assert sorted(int(a["data-op-index"]) for a in dom.classed("op-bar")) == list(
         range(len(report["operations"])))
+    fills = [a["fill"] for a in dom.classed("step-bar")]
+    assert fills == step_colours(report) and len(set(fills)) == len(fills)  # one each
     assert any(tag == "svg" for tag, _ in dom.found)
 
 
@@ -292,11 +294,11 @@ def test_hovering_a_bar_shows_its_tooltip(report, browse):
     assert all(request in text for request in op["arm_requests"])
 
 
-def step_colour_pixels(png: Path) -> int:
-    """Pixels of the screenshot in (nearly) a step colour."""
+def step_colour_pixels(png: Path, colours: list[str]) -> int:
+    """Pixels of the screenshot in (nearly) one of ``colours``."""
     from PIL import Image
 
-    palette = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in STEP_PALETTE]
+    palette = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in colours]
     with Image.open(png) as image:
         colours = image.convert("RGB").getcolors(maxcolors=image.width * image.height)
     return sum(n for n, rgb in colours
@@ -305,10 +307,11 @@ def step_colour_pixels(png: Path) -> int:
 
 
 def test_a_screenshot_shows_the_timeline_and_an_empty_one_does_not(report, browse):
-    drawn = step_colour_pixels(browse(render_html(report), screenshot=True))
+    colours = step_colours(report)  # the real page's: the other two have no steps to colour
+    drawn = step_colour_pixels(browse(render_html(report), screenshot=True), colours)
     empty = step_colour_pixels(browse(render_html({**report, "steps": [], "operations": []}),
-                                      screenshot=True))
+                                      screenshot=True), colours)
     broken = step_colour_pixels(browse(DATA_BLOCK.sub(
         '<script type="application/json" id="report-data">{broken</script>',
-        render_html(report)), screenshot=True))
+        render_html(report)), screenshot=True), colours)
     assert drawn > 5000 and empty == broken == 0
