@@ -304,19 +304,16 @@ def _summary(report: Report) -> Text:
     if report.cost:
         lines.append(f"\ncost          {report.cost['total']:,.2f} {report.cost['currency']}")
     if report.error:
-        e = report.error
-        lines.append(f"\nerror         {e['code']} in {e['step']} ({e['operation']}): "
-                     f"{e['message']}", style="red")
+        lines.append(f"\nerror         {error_said(report.error)}", style="red")
     lines.append(f"\nrecovery      {_recovery(report)}" if report.error else "")
     if report.recovery_error:
         e = report.recovery_error
         lines.append(f"\n              which failed too: {e['code']} ({e['operation']}): "
                      f"{e['message']}", style="red")
-    retried = [o for o in report.operations if o["attempts"] > 1]
-    if retried:
-        waited = sum(o["retry_wait_s"] for o in retried)
-        lines.append(f"\nretries       {sum(o['attempts'] - 1 for o in retried)} retries of "
-                     f"{len(retried)} operations, {waited:,.0f} s waited")
+    retries = retries_said(report.operations)
+    if retries:
+        waited = sum(o["retry_wait_s"] for o in report.operations if o["attempts"] > 1)
+        lines.append(f"\nretries       {retries}, {waited:,.0f} s waited")
     if report.kept:
         lines.append(f"\nkept          {', '.join(short(r) for r in report.kept)}",
                      style="yellow")
@@ -364,6 +361,21 @@ RECOVERY_TEXT = {
     "interrupted": "none yet: the orchestrator stopped; nothing was cleaned up",
     "succeeded": "",
 }
+
+
+def error_said(error: dict[str, Any]) -> str:
+    """A report's error in one line: 'CODE in STEP (OPERATION): MESSAGE'."""
+    where = f" in {error['step']}" if error.get("step") else ""
+    operation = f" ({error['operation']})" if error.get("operation") else ""
+    return f"{error.get('code')}{where}{operation}: {error.get('message')}"
+
+
+def retries_said(operations: Sequence[dict[str, Any]]) -> str | None:
+    """'N retries of M operations' of a report's operations (None: none retried)."""
+    retried = [o for o in operations if o.get("attempts", 1) > 1]
+    if not retried:
+        return None
+    return f"{sum(o['attempts'] - 1 for o in retried)} retries of {len(retried)} operations"
 
 
 def clock(seconds: float) -> str:

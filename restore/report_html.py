@@ -20,7 +20,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from restore.cli_output import clock, short
+from restore.cli_output import clock, error_said, retries_said, short
 from restore.colours import FAILED_COLOUR, distinct_colours
 
 STATUS_COLOURS = {"failed": FAILED_COLOUR, "interrupted": "#9e9e9e"}
@@ -117,7 +117,6 @@ def _summary(report: ReportDict) -> list[tuple[str, Any]]:
     simulated = report.get("backend") != "azure"
     duration, critical = report.get("duration_s"), report.get("critical_path_s")
     downtime = report.get("downtime_s")
-    retried = [o for o in report.get("operations", []) if o.get("attempts", 1) > 1]
     return [
         ("scenario", report.get("scenario")), ("backend", report.get("backend")),
         ("status", report.get("status")),
@@ -129,8 +128,7 @@ def _summary(report: ReportDict) -> list[tuple[str, Any]]:
         ("error", _error(report.get("error"))),
         ("recovery error", _error(report.get("recovery_error"))),
         *(("cleanup error", _error(e)) for e in report.get("cleanup_errors") or []),
-        ("retries", f"{sum(o['attempts'] - 1 for o in retried)} retries of {len(retried)} "
-         f"operations" if retried else "none"),
+        ("retries", retries_said(report.get("operations", [])) or "none"),
         ("source intact", _yes(report.get("source_intact"))),
         ("data verified", "not modelled" if report.get("data_verified") is None
          else _yes(report["data_verified"])),
@@ -146,11 +144,7 @@ def _time(seconds: float | None, simulated: bool) -> str | None:
 
 
 def _error(error: dict[str, Any] | None) -> str | None:
-    if not error:
-        return None
-    where = f" in {error['step']}" if error.get("step") else ""
-    operation = f" ({error['operation']})" if error.get("operation") else ""
-    return f"{error.get('code')}{where}{operation}: {error.get('message')}"
+    return error_said(error) if error else None
 
 
 def _yes(flag: bool | None) -> str:
